@@ -1,0 +1,87 @@
+"""modelpack: package trained models, enforce their signatures, serve them fast.
+
+Every public name is resolved lazily, so ``import modelpack`` imports no numpy,
+pandas, pyarrow, scikit-learn or onnxruntime.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    # errors
+    "ModelpackError": "modelpack.errors",
+    "SchemaError": "modelpack.errors",
+    # signatures
+    "ColSpec": "modelpack.signature",
+    "ModelSignature": "modelpack.signature",
+    "ParamSchema": "modelpack.signature",
+    "ParamSpec": "modelpack.signature",
+    "Schema": "modelpack.signature",
+    "TensorSpec": "modelpack.signature",
+    "infer_signature": "modelpack.signature",
+    # generic models
+    "PyFuncModel": "modelpack.pyfunc_model",
+    "load_model": "modelpack.pyfunc_model",
+    # tracking and registry
+    "Client": "modelpack.tracking",
+    "ModelInfo": "modelpack.tracking",
+    "active_run": "modelpack.tracking",
+    "end_run": "modelpack.tracking",
+    "get_tracking_uri": "modelpack.tracking",
+    "log_artifact": "modelpack.tracking",
+    "log_artifacts": "modelpack.tracking",
+    "log_dict": "modelpack.tracking",
+    "log_figure": "modelpack.tracking",
+    "log_metric": "modelpack.tracking",
+    "log_metrics": "modelpack.tracking",
+    "log_param": "modelpack.tracking",
+    "log_params": "modelpack.tracking",
+    "register_model": "modelpack.tracking",
+    "search_runs": "modelpack.tracking",
+    "set_experiment": "modelpack.tracking",
+    "set_tag": "modelpack.tracking",
+    "set_tags": "modelpack.tracking",
+    "set_tracking_uri": "modelpack.tracking",
+    "start_run": "modelpack.tracking",
+}
+
+# short names for the flavor plugins: modelpack.sklearn is modelpack.flavors.sklearn
+_FLAVOR_MODULES = {"onnx", "pyfunc", "sklearn"}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modelpack.errors import ModelpackError, SchemaError
+    from modelpack.pyfunc_model import PyFuncModel, load_model
+    from modelpack.signature import (
+        ColSpec,
+        ModelSignature,
+        ParamSchema,
+        ParamSpec,
+        Schema,
+        TensorSpec,
+        infer_signature,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FLAVOR_MODULES:
+        module = importlib.import_module(f"modelpack.flavors.{name}")
+        globals()[name] = module
+        return module
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'modelpack' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | _FLAVOR_MODULES)
+
+
+__all__ = sorted([*_LAZY, "__version__"])
