@@ -7,7 +7,7 @@ pandas, pyarrow, scikit-learn or onnxruntime.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -52,19 +52,6 @@ _LAZY: dict[str, str] = {
 
 # short names for the flavor plugins: modelpack.sklearn is modelpack.flavors.sklearn
 _FLAVOR_MODULES = {"onnx", "pyfunc", "sklearn"}
-
-if TYPE_CHECKING:  # pragma: no cover
-    from modelpack.errors import ModelpackError, SchemaError
-    from modelpack.pyfunc_model import PyFuncModel, load_model
-    from modelpack.signature import (
-        ColSpec,
-        ModelSignature,
-        ParamSchema,
-        ParamSpec,
-        Schema,
-        TensorSpec,
-        infer_signature,
-    )
 
 
 def __getattr__(name: str) -> Any:

@@ -25,9 +25,9 @@ _COMMANDS: dict[str, str] = {
     "runs": "modelpack.tracking.cli:runs",
     "models": "modelpack.tracking.cli:models",
     "serve": "modelpack.serving.cli:serve",
-    "predict": "modelpack.serving.cli:predict",
-    "build-docker": "modelpack.serving.cli:build_docker",
-    "generate-dockerfile": "modelpack.serving.cli:generate_dockerfile",
+    "predict": "modelpack.serving.batch_cli:predict",
+    "build-docker": "modelpack.serving.docker_cli:build_docker",
+    "generate-dockerfile": "modelpack.serving.docker_cli:generate_dockerfile",
     "flavors": "modelpack.cli:flavors",
 }
 

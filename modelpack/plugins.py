@@ -101,4 +101,10 @@ def clear_cache() -> None:
     _load.cache_clear()
 
 
-__all__ = ["ENTRY_POINT_GROUP", "clear_cache", "flavor_for_loader", "get_flavor", "installed_flavors"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "clear_cache",
+    "flavor_for_loader",
+    "get_flavor",
+    "installed_flavors",
+]
