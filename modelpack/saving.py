@@ -33,6 +33,8 @@ def _signature(
     input_example: Any,
     predict: Callable[[Any], Any] | None,
 ) -> ModelSignature | None:
+    if signature is None and input_example is None:
+        return None
     from modelpack.signature import ModelSignature, infer_signature
 
     if signature is not None:
@@ -41,8 +43,6 @@ def _signature(
                 f"signature must be a ModelSignature (see infer_signature), got {type(signature).__name__}"
             )
         return signature
-    if input_example is None:
-        return None
     outputs = None
     if predict is not None:
         try:

@@ -1,0 +1,249 @@
+"""The ONNX flavor: save, log and load ONNX graphs; predict with onnxruntime.
+
+When no signature is given, the tensor signature is read from the graph's own inputs
+and outputs, so every ONNX model is enforced at predict time. The runtime is given
+explicit thread counts (``MODELPACK_ONNX_INTRA_OP_THREADS``, default: all cores;
+inter-op: 1) instead of onnxruntime's process-wide defaults, which oversubscribe a
+machine that runs several server workers.
+
+>>> modelpack.onnx.save_model(onnx_model, "models/iris-onnx")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelpack.environment import pinned
+from modelpack.errors import InvalidInput, ModelFormatError, SchemaError
+from modelpack.mlmodel import PYFUNC_FLAVOR
+from modelpack.model_dir import safe_join, verify_model_dir
+from modelpack.saving import save_model_dir
+from modelpack.types import JSONDict, Params
+
+if TYPE_CHECKING:
+    from modelpack.signature import ModelSignature
+    from modelpack.tracking import ModelInfo
+
+FLAVOR_NAME = "onnx"
+MODEL_FILE = "model.onnx"
+THREADS_ENV = "MODELPACK_ONNX_INTRA_OP_THREADS"
+
+
+def _as_model_proto(onnx_model: Any) -> Any:
+    import onnx
+
+    if isinstance(onnx_model, onnx.ModelProto):
+        return onnx_model
+    if isinstance(onnx_model, (str, os.PathLike)):
+        path = Path(onnx_model)
+        if not path.is_file():
+            raise InvalidInput(f"no ONNX file at '{path}'")
+        return _read_onnx(path)
+    if isinstance(onnx_model, bytes):
+        try:
+            return onnx.load_model_from_string(onnx_model)
+        except Exception:
+            raise InvalidInput("the bytes given are not a serialized ONNX model") from None
+    raise InvalidInput(
+        f"onnx_model must be an onnx.ModelProto, a path to a .onnx file or bytes, got "
+        f"{type(onnx_model).__name__}"
+    )
+
+
+def _read_onnx(path: Path) -> Any:
+    import onnx
+
+    try:
+        return onnx.load(str(path))
+    except Exception:
+        raise ModelFormatError(f"'{path.name}' is not a readable ONNX model") from None
+
+
+def _graph_signature(model_proto: Any) -> ModelSignature:
+    """A tensor signature read from the graph's declared inputs and outputs."""
+    from onnx import helper
+
+    from modelpack.signature import ModelSignature, Schema, TensorSpec
+
+    def specs(values: Any) -> Schema | None:
+        out = []
+        for value in values:
+            tensor = value.type.tensor_type
+            if not value.type.HasField("tensor_type") or tensor.elem_type == 0:
+                return None  # sequences and maps (e.g. ZipMap) have no tensor spec
+            dtype = helper.tensor_dtype_to_np_dtype(tensor.elem_type)
+            dims = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim)
+            out.append(TensorSpec(dtype, dims, value.name))
+        return Schema(out) if out else None
+
+    graph = model_proto.graph
+    initializers = {init.name for init in graph.initializer}
+    inputs = [v for v in graph.input if v.name not in initializers]
+    return ModelSignature(inputs=specs(inputs), outputs=specs(graph.output))
+
+
+def save_model(
+    onnx_model: Any,
+    path: str | os.PathLike[str],
+    *,
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: Iterable[str] | None = None,
+    extra_pip_requirements: Iterable[str] | None = None,
+    metadata: JSONDict | None = None,
+    overwrite: bool = False,
+) -> JSONDict:
+    """Save an ONNX model (``ModelProto``, ``.onnx`` path or bytes) as a model directory.
+
+    >>> save_model(convert_sklearn(clf, initial_types=types), "models/iris-onnx")  # doctest: +SKIP
+    """
+    import onnx
+
+    model_proto = _as_model_proto(onnx_model)
+    try:
+        onnx.checker.check_model(model_proto)
+    except Exception as exc:
+        raise InvalidInput(f"the ONNX model is not valid: {type(exc).__name__}") from None
+    if signature is None and input_example is None:
+        signature = _graph_signature(model_proto)
+
+    def write(tmp: Path) -> dict[str, JSONDict]:
+        onnx.save_model(model_proto, str(tmp / MODEL_FILE))
+        return {
+            PYFUNC_FLAVOR: {"loader_module": "modelpack.flavors.onnx", "data": MODEL_FILE},
+            FLAVOR_NAME: {
+                "data": MODEL_FILE,
+                "onnx_version": onnx.__version__,
+                "providers": ["CPUExecutionProvider"],
+                "code": None,
+            },
+        }
+
+    return save_model_dir(
+        path,
+        write,
+        default_requirements=[pinned("onnx"), pinned("onnxruntime"), pinned("numpy")],
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        signature=signature,
+        input_example=input_example,
+        metadata=metadata,
+        overwrite=overwrite,
+    )
+
+
+def log_model(
+    onnx_model: Any, name: str, *, registered_model_name: str | None = None, **save_kwargs: Any
+) -> ModelInfo:
+    """Save the ONNX model into the active run's artifacts as ``name``; optionally register it."""
+    from modelpack.tracking import log_model_dir
+
+    return log_model_dir(
+        lambda path: save_model(onnx_model, path, **save_kwargs),
+        name,
+        registered_model_name=registered_model_name,
+    )
+
+
+def _model_file(model_dir: Path, mlmodel: JSONDict) -> Path:
+    block = mlmodel["flavors"].get(FLAVOR_NAME) or mlmodel["flavors"].get(PYFUNC_FLAVOR, {})
+    path = safe_join(model_dir, block.get("data"), what="onnx.data")
+    if not path.is_file():
+        raise ModelFormatError(f"payload file '{path.name}' is missing from the model directory")
+    return path
+
+
+def load_model(model_uri: str | os.PathLike[str]) -> Any:
+    """Load the ``onnx.ModelProto`` from a path or URI.
+
+    >>> proto = load_model("models:/iris-onnx/1")  # doctest: +SKIP
+    """
+    from modelpack.uris import resolve_model_uri
+
+    model_dir = resolve_model_uri(model_uri)
+    return _read_onnx(_model_file(model_dir, verify_model_dir(model_dir)))
+
+
+def _intra_op_threads() -> int:
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if not raw:
+        return os.cpu_count() or 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidInput(f"{THREADS_ENV} must be a whole number of threads, at least 1")
+    return int(raw)
+
+
+class _OnnxPredictor:
+    """Runs an onnxruntime session; DataFrame in → DataFrame out, else a dict of arrays."""
+
+    def __init__(self, session: Any) -> None:
+        self.raw_model = session
+        self._inputs = [i.name for i in session.get_inputs()]
+        self._outputs = [o.name for o in session.get_outputs()]
+
+    def _feeds(self, data: Any) -> dict[str, Any]:
+        import numpy as np
+        import pandas as pd
+
+        if isinstance(data, dict):
+            missing = [name for name in self._inputs if name not in data]
+            if missing:
+                raise SchemaError(
+                    f"missing ONNX input(s): {', '.join(missing)}; the model takes "
+                    f"{', '.join(self._inputs)}"
+                )
+            return {name: np.asarray(data[name]) for name in self._inputs}
+        if isinstance(data, pd.DataFrame):
+            if len(self._inputs) == 1:
+                return {self._inputs[0]: data.to_numpy()}
+            return {name: data[name].to_numpy().reshape(-1, 1) for name in self._inputs}
+        if len(self._inputs) != 1:
+            raise SchemaError(
+                f"this ONNX model takes {len(self._inputs)} inputs "
+                f"({', '.join(self._inputs)}); send a dict of arrays by name"
+            )
+        return {self._inputs[0]: np.asarray(data)}
+
+    def predict(self, data: Any, params: Params | None = None) -> Any:
+        import pandas as pd
+
+        results = self.raw_model.run(self._outputs, self._feeds(data))
+        named = dict(zip(self._outputs, results, strict=True))
+        if not isinstance(data, pd.DataFrame):
+            return named
+        columns = {}
+        for name, value in named.items():
+            ndim = getattr(value, "ndim", 1)
+            columns[name] = list(value) if ndim > 1 or isinstance(value, list) else value
+        return pd.DataFrame(columns)
+
+
+class OnnxFlavor:
+    """The plugin object registered under ``modelpack.flavors``."""
+
+    name = FLAVOR_NAME
+    loader_modules = frozenset({"modelpack.flavors.onnx", "mlflow.onnx"})
+
+    def load_pyfunc(self, model_dir: Path, mlmodel: JSONDict, *, trust: bool) -> _OnnxPredictor:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = _intra_op_threads()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        path = _model_file(model_dir, mlmodel)
+        try:
+            session = ort.InferenceSession(
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception:
+            raise ModelFormatError(f"onnxruntime cannot load '{path.name}'") from None
+        return _OnnxPredictor(session)
+
+
+FLAVOR = OnnxFlavor()
+
+__all__ = ["FLAVOR", "load_model", "log_model", "save_model"]

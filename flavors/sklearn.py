@@ -1,0 +1,263 @@
+"""The scikit-learn flavor: save, log and load estimators.
+
+The ``sklearn`` block in ``MLmodel`` uses MLflow's keys (``pickled_model``,
+``serialization_format``, ``sklearn_version``), so MLflow's loader reads our models and
+we read MLflow's. The default format is skops, whose loader only rebuilds types on
+modelpack's own allow-list; pickle formats execute code when loaded and are refused
+unless the caller trusts the model.
+
+>>> import modelpack
+>>> modelpack.sklearn.save_model(estimator, "models/iris")  # doctest: +SKIP
+>>> modelpack.sklearn.load_model("models/iris").predict(frame)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelpack.environment import pinned
+from modelpack.errors import (
+    DependencyMissing,
+    InvalidInput,
+    ModelFormatError,
+    UntrustedPayloadError,
+)
+from modelpack.mlmodel import PYFUNC_FLAVOR
+from modelpack.model_dir import safe_join, verify_model_dir
+from modelpack.saving import save_model_dir
+from modelpack.types import JSONDict, Params
+
+if TYPE_CHECKING:
+    from modelpack.signature import ModelSignature
+    from modelpack.tracking import ModelInfo
+
+FLAVOR_NAME = "sklearn"
+SERIALIZATION_FORMATS = ("skops", "cloudpickle", "pickle")
+PREDICT_FNS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "transform")
+_FILES = {"skops": "model.skops", "cloudpickle": "model.pkl", "pickle": "model.pkl"}
+#: Module prefixes whose types a skops payload may rebuild without ``trust=True``.
+SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "collections.", "builtins.slice")
+
+
+def _check_choice(value: object, choices: tuple[str, ...], what: str) -> str:
+    if value not in choices:
+        raise InvalidInput(f"{what} must be one of {', '.join(choices)}; got '{value}'")
+    return str(value)
+
+
+def _dump(sk_model: Any, path: Path, serialization_format: str) -> None:
+    if serialization_format == "skops":
+        import skops.io
+
+        skops.io.dump(sk_model, path)
+    elif serialization_format == "cloudpickle":
+        import cloudpickle
+
+        with path.open("wb") as handle:
+            cloudpickle.dump(sk_model, handle)
+    else:
+        with path.open("wb") as handle:
+            pickle.dump(sk_model, handle, protocol=pickle.DEFAULT_PROTOCOL)
+
+
+def save_model(
+    sk_model: Any,
+    path: str | os.PathLike[str],
+    *,
+    serialization_format: str = "skops",
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: Iterable[str] | None = None,
+    extra_pip_requirements: Iterable[str] | None = None,
+    metadata: JSONDict | None = None,
+    pyfunc_predict_fn: str = "predict",
+    overwrite: bool = False,
+) -> JSONDict:
+    """Save a fitted estimator as a model directory at ``path``; return its MLmodel dict.
+
+    ``serialization_format``: ``skops`` (default, safe to load), ``cloudpickle`` or
+    ``pickle`` (loading them executes code and needs ``trust=True``).
+    ``pyfunc_predict_fn`` is the method generic prediction calls.
+
+    >>> save_model(clf, "models/iris", input_example=X.head())  # doctest: +SKIP
+    """
+    _check_choice(serialization_format, SERIALIZATION_FORMATS, "serialization_format")
+    _check_choice(pyfunc_predict_fn, PREDICT_FNS, "pyfunc_predict_fn")
+    if not callable(getattr(sk_model, pyfunc_predict_fn, None)):
+        raise InvalidInput(
+            f"{type(sk_model).__name__} has no method '{pyfunc_predict_fn}'; choose a "
+            "pyfunc_predict_fn the estimator provides"
+        )
+    file_name = _FILES[serialization_format]
+
+    def write(tmp: Path) -> dict[str, JSONDict]:
+        _dump(sk_model, tmp / file_name, serialization_format)
+        import sklearn
+
+        return {
+            PYFUNC_FLAVOR: {
+                "loader_module": "modelpack.flavors.sklearn",
+                "model_path": file_name,
+                "predict_fn": pyfunc_predict_fn,
+            },
+            FLAVOR_NAME: {
+                "pickled_model": file_name,
+                "serialization_format": serialization_format,
+                "sklearn_version": sklearn.__version__,
+                "code": None,
+            },
+        }
+
+    defaults = [pinned("scikit-learn"), pinned("numpy"), pinned("scipy")]
+    defaults.append(pinned("skops") if serialization_format == "skops" else pinned("cloudpickle"))
+    return save_model_dir(
+        path,
+        write,
+        default_requirements=defaults,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        signature=signature,
+        input_example=input_example,
+        metadata=metadata,
+        overwrite=overwrite,
+        predict_example=getattr(sk_model, pyfunc_predict_fn),
+    )
+
+
+def log_model(
+    sk_model: Any,
+    name: str,
+    *,
+    registered_model_name: str | None = None,
+    **save_kwargs: Any,
+) -> ModelInfo:
+    """Save the estimator into the active run's artifacts as ``name``; optionally register it.
+
+    >>> info = log_model(clf, "model", registered_model_name="iris")  # doctest: +SKIP
+    """
+    from modelpack.tracking import log_model_dir
+
+    return log_model_dir(
+        lambda path: save_model(sk_model, path, **save_kwargs),
+        name,
+        registered_model_name=registered_model_name,
+    )
+
+
+def _skops_load(path: Path, *, trust: bool) -> Any:
+    try:
+        import skops.io
+    except ImportError:
+        raise DependencyMissing(
+            "this model was saved with skops; install it: pip install skops"
+        ) from None
+    try:
+        untrusted = skops.io.get_untrusted_types(file=path)
+    except Exception:
+        raise ModelFormatError(f"'{path.name}' is not a readable skops file") from None
+    refused = [t for t in untrusted if not t.startswith(SKOPS_TRUSTED_PREFIXES)]
+    if refused and not trust:
+        raise UntrustedPayloadError(
+            f"'{path.name}' needs types outside modelpack's skops allow-list "
+            f"({', '.join(sorted(refused)[:5])}); load it with trust=True only if you trust "
+            "whoever saved it"
+        )
+    try:
+        return skops.io.load(path, trusted=untrusted)
+    except Exception as exc:
+        raise ModelFormatError(
+            f"'{path.name}' could not be loaded by skops ({type(exc).__name__})"
+        ) from exc
+
+
+def _load_file(path: Path, serialization_format: str, *, trust: bool) -> Any:
+    if not path.is_file():
+        raise ModelFormatError(f"payload file '{path.name}' is missing from the model directory")
+    if serialization_format == "skops":
+        return _skops_load(path, trust=trust)
+    if serialization_format not in SERIALIZATION_FORMATS:
+        raise ModelFormatError(
+            f"unknown sklearn serialization_format '{serialization_format}'; "
+            f"known: {', '.join(SERIALIZATION_FORMATS)}"
+        )
+    if not trust:
+        raise UntrustedPayloadError(
+            f"'{path.name}' is a {serialization_format} file: loading it runs arbitrary code. "
+            "Pass trust=True (or set MODELPACK_TRUST_PICKLE=1) only if you trust whoever saved "
+            "it, or re-save the model with serialization_format='skops'"
+        )
+    import cloudpickle  # noqa: F401  (cloudpickle payloads may reference it by name)
+
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    except Exception as exc:
+        raise ModelFormatError(
+            f"'{path.name}' could not be unpickled ({type(exc).__name__}); the file is corrupt "
+            "or was saved with incompatible library versions"
+        ) from exc
+
+
+def _load_from_dir(model_dir: Path, mlmodel: JSONDict, *, trust: bool) -> Any:
+    block = mlmodel["flavors"].get(FLAVOR_NAME)
+    if not isinstance(block, dict):
+        raise ModelFormatError(f"MLmodel at '{model_dir}' has no '{FLAVOR_NAME}' flavor block")
+    path = safe_join(model_dir, block.get("pickled_model"), what="sklearn.pickled_model")
+    fmt = block.get("serialization_format", "cloudpickle")
+    return _load_file(path, str(fmt), trust=trust)
+
+
+def load_model(model_uri: str | os.PathLike[str], *, trust: bool | None = None) -> Any:
+    """Load the fitted estimator itself from a path or URI.
+
+    >>> clf = load_model("models:/iris/1")  # doctest: +SKIP
+    """
+    from modelpack.pyfunc_model import trust_from_env
+    from modelpack.uris import resolve_model_uri
+
+    model_dir = resolve_model_uri(model_uri)
+    mlmodel = verify_model_dir(model_dir)
+    return _load_from_dir(model_dir, mlmodel, trust=trust_from_env(trust))
+
+
+class _SklearnPredictor:
+    """Calls the chosen estimator method with the input shape it was fitted on."""
+
+    def __init__(self, estimator: Any, predict_fn: str) -> None:
+        self.raw_model = estimator
+        self._fn = getattr(estimator, predict_fn)
+        self._feature_names = getattr(estimator, "feature_names_in_", None)
+
+    def predict(self, data: Any, params: Params | None = None) -> Any:
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame):
+            if self._feature_names is None:
+                data = data.to_numpy()
+        elif self._feature_names is not None and getattr(data, "ndim", 0) == 2:
+            data = pd.DataFrame(data, columns=self._feature_names)
+        return self._fn(data)
+
+
+class SklearnFlavor:
+    """The plugin object registered under ``modelpack.flavors``."""
+
+    name = FLAVOR_NAME
+    loader_modules = frozenset({"modelpack.flavors.sklearn", "mlflow.sklearn"})
+
+    def load_pyfunc(self, model_dir: Path, mlmodel: JSONDict, *, trust: bool) -> _SklearnPredictor:
+        estimator = _load_from_dir(model_dir, mlmodel, trust=trust)
+        predict_fn = mlmodel["flavors"][PYFUNC_FLAVOR].get("predict_fn", "predict")
+        _check_choice(predict_fn, PREDICT_FNS, "python_function.predict_fn")
+        if not callable(getattr(estimator, predict_fn, None)):
+            raise ModelFormatError(f"the saved estimator has no method '{predict_fn}'")
+        return _SklearnPredictor(estimator, predict_fn)
+
+
+FLAVOR = SklearnFlavor()
+
+__all__ = ["FLAVOR", "SERIALIZATION_FORMATS", "load_model", "log_model", "save_model"]
