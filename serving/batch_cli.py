@@ -1,0 +1,149 @@
+"""``modelpack predict``: the command-line face of :mod:`modelpack.serving.batch`."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from modelpack.serving.batch_io import FORMATS
+
+EXIT_SKIPPED = 3
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    # Unwind like Ctrl-C so the temporary output file is removed.
+    raise KeyboardInterrupt
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    if not values:
+        return None
+    names = tuple(n.strip() for v in values for n in v.split(",") if n.strip())
+    return names or None
+
+
+@click.command(
+    epilog="""\b
+Exit codes:
+  0    every row was scored and the output file written
+  1    error (bad input, schema mismatch, missing model, unwritable
+       output); no output file is written
+  2    wrong usage (unknown or invalid option)
+  3    output written, but --on-error skip left out some batches
+  130  interrupted (Ctrl-C or SIGTERM); no output file is written
+"""
+)
+@click.option(
+    "-m", "--model-uri", required=True, help="Model path or URI (models:/name/1, runs:/...)."
+)
+@click.option(
+    "-i", "--input", "input_", required=True, help="Input file, directory or glob (quote it)."
+)
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output file.")
+@click.option("--input-format", type=click.Choice(FORMATS), help="Default: from the extensions.")
+@click.option(
+    "--output-format", type=click.Choice(FORMATS), help="Default: from the extension, else parquet."
+)
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    default=65_536,
+    show_default=True,
+    help="Rows per batch; memory follows this, not the file size.",
+)
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Processes scoring batches, each with its own copy of the model.",
+)
+@click.option(
+    "--result-column",
+    help="Name of the prediction column (default: from the signature, else 'prediction').",
+)
+@click.option(
+    "--keep-columns",
+    multiple=True,
+    help="Input columns to copy to the output (comma-separated or repeated). "
+    "Default: the columns the model does not read (keys).",
+)
+@click.option("--keep-all-columns", is_flag=True, help="Copy every input column to the output.")
+@click.option(
+    "--on-error",
+    type=click.Choice(["fail", "skip"]),
+    default="fail",
+    show_default=True,
+    help="On a batch that fails enforcement or prediction: stop, or report and skip it.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@click.option("--trust", is_flag=True, help="Allow models whose loading executes code (pickle).")
+def predict(
+    model_uri: str,
+    input_: str,
+    output: Path,
+    input_format: str | None,
+    output_format: str | None,
+    batch_rows: int,
+    workers: int,
+    result_column: str | None,
+    keep_columns: tuple[str, ...],
+    keep_all_columns: bool,
+    on_error: str,
+    quiet: bool,
+    trust: bool,
+) -> None:
+    """Score parquet, CSV or JSON-lines files with a model, in streamed batches.
+
+    Every batch is checked against the model's signature exactly as
+    `PyFuncModel.predict` does. The output holds the key columns plus the
+    prediction column(s) and appears only when the whole job succeeded.
+
+    \b
+    Example:
+      modelpack predict -m models:/iris/1 -i 'data/*.parquet' -o scores.parquet -w 2
+    """
+    from modelpack.serving.batch import BatchConfig, score_files
+
+    config = BatchConfig(
+        model_uri=model_uri,
+        input=input_,
+        output=output,
+        input_format=input_format,  # type: ignore[arg-type]
+        output_format=output_format,  # type: ignore[arg-type]
+        batch_rows=batch_rows,
+        workers=workers,
+        result_column=result_column,
+        keep_columns=_split(keep_columns),
+        keep_all_columns=keep_all_columns,
+        on_error=on_error,  # type: ignore[arg-type]
+        progress=not quiet and sys.stderr.isatty(),
+        trust=trust or None,
+    )
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        report = score_files(config, on_skip=None if quiet else _echo_err)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not quiet:
+        rate = report.rows_written / report.seconds if report.seconds else 0.0
+        click.echo(
+            f"scored {report.rows_written:,} rows from {report.files} file(s) into '{output}' "
+            f"in {report.seconds:.1f}s ({rate:,.0f} rows/s)",
+            err=True,
+        )
+    if report.skipped:
+        click.echo(f"warning: {len(report.skipped)} batch(es) skipped", err=True)
+        sys.exit(EXIT_SKIPPED)
+
+
+def _echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+__all__ = ["EXIT_SKIPPED", "predict"]

@@ -1,0 +1,292 @@
+"""Files in and out of the batch scorer: finding inputs, streaming them, writing atomically.
+
+Inputs are read in Arrow record batches, so memory follows the batch size, not the
+file size. The output is written to a hidden temporary file beside the target and
+renamed over it only when the whole job succeeded; an error, Ctrl-C or crash never
+leaves a partial file under the output name.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from modelpack.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+Format = Literal["parquet", "csv", "jsonl"]
+FORMATS: tuple[Format, ...] = ("parquet", "csv", "jsonl")
+
+_EXTENSIONS: dict[str, Format] = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+_GLOB_CHARS = frozenset("*?[")
+# CSV and JSON readers parse blocks of this many bytes; larger blocks infer types better.
+_TEXT_BLOCK_BYTES = 8 << 20
+
+
+def format_of(path: Path) -> Format | None:
+    """The format a file's extension names, or None.
+
+    >>> format_of(Path("scores/part-0.parquet"))
+    'parquet'
+    """
+    return _EXTENSIONS.get(path.suffix.lower())
+
+
+def _is_data_file(path: Path) -> bool:
+    return path.is_file() and not path.name.startswith((".", "_"))
+
+
+def discover_inputs(spec: str, input_format: Format | None) -> tuple[list[Path], Format]:
+    """The input files ``spec`` names (a file, a directory or a glob), sorted, and their format.
+
+    Hidden files and ``_SUCCESS``-style markers in a directory are ignored. Every file
+    must be of one format: the one given, or the one the extensions agree on.
+
+    >>> discover_inputs("data/*.parquet", None)  # doctest: +SKIP
+    ([PosixPath('data/a.parquet'), PosixPath('data/b.parquet')], 'parquet')
+    """
+    if not spec or "\x00" in spec:
+        raise InvalidInput("input must name a file, a directory or a glob pattern")
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if _is_data_file(p))
+        if input_format is not None:
+            files = [p for p in files if format_of(p) in (input_format, None)]
+        else:
+            files = [p for p in files if format_of(p) is not None]
+        where = f"directory '{path}'"
+    elif path.exists():
+        if not path.is_file():
+            raise InvalidInput(f"input '{path}' is not a regular file")
+        files = [path]
+        where = f"'{path}'"
+    elif _GLOB_CHARS & set(spec):
+        files = sorted(Path(p) for p in glob.glob(os.path.expanduser(spec), recursive=True))
+        files = [p for p in files if _is_data_file(p)]
+        where = f"pattern '{spec}'"
+    else:
+        raise InvalidInput(f"input '{path}' does not exist")
+    if not files:
+        raise InvalidInput(f"no input files found in {where}")
+    if input_format is not None:
+        return files, input_format
+    found = {format_of(p) for p in files}
+    if None in found or len(found) != 1:
+        names = ", ".join(sorted(str(f) for f in found if f)) or "none"
+        raise InvalidInput(
+            f"cannot tell the input format of {where} from file extensions (found: {names}); "
+            "pass --input-format parquet|csv|jsonl"
+        )
+    return files, found.pop()  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file being read: its path and how many bytes and rows it holds."""
+
+    path: Path
+    format: Format
+    size: int
+    rows: int | None  # known up front for parquet only
+
+
+def open_input(path: Path, fmt: Format) -> InputFile:
+    """Check that ``path`` can be read as ``fmt``; count its rows when that is free."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise InvalidInput(f"cannot read input '{path}': {exc.strerror}") from None
+    if size == 0:
+        raise InvalidInput(f"input '{path}' is empty (0 bytes)")
+    rows = None
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.ParquetFile(path).metadata.num_rows
+        except Exception:
+            raise InvalidInput(
+                f"input '{path}' is not a valid parquet file; pass --input-format if it is "
+                "CSV or JSON lines"
+            ) from None
+    return InputFile(path, fmt, size, rows)
+
+
+def iter_batches(
+    source: InputFile, batch_rows: int, column_types: dict[str, pa.DataType] | None = None
+) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """Stream ``source`` as record batches of at most ``batch_rows`` rows.
+
+    Yields ``(batch, bytes_read_so_far)``. ``column_types`` fixes the type of the named
+    columns in text formats, so a column is not inferred as long from its first block
+    and then refused at a decimal point further down.
+    """
+    import pyarrow as pa
+
+    try:
+        if source.format == "parquet":
+            import pyarrow.parquet as pq
+
+            parquet = pq.ParquetFile(source.path, buffer_size=1 << 20)
+            done = 0
+            for batch in parquet.iter_batches(batch_size=batch_rows):
+                done += batch.num_rows
+                yield batch, source.size * done // max(source.rows or 1, 1)
+            return
+        with pa.OSFile(str(source.path), "rb") as handle:
+            reader = _text_reader(handle, source.format, column_types)
+            for block in reader:
+                for start in range(0, block.num_rows, batch_rows):
+                    yield block.slice(start, batch_rows), handle.tell()
+    except pa.ArrowInvalid as exc:
+        raise InvalidInput(
+            f"input '{source.path}' cannot be read as {source.format}: {_first_line(exc)}"
+        ) from None
+
+
+def _text_reader(
+    handle: pa.NativeFile, fmt: Format, column_types: dict[str, pa.DataType] | None
+) -> Any:
+    if fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        return pacsv.open_csv(
+            handle,
+            read_options=pacsv.ReadOptions(block_size=_TEXT_BLOCK_BYTES),
+            convert_options=pacsv.ConvertOptions(column_types=column_types or {}),
+        )
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    schema = pa.schema(list((column_types or {}).items())) if column_types else None
+    return pajson.open_json(
+        handle,
+        read_options=pajson.ReadOptions(block_size=_TEXT_BLOCK_BYTES),
+        parse_options=pajson.ParseOptions(explicit_schema=schema),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    # Arrow's messages can quote a whole offending row; keep the first line, cut short.
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+class AtomicWriter:
+    """Writes record batches to a temporary file beside ``target``; ``commit`` renames it.
+
+    >>> with AtomicWriter(Path("out.parquet"), "parquet") as out:  # doctest: +SKIP
+    ...     out.write(batch)
+    ...     out.commit()
+    """
+
+    def __init__(self, target: Path, fmt: Format) -> None:
+        self.target = target
+        self.format = fmt
+        self.tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}")
+        self.schema: pa.Schema | None = None
+        self._writer: Any = None
+        self._handle: Any = None
+        check_output(target)
+        try:
+            self._handle = self.tmp.open("xb")
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot write output beside '{target}': {exc.strerror}; choose a writable "
+                "directory"
+            ) from None
+
+    def __enter__(self) -> AtomicWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def write(self, table: pa.Table) -> None:
+        """Append ``table``; its schema must match the first table written (it is cast)."""
+        if self.schema is None:
+            self.schema = table.schema
+            self._writer = self._open_writer(table.schema)
+        elif table.schema != self.schema:
+            table = table.cast(self.schema)
+        if self.format == "jsonl":
+            self._write_jsonl(table)
+        else:
+            self._writer.write_table(table)
+
+    def _open_writer(self, schema: pa.Schema) -> Any:
+        if self.format == "parquet":
+            import pyarrow.parquet as pq
+
+            return pq.ParquetWriter(self._handle, schema)
+        if self.format == "csv":
+            import pyarrow.csv as pacsv
+
+            return pacsv.CSVWriter(self._handle, schema)
+        return None
+
+    def _write_jsonl(self, table: pa.Table) -> None:
+        frame = table.to_pandas()
+        text = frame.to_json(orient="records", lines=True, date_format="iso")
+        if text:
+            self._handle.write(text.encode("utf-8"))
+            if not text.endswith("\n"):
+                self._handle.write(b"\n")
+
+    def commit(self) -> None:
+        """Finish the file and move it to the target name."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        os.replace(self.tmp, self.target)
+
+    def close(self) -> None:
+        """Discard the temporary file unless ``commit`` already moved it into place."""
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        except Exception:
+            pass  # the file is being discarded; a close error changes nothing
+        if self._handle is not None and not self._handle.closed:
+            self._handle.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def check_output(target: Path) -> None:
+    """Refuse an output path that cannot become a file."""
+    if target.name in ("", ".", "..") or target.is_dir():
+        raise InvalidInput(f"output '{target}' is a directory; give a file name")
+    if not target.parent.is_dir():
+        raise InvalidInput(f"output directory '{target.parent}' does not exist")
+
+
+__all__ = [
+    "FORMATS",
+    "AtomicWriter",
+    "Format",
+    "InputFile",
+    "check_output",
+    "discover_inputs",
+    "format_of",
+    "iter_batches",
+    "open_input",
+]
