@@ -7,6 +7,9 @@ pandas, pyarrow, scikit-learn or onnxruntime.
 from __future__ import annotations
 
 import importlib
+import sys
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 from typing import Any
 
 __version__ = "0.1.0"
@@ -52,6 +55,29 @@ _LAZY: dict[str, str] = {
 
 # short names for the flavor plugins: modelpack.sklearn is modelpack.flavors.sklearn
 _FLAVOR_MODULES = {"onnx", "pyfunc", "sklearn"}
+
+
+class _FlavorAlias:
+    """Makes ``import modelpack.sklearn`` (and ``from modelpack.pyfunc import ...``) load
+    the plugin module ``modelpack.flavors.sklearn`` under its short name, lazily."""
+
+    @classmethod
+    def find_spec(cls, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        prefix, _, short = fullname.partition(".")
+        if prefix != __name__ or short not in _FLAVOR_MODULES:
+            return None
+        return ModuleSpec(fullname, cls())
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
+        short = spec.name.rpartition(".")[2]
+        return importlib.import_module(f"{__name__}.flavors.{short}")
+
+    def exec_module(self, module: ModuleType) -> None:
+        """The plugin module ran when it was imported in ``create_module``."""
+
+
+if not any(isinstance(finder, _FlavorAlias) for finder in sys.meta_path):
+    sys.meta_path.append(_FlavorAlias())
 
 
 def __getattr__(name: str) -> Any:
