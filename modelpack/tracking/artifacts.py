@@ -1,0 +1,212 @@
+"""Artifact files on disk: staging, atomic placement and content-addressed snapshots.
+
+Everything is first written under the store's staging directory (same filesystem
+as the artifacts) and then renamed into place, so a reader never sees a half-written
+file or model, even after ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from modelpack.errors import AlreadyExists, ModelFormatError, UnsafePathError
+from modelpack.tracking.store import Store, os_errors
+
+MLMODEL_FILE = "MLmodel"
+_CHUNK = 1 << 20
+
+
+# -- the model directory contract (modelpack.mlmodel / modelpack.model_dir when present)
+
+
+def _read_mlmodel_yaml(model_dir: Path) -> dict[str, Any]:
+    import yaml
+
+    path = model_dir / MLMODEL_FILE
+    if not path.is_file():
+        raise ModelFormatError(f"no MLmodel file in '{model_dir}'; save the model first")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ModelFormatError(f"MLmodel in '{model_dir}' must be a YAML mapping")
+    return data
+
+
+def read_mlmodel(model_dir: Path) -> dict[str, Any]:
+    """The parsed ``MLmodel`` of ``model_dir``."""
+    try:
+        from modelpack.mlmodel import read_mlmodel as _read
+    except ImportError:
+        return _read_mlmodel_yaml(model_dir)
+    result: dict[str, Any] = _read(model_dir)
+    return result
+
+
+def write_mlmodel(model_dir: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as the ``MLmodel`` of ``model_dir``."""
+    try:
+        from modelpack.mlmodel import write_mlmodel as _write
+    except ImportError:
+        import yaml
+
+        text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+        (model_dir / MLMODEL_FILE).write_text(text, encoding="utf-8")
+        return
+    _write(model_dir, data)
+
+
+def verify_model_dir(model_dir: Path) -> dict[str, Any]:
+    """Check ``model_dir`` is a complete model (payload hashes included); return its MLmodel."""
+    try:
+        from modelpack.model_dir import verify_model_dir as _verify
+    except ImportError:
+        return read_mlmodel(model_dir)
+    result: dict[str, Any] = _verify(model_dir)
+    return result
+
+
+# -- run artifacts ------------------------------------------------------------------
+
+
+def run_artifact_dir(store: Store, experiment_id: str, run_id: str) -> Path:
+    """The directory holding a run's artifacts (created lazily by writers)."""
+    return store.artifact_root / str(experiment_id) / run_id / "artifacts"
+
+
+def staging_path(store: Store) -> Path:
+    """A fresh, not yet existing path in the store's staging area."""
+    with os_errors(store.staging_dir):
+        store.staging_dir.mkdir(parents=True, exist_ok=True)
+    return store.staging_dir / uuid.uuid4().hex
+
+
+def place_file(store: Store, source: Path, dest: Path) -> None:
+    """Copy ``source`` to ``dest`` atomically (replacing an older artifact of that name)."""
+    staged = staging_path(store)
+    with os_errors(dest):
+        try:
+            shutil.copyfile(source, staged)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, dest)
+        finally:
+            staged.unlink(missing_ok=True)
+
+
+def place_bytes(store: Store, data: bytes, dest: Path) -> None:
+    """Write ``data`` to ``dest`` atomically."""
+    staged = staging_path(store)
+    with os_errors(dest):
+        try:
+            staged.write_bytes(data)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, dest)
+        finally:
+            staged.unlink(missing_ok=True)
+
+
+def place_tree(staged: Path, dest: Path) -> None:
+    """Rename the staged directory ``staged`` to ``dest``, which must not exist yet."""
+    if dest.exists():
+        raise AlreadyExists(
+            f"artifact '{dest.name}' already exists in this run; log under another name"
+        )
+    with os_errors(dest):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(staged, dest)
+        except OSError as exc:
+            if dest.exists():  # lost a race with another writer of the same name
+                raise AlreadyExists(
+                    f"artifact '{dest.name}' already exists in this run; log under another name"
+                ) from exc
+            raise
+
+
+def list_files(root: Path) -> list[Path]:
+    """Every regular file under ``root``, relative, in a stable order."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for filename in sorted(filenames):
+            found.append((Path(dirpath) / filename).relative_to(root))
+    return found
+
+
+def remove_tree(path: Path) -> None:
+    """Delete ``path`` if present; failures are left for a later clean-up."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# -- content-addressed snapshots ------------------------------------------------------
+
+
+def _check_links(source: Path) -> None:
+    root = source.resolve()
+    for dirpath, dirnames, filenames in os.walk(source):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                raise UnsafePathError(
+                    f"'{path.relative_to(source)}' in the model directory is a link that leads "
+                    "outside it; copy the file into the model directory instead"
+                )
+
+
+def manifest_digest(model_dir: Path) -> str:
+    """SHA-256 over the sorted list of (path, size, SHA-256) of every file in ``model_dir``."""
+    manifest = hashlib.sha256()
+    for relative in list_files(model_dir):
+        digest = hashlib.sha256()
+        with open(model_dir / relative, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+        size = (model_dir / relative).stat().st_size
+        manifest.update(f"{relative.as_posix()}\t{size}\t{digest.hexdigest()}\n".encode())
+    return manifest.hexdigest()
+
+
+def snapshot(store: Store, source: Path) -> tuple[Path, str, dict[str, Any]]:
+    """Copy ``source`` into staging, verify the copy, and return (staged, digest, MLmodel).
+
+    Verifying the copy rather than the source means what is stored is exactly what
+    was checked, even if the source changes meanwhile.
+    """
+    if not source.is_dir():
+        raise ModelFormatError(f"no model directory at '{source}'")
+    _check_links(source)
+    staged = staging_path(store)
+    try:
+        with os_errors(staged):
+            shutil.copytree(source, staged, symlinks=False, copy_function=shutil.copyfile)
+        mlmodel = verify_model_dir(staged)
+        digest = manifest_digest(staged)
+    except BaseException:
+        remove_tree(staged)
+        raise
+    return staged, digest, mlmodel
+
+
+def blob_dir(store: Store, digest: str) -> Path:
+    """Where the snapshot with manifest ``digest`` lives."""
+    return store.artifact_root / "models" / "blobs" / digest
+
+
+__all__ = [
+    "blob_dir",
+    "list_files",
+    "manifest_digest",
+    "place_bytes",
+    "place_file",
+    "place_tree",
+    "read_mlmodel",
+    "remove_tree",
+    "run_artifact_dir",
+    "snapshot",
+    "staging_path",
+    "verify_model_dir",
+    "write_mlmodel",
+]

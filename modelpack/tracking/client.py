@@ -1,0 +1,365 @@
+"""``Client``: the tracking store and model registry by id and name, MLflow's method names.
+
+>>> from modelpack import Client
+>>> client = Client("sqlite:////tmp/store.db")  # doctest: +SKIP
+>>> client.transition_model_version_stage("iris", 3, "production", archive_existing_versions=True)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from modelpack.tracking import registry, registry_edit, run_artifacts, runs
+from modelpack.tracking.config import get_tracking_uri
+from modelpack.tracking.entities import Experiment, Metric, ModelVersion, RegisteredModel, Run
+from modelpack.tracking.names import (
+    MAX_PARAM_VALUE_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    check_alias,
+    check_experiment_name,
+    check_key,
+    check_metric_value,
+    check_name,
+    check_run_id,
+    check_stage,
+    check_step,
+    check_tags,
+    check_value,
+    check_version,
+)
+from modelpack.tracking.search import order_runs, parse_filter
+from modelpack.tracking.store import Store, get_store
+
+
+def _description(text: str | None) -> str:
+    return check_value(text or "", "description", MAX_TAG_VALUE_LENGTH)
+
+
+class Client:
+    """Read and change one tracking store (the current one unless ``tracking_uri`` says).
+
+    >>> client = Client()  # doctest: +SKIP
+    >>> client.get_model_version("iris", 1).current_stage  # doctest: +SKIP
+    'None'
+    """
+
+    def __init__(self, tracking_uri: str | os.PathLike[str] | None = None) -> None:
+        uri = os.fspath(tracking_uri) if tracking_uri is not None else get_tracking_uri()
+        self.store: Store = get_store(uri)
+        self.tracking_uri = uri
+
+    # -- experiments ---------------------------------------------------------------
+
+    def create_experiment(self, name: str, tags: Mapping[str, Any] | None = None) -> str:
+        """Create an experiment; return its id."""
+        return runs.create_experiment(self.store, check_experiment_name(name), check_tags(tags))
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with this id (``NotFound`` otherwise)."""
+        return runs.get_experiment(self.store, str(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with this name, or ``None``."""
+        return runs.get_experiment_by_name(self.store, check_experiment_name(name))
+
+    def search_experiments(self) -> list[Experiment]:
+        """Every active experiment."""
+        return runs.search_experiments(self.store)
+
+    # -- runs ----------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+    ) -> Run:
+        """Start a RUNNING run (use :func:`modelpack.start_run` for the fluent form)."""
+        if run_name is not None:
+            run_name = check_value(run_name, "run name", 250)
+        if parent_run_id is not None:
+            check_run_id(parent_run_id)
+        return runs.create_run(
+            self.store, str(experiment_id), run_name, check_tags(tags), parent_run_id
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with its params, latest metrics and tags."""
+        return runs.get_run(self.store, check_run_id(run_id))
+
+    def set_terminated(
+        self, run_id: str, status: str = "FINISHED", end_time: int | None = None
+    ) -> None:
+        """End a run with ``status`` (FINISHED, FAILED or KILLED)."""
+        runs.set_terminated(self.store, check_run_id(run_id), status, end_time)
+
+    def log_param(self, run_id: str, key: str, value: Any) -> Any:
+        """Log one param (immutable once logged); returns ``value``."""
+        self.log_batch(run_id, params={key: value})
+        return value
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int | None = None,
+    ) -> None:
+        """Append one metric point (NaN and infinities are kept)."""
+        check_key(key, "metric key")
+        runs.log_metric(
+            self.store,
+            check_run_id(run_id),
+            key,
+            check_metric_value(value, key),
+            timestamp if timestamp is not None else runs.now_ms(),
+            check_step(step),
+        )
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Log metrics, params and tags in one transaction."""
+        rows = [
+            (
+                check_key(m.key, "metric key"),
+                check_metric_value(m.value, m.key),
+                int(m.timestamp),
+                check_step(m.step),
+            )
+            for m in metrics
+        ]
+        clean_params = {
+            check_key(k, "param key"): check_value(v, f"param '{k}'", MAX_PARAM_VALUE_LENGTH)
+            for k, v in (params or {}).items()
+        }
+        runs.log_batch(self.store, check_run_id(run_id), rows, clean_params, check_tags(tags))
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        """Set (or replace) one run tag."""
+        self.log_batch(run_id, tags={key: value})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove one run tag."""
+        runs.delete_tag(self.store, check_run_id(run_id), check_key(key, "tag key"))
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every logged point of one metric, by step."""
+        return runs.get_metric_history(
+            self.store, check_run_id(run_id), check_key(key, "metric key")
+        )
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        filter_string: str = "",
+        order_by: Sequence[str] | None = None,
+        max_results: int = 1000,
+    ) -> list[Run]:
+        """Runs of ``experiment_ids`` (all, if None) that match ``filter_string``.
+
+        >>> Client().search_runs(["0"], "metrics.rmse < 1", ["metrics.rmse ASC"])  # doctest: +SKIP
+        """
+        if experiment_ids is None:
+            where, params = "lifecycle_stage = 'active'", []
+        else:
+            ids = [str(i) for i in experiment_ids]
+            where = f"lifecycle_stage = 'active' AND experiment_id IN ({','.join('?' * len(ids))})"
+            params = ids
+        keep = parse_filter(filter_string)
+        found = [run for run in runs.load_runs(self.store, where, params) if keep(run)]
+        return order_runs(found, order_by)[: max(0, int(max_results))]
+
+    # -- run artifacts -------------------------------------------------------------
+
+    def log_artifact(
+        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Copy a file into the run's artifacts."""
+        run_artifacts.log_artifact(self.store, check_run_id(run_id), local_path, artifact_path)
+
+    def log_artifacts(
+        self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Copy a directory's files into the run's artifacts."""
+        run_artifacts.log_artifacts(self.store, check_run_id(run_id), local_dir, artifact_path)
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        """Save ``dictionary`` as JSON (or YAML for .yaml/.yml) in the run's artifacts."""
+        data = run_artifacts.dict_bytes(dictionary, artifact_file)
+        run_artifacts.log_bytes(self.store, check_run_id(run_id), data, artifact_file)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Save ``text`` as a UTF-8 file in the run's artifacts."""
+        run_artifacts.log_bytes(self.store, check_run_id(run_id), text.encode(), artifact_file)
+
+    def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
+        """Save a matplotlib figure (format from the file name) in the run's artifacts."""
+        data = run_artifacts.figure_bytes(figure, artifact_file)
+        run_artifacts.log_bytes(self.store, check_run_id(run_id), data, artifact_file)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[str]:
+        """Relative paths of the run's artifact files."""
+        return run_artifacts.list_artifacts(self.store, check_run_id(run_id), path)
+
+    def download_artifacts(self, run_id: str, path: str = "") -> Path:
+        """The local path of a run artifact (the store is local: nothing is copied)."""
+        from modelpack.tracking.resolve import resolve_store_uri
+
+        return resolve_store_uri(f"runs:/{check_run_id(run_id)}/{path}", self.store)
+
+    # -- registered models -------------------------------------------------------
+
+    def create_registered_model(
+        self, name: str, tags: Mapping[str, Any] | None = None, description: str | None = None
+    ) -> RegisteredModel:
+        """Create a registered model name (``AlreadyExists`` if taken)."""
+        return registry.create_registered_model(
+            self.store, check_name(name), check_tags(tags), _description(description)
+        )
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """A registered model with its latest version per stage, tags and aliases."""
+        return registry.get_registered_model(self.store, check_name(name))
+
+    def search_registered_models(self, filter_string: str = "") -> list[RegisteredModel]:
+        """Registered models; ``filter_string`` is ``name = 'x'`` or ``name LIKE 'x%'``."""
+        from modelpack.tracking.registry_search import parse_name_filter
+
+        name, like = parse_name_filter(filter_string)
+        return registry.search_registered_models(self.store, name=name, name_like=like)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename a model; versions, tags and aliases follow."""
+        registry_edit.rename_registered_model(self.store, check_name(name), check_name(new_name))
+        return self.get_registered_model(new_name)
+
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        """Set a model's description."""
+        registry_edit.update_registered_model(
+            self.store, check_name(name), _description(description)
+        )
+        return self.get_registered_model(name)
+
+    def delete_registered_model(self, name: str) -> None:
+        """Delete a model and all its versions."""
+        registry_edit.delete_registered_model(self.store, check_name(name))
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Set a tag on a registered model."""
+        tags = check_tags({key: value})
+        registry_edit.set_model_tag(self.store, check_name(name), key, tags[key], None)
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Remove a tag from a registered model."""
+        registry_edit.delete_model_tag(
+            self.store, check_name(name), check_key(key, "tag key"), None
+        )
+
+    # -- versions ------------------------------------------------------------------
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str | os.PathLike[str],
+        run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> ModelVersion:
+        """Snapshot the model at URI ``source`` as the next version of existing model ``name``."""
+        from modelpack.uris import resolve_model_uri
+
+        name = check_name(name)
+        if run_id is not None:
+            check_run_id(run_id)
+        return registry.create_model_version(
+            self.store, name, resolve_model_uri(source), os.fspath(source), run_id,
+            check_tags(tags), _description(description),
+        )  # fmt: skip
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        """One version (``ModelNotFound`` naming the model or version otherwise)."""
+        return registry.get_model_version(self.store, check_name(name), check_version(version))
+
+    def search_model_versions(self, filter_string: str = "") -> list[ModelVersion]:
+        """Versions; ``filter_string`` is ``name = 'x'`` and/or ``run_id = '...'``."""
+        from modelpack.tracking.registry_search import parse_version_filter
+
+        name, run_id = parse_version_filter(filter_string)
+        return registry.search_model_versions(self.store, name=name, run_id=run_id)
+
+    def get_latest_versions(
+        self, name: str, stages: Sequence[str] | None = None
+    ) -> list[ModelVersion]:
+        """The newest version in each stage (or in each of ``stages``)."""
+        wanted = [check_stage(s) for s in stages] if stages else None
+        return registry.get_latest_versions(self.store, check_name(name), wanted)
+
+    def update_model_version(
+        self, name: str, version: int | str, description: str | None = None
+    ) -> ModelVersion:
+        """Set a version's description."""
+        name, number = check_name(name), check_version(version)
+        registry_edit.update_model_version(self.store, name, number, _description(description))
+        return self.get_model_version(name, number)
+
+    def delete_model_version(self, name: str, version: int | str) -> None:
+        """Delete a version; its number is never reused."""
+        registry_edit.delete_model_version(self.store, check_name(name), check_version(version))
+
+    def transition_model_version_stage(
+        self, name: str, version: int | str, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        """Move a version to ``stage`` (case-insensitive); optionally archive the others there.
+
+        >>> Client().transition_model_version_stage("iris", 2, "Production", True)  # doctest: +SKIP
+        """
+        name, number, canonical = check_name(name), check_version(version), check_stage(stage)
+        registry_edit.transition_model_version_stage(
+            self.store, name, number, canonical, bool(archive_existing_versions)
+        )
+        return self.get_model_version(name, number)
+
+    def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
+        """Set a tag on one version."""
+        tags = check_tags({key: value})
+        registry_edit.set_model_tag(
+            self.store, check_name(name), key, tags[key], check_version(version)
+        )
+
+    def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
+        """Remove a tag from one version."""
+        registry_edit.delete_model_tag(
+            self.store, check_name(name), check_key(key, "tag key"), check_version(version)
+        )
+
+    # -- aliases -------------------------------------------------------------------
+
+    def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
+        """Point ``alias`` at a version (``latest`` and ``v<digits>`` are reserved)."""
+        registry_edit.set_alias(
+            self.store, check_name(name), check_alias(alias), check_version(version)
+        )
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Remove an alias."""
+        registry_edit.delete_alias(self.store, check_name(name), check_alias(alias))
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version an alias points at."""
+        name = check_name(name)
+        return registry.get_model_version(
+            self.store, name, registry.version_for_alias(self.store, name, check_alias(alias))
+        )
+
+
+__all__ = ["Client"]

@@ -1,0 +1,69 @@
+"""Which tracking store this process uses.
+
+Order: :func:`set_tracking_uri`, then ``MODELPACK_TRACKING_URI``, then the directory
+``./modelpack-store`` (fixed to an absolute path when first used, so a later
+``chdir`` does not move the store).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from modelpack.tracking.store import (
+    DEFAULT_STORE_DIR,
+    TRACKING_URI_ENV,
+    Store,
+    get_store,
+    locate_store,
+)
+
+_lock = threading.Lock()
+_tracking_uri: str | None = None
+
+
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
+    """Use the store at ``uri`` from now on: ``sqlite:///file.db``, a directory or ``file://``.
+
+    >>> import modelpack
+    >>> modelpack.set_tracking_uri("sqlite:////tmp/store/modelpack.db")  # doctest: +SKIP
+    """
+    global _tracking_uri
+    text = os.fspath(uri)
+    locate_store(text)  # validate now, not at first use
+    if not text.startswith(("sqlite:", "file:")):
+        text = str(Path(text).expanduser().resolve())
+    with _lock:
+        _tracking_uri = text
+
+
+def get_tracking_uri() -> str:
+    """The tracking URI in effect (see the module docstring for the order).
+
+    >>> import modelpack
+    >>> modelpack.get_tracking_uri()  # doctest: +SKIP
+    '/home/me/project/modelpack-store'
+    """
+    with _lock:
+        if _tracking_uri is not None:
+            return _tracking_uri
+    from_env = os.environ.get(TRACKING_URI_ENV)
+    if from_env:
+        return from_env
+    return str(Path(DEFAULT_STORE_DIR).resolve())
+
+
+def reset_tracking_uri() -> None:
+    """Forget :func:`set_tracking_uri` (the environment and default apply again)."""
+    global _tracking_uri
+    with _lock:
+        _tracking_uri = None
+
+
+def current_store() -> Store:
+    """The :class:`Store` for :func:`get_tracking_uri`."""
+    return get_store(get_tracking_uri())
+
+
+__all__ = ["current_store", "get_tracking_uri", "reset_tracking_uri", "set_tracking_uri"]

@@ -1,0 +1,334 @@
+"""MLflow's fluent tracking API: an active run per thread, started and ended for you.
+
+>>> import modelpack
+>>> modelpack.set_experiment("iris")  # doctest: +SKIP
+>>> with modelpack.start_run(run_name="rf") as run:  # doctest: +SKIP
+...     modelpack.log_param("n_estimators", 100)
+...     modelpack.log_metrics({"accuracy": 0.97}, step=1)
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from modelpack.errors import InvalidInput, NotFound
+from modelpack.tracking import runs
+from modelpack.tracking.client import Client
+from modelpack.tracking.config import get_tracking_uri
+from modelpack.tracking.entities import Experiment, Metric, Run, RunData, RunInfo
+from modelpack.tracking.names import (
+    check_experiment_name,
+    check_key,
+    check_metric_value,
+    check_step,
+)
+
+EXPERIMENT_NAME_ENV = "MODELPACK_EXPERIMENT_NAME"
+
+_local = threading.local()
+_experiment: dict[str, str] = {}  # tracking URI -> active experiment id
+
+
+def _stack() -> list[ActiveRun]:
+    if not hasattr(_local, "stack"):
+        _local.stack = []
+    stack: list[ActiveRun] = _local.stack
+    return stack
+
+
+class ActiveRun:
+    """The run :func:`start_run` returned; a context manager that ends it.
+
+    Leaving the ``with`` block normally ends the run FINISHED, by an exception FAILED,
+    by Ctrl-C KILLED.
+    """
+
+    def __init__(self, run: Run, client: Client) -> None:
+        self._run = run
+        self.client = client
+
+    @property
+    def info(self) -> RunInfo:
+        """The run's info as it was when started."""
+        return self._run.info
+
+    @property
+    def data(self) -> RunData:
+        """The run's current params, metrics and tags (read from the store)."""
+        return self.client.get_run(self._run.info.run_id).data
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            status = "FINISHED"
+        else:
+            status = "KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED"
+        if self in _stack():
+            _end(self, status)
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self._run.info.run_id} {self._run.info.run_name!r}>"
+
+
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None
+) -> Experiment:
+    """Make an experiment the active one, creating it (by name) if missing.
+
+    >>> modelpack.set_experiment("iris").name  # doctest: +SKIP
+    'iris'
+    """
+    client = Client()
+    if experiment_name is not None:
+        experiment = runs.get_or_create_experiment(
+            client.store, check_experiment_name(experiment_name)
+        )
+    elif experiment_id is not None:
+        experiment = client.get_experiment(str(experiment_id))
+    else:
+        raise InvalidInput("set_experiment needs experiment_name or experiment_id")
+    _experiment[get_tracking_uri()] = experiment.experiment_id
+    return experiment
+
+
+def _active_experiment_id(client: Client) -> str:
+    chosen = _experiment.get(get_tracking_uri())
+    if chosen is not None:
+        return chosen
+    name = os.environ.get(EXPERIMENT_NAME_ENV)
+    if name:
+        return runs.get_or_create_experiment(
+            client.store, check_experiment_name(name)
+        ).experiment_id
+    return "0"
+
+
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    tags: Mapping[str, Any] | None = None,
+) -> ActiveRun:
+    """Start (or resume, given ``run_id``) a run and make it the active one.
+
+    >>> with modelpack.start_run(run_name="baseline") as run:  # doctest: +SKIP
+    ...     print(run.info.run_id)
+    """
+    stack = _stack()
+    if stack and not nested:
+        raise InvalidInput(
+            f"run '{stack[-1].info.run_id}' is already active; end it with end_run() "
+            "or start this one with nested=True"
+        )
+    client = Client()
+    if run_id is not None:
+        run = client.get_run(run_id)
+        runs.reopen_run(client.store, run.info.run_id)
+    else:
+        parent = stack[-1].info.run_id if stack else None
+        experiment = (
+            str(experiment_id) if experiment_id is not None else _active_experiment_id(client)
+        )
+        run = client.create_run(experiment, run_name=run_name, tags=tags, parent_run_id=parent)
+    active = ActiveRun(run, client)
+    stack.append(active)
+    return active
+
+
+def _end(active: ActiveRun, status: str) -> None:
+    stack = _stack()
+    while stack:
+        top = stack.pop()
+        top.client.set_terminated(top.info.run_id, status)
+        if top is active:
+            break
+
+
+def end_run(status: str = "FINISHED") -> None:
+    """End the active run (no-op when there is none)."""
+    stack = _stack()
+    if stack:
+        _end(stack[-1], status)
+
+
+def active_run() -> ActiveRun | None:
+    """The active run of this thread, or ``None``."""
+    stack = _stack()
+    return stack[-1] if stack else None
+
+
+def _run() -> ActiveRun:
+    return active_run() or start_run()
+
+
+def log_param(key: str, value: Any) -> Any:
+    """Log one param to the active run (started if needed); returns ``value``."""
+    active = _run()
+    return active.client.log_param(active.info.run_id, key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Log several params in one transaction."""
+    active = _run()
+    active.client.log_batch(active.info.run_id, params=params)
+
+
+def log_metric(
+    key: str, value: float, step: int | None = None, timestamp: int | None = None
+) -> None:
+    """Append one metric point to the active run (NaN and infinities are kept)."""
+    active = _run()
+    active.client.log_metric(active.info.run_id, key, value, timestamp, step)
+
+
+def log_metrics(
+    metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+) -> None:
+    """Append several metric points in one transaction: the fast path for many values."""
+    active = _run()
+    stamp = timestamp if timestamp is not None else runs.now_ms()
+    clean_step = check_step(step)
+    rows = [
+        Metric(check_key(k, "metric key"), check_metric_value(v, k), stamp, clean_step)
+        for k, v in metrics.items()
+    ]
+    active.client.log_batch(active.info.run_id, metrics=rows)
+
+
+def set_tag(key: str, value: Any) -> None:
+    """Set one tag on the active run."""
+    active = _run()
+    active.client.set_tag(active.info.run_id, key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    """Set several tags on the active run in one transaction."""
+    active = _run()
+    active.client.log_batch(active.info.run_id, tags=tags)
+
+
+def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Copy a file into the active run's artifacts."""
+    active = _run()
+    active.client.log_artifact(active.info.run_id, local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Copy a directory's files into the active run's artifacts."""
+    active = _run()
+    active.client.log_artifacts(active.info.run_id, local_dir, artifact_path)
+
+
+def log_dict(dictionary: Any, artifact_file: str) -> None:
+    """Save a dict as JSON (YAML for .yaml/.yml) in the active run's artifacts."""
+    active = _run()
+    active.client.log_dict(active.info.run_id, dictionary, artifact_file)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    """Save text in the active run's artifacts."""
+    active = _run()
+    active.client.log_text(active.info.run_id, text, artifact_file)
+
+
+def log_figure(figure: Any, artifact_file: str) -> None:
+    """Save a matplotlib figure in the active run's artifacts (needs matplotlib)."""
+    active = _run()
+    active.client.log_figure(active.info.run_id, figure, artifact_file)
+
+
+def search_runs(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str = "",
+    order_by: Sequence[str] | None = None,
+    max_results: int = 1000,
+    output_format: str = "pandas",
+    experiment_names: Sequence[str] | None = None,
+) -> Any:
+    """Runs matching ``filter_string``, as a pandas DataFrame (or a list with ``"list"``).
+
+    Defaults to the active experiment.
+
+    >>> modelpack.search_runs(filter_string="metrics.rmse < 0.5", order_by=["metrics.rmse"])  # doctest: +SKIP
+    """
+    client = Client()
+    if experiment_names:
+        ids = []
+        for name in experiment_names:
+            found = client.get_experiment_by_name(name)
+            if found is None:
+                raise NotFound(f"no experiment named '{name}'")
+            ids.append(found.experiment_id)
+        experiment_ids = ids
+    if experiment_ids is None:
+        experiment_ids = [_active_experiment_id(client)]
+    found_runs = client.search_runs(experiment_ids, filter_string, order_by, max_results)
+    if output_format == "list":
+        return found_runs
+    if output_format != "pandas":
+        raise InvalidInput(f"output_format must be 'pandas' or 'list', got {output_format!r}")
+    return _runs_frame(found_runs)
+
+
+def _runs_frame(found: list[Run]) -> Any:
+    import pandas as pd
+
+    records = []
+    for run in found:
+        record: dict[str, Any] = {
+            "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
+            "status": run.info.status,
+            "artifact_uri": run.info.artifact_uri,
+            "start_time": pd.to_datetime(run.info.start_time, unit="ms", utc=True),
+            "end_time": pd.to_datetime(run.info.end_time, unit="ms", utc=True),
+            "run_name": run.info.run_name,
+        }
+        record.update({f"metrics.{k}": v for k, v in run.data.metrics.items()})
+        record.update({f"params.{k}": v for k, v in run.data.params.items()})
+        record.update({f"tags.{k}": v for k, v in run.data.tags.items()})
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+@atexit.register
+def _end_runs_at_exit() -> None:
+    while active_run() is not None:
+        try:
+            end_run()
+        except Exception:  # the store may be gone at exit; nothing useful to do
+            break
+
+
+__all__ = [
+    "ActiveRun",
+    "active_run",
+    "end_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]

@@ -1,0 +1,110 @@
+"""Models into runs and the registry: what every flavor's ``log_model`` calls.
+
+>>> info = log_model_dir(lambda path: save_model(model, path), "model",  # doctest: +SKIP
+...                      registered_model_name="iris")
+>>> info.model_uri  # doctest: +SKIP
+'runs:/4f1c.../model'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from modelpack.errors import ModelFormatError
+from modelpack.tracking import registry
+from modelpack.tracking.artifacts import (
+    place_tree,
+    read_mlmodel,
+    remove_tree,
+    staging_path,
+    write_mlmodel,
+)
+from modelpack.tracking.client import Client
+from modelpack.tracking.entities import ModelInfo, ModelVersion
+from modelpack.tracking.fluent import active_run, start_run
+from modelpack.tracking.names import check_artifact_path, check_name, check_tags
+from modelpack.tracking.run_artifacts import artifact_root_of
+
+
+def log_model_dir(
+    save: Callable[[Path], None], name: str, *, registered_model_name: str | None = None
+) -> ModelInfo:
+    """Save a model with ``save(path)`` straight into the active run (started if needed).
+
+    ``save`` gets a fresh path that does not exist yet, on the store's filesystem;
+    the finished directory is renamed into the run's artifacts at ``name`` in one
+    step, so readers never see a half-written model.
+    """
+    artifact_path = check_artifact_path(name, "model name in the run")
+    if registered_model_name is not None:
+        check_name(registered_model_name)
+    active = active_run() or start_run()
+    client, run_id = active.client, active.info.run_id
+    target = artifact_root_of(client.store, run_id) / artifact_path
+    staged_root = staging_path(client.store)
+    staged = staged_root / "model"
+    try:
+        staged_root.mkdir(parents=True)
+        save(staged)
+        if not staged.is_dir():
+            raise ModelFormatError(
+                f"log_model: the save function wrote no model directory for '{artifact_path}'"
+            )
+        mlmodel = read_mlmodel(staged)
+        mlmodel["run_id"] = run_id
+        mlmodel["artifact_path"] = artifact_path
+        write_mlmodel(staged, mlmodel)
+        place_tree(staged, target)
+    finally:
+        remove_tree(staged_root)
+    model_uri = f"runs:/{run_id}/{artifact_path}"
+    version = None
+    if registered_model_name is not None:
+        version = register_model(model_uri, registered_model_name, client=client).version
+    signature = mlmodel.get("signature")
+    return ModelInfo(
+        model_uri=model_uri,
+        run_id=run_id,
+        artifact_path=artifact_path,
+        registered_model_version=version,
+        flavors=dict(mlmodel.get("flavors") or {}),
+        signature=signature if isinstance(signature, dict) else None,
+        model_uuid=mlmodel.get("model_uuid"),
+    )
+
+
+def register_model(
+    model_uri: str | os.PathLike[str],
+    name: str,
+    tags: Mapping[str, Any] | None = None,
+    *,
+    client: Client | None = None,
+) -> ModelVersion:
+    """Register the model at ``model_uri`` as the next version of ``name`` (created if new).
+
+    The model directory is copied into the store and verified, so the version does
+    not depend on ``model_uri`` afterwards.
+
+    >>> modelpack.register_model("runs:/4f1c.../model", "iris").version  # doctest: +SKIP
+    3
+    """
+    from modelpack.tracking.resolve import parse_runs_uri, resolve_store_uri
+    from modelpack.uris import resolve_model_uri
+
+    client = client or Client()
+    name = check_name(name)
+    source = os.fspath(model_uri)
+    run_id = parse_runs_uri(source)[0] if source.startswith("runs:") else None
+    if source.startswith(("runs:", "models:")):
+        model_dir = resolve_store_uri(source, client.store)
+    else:
+        model_dir = resolve_model_uri(source)
+    return registry.create_model_version(
+        client.store, name, model_dir, source, run_id, check_tags(tags), create_model=True
+    )
+
+
+__all__ = ["log_model_dir", "register_model"]

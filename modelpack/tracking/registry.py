@@ -1,0 +1,353 @@
+"""The model registry: names, numbered immutable versions, stages and aliases.
+
+Registering copies the model directory into staging, verifies the copy, and (inside
+the write transaction that allocates the version number) renames it into a
+content-addressed blob directory before the version row is committed. A crash at
+any point leaves either no row or a row whose files are complete; version numbers
+come from a per-model counter, so they are never duplicated, skipped or reused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+
+from modelpack.errors import AlreadyExists, InvalidInput, ModelNotFound
+from modelpack.tracking.artifacts import blob_dir, remove_tree, snapshot, staging_path
+from modelpack.tracking.entities import ModelVersion, RegisteredModel
+from modelpack.tracking.runs import now_ms
+from modelpack.tracking.store import Store, os_errors
+
+
+def no_model_error(name: str) -> ModelNotFound:
+    return ModelNotFound(
+        f"registered model '{name}' does not exist; register it first "
+        "(modelpack models register) or check the name with 'modelpack models list'"
+    )
+
+
+def no_version_error(name: str, version: int) -> ModelNotFound:
+    return ModelNotFound(
+        f"registered model '{name}' has no version {version}; "
+        f"list versions with 'modelpack models versions {name}'"
+    )
+
+
+def require_model(conn: sqlite3.Connection, name: str) -> None:
+    if not conn.execute("SELECT 1 FROM registered_models WHERE name = ?", (name,)).fetchone():
+        raise no_model_error(name)
+
+
+def require_version(conn: sqlite3.Connection, name: str, version: int) -> None:
+    require_model(conn, name)
+    if not conn.execute(
+        "SELECT 1 FROM model_versions WHERE name = ? AND version = ?", (name, version)
+    ).fetchone():
+        raise no_version_error(name, version)
+
+
+def touch(conn: sqlite3.Connection, name: str, version: int | None = None) -> None:
+    stamp = now_ms()
+    conn.execute("UPDATE registered_models SET last_updated_time = ? WHERE name = ?", (stamp, name))
+    if version is not None:
+        conn.execute(
+            "UPDATE model_versions SET last_updated_time = ? WHERE name = ? AND version = ?",
+            (stamp, name, version),
+        )
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def _versions(store: Store, where: str, params: tuple[object, ...]) -> list[ModelVersion]:
+    rows = store.read(f"SELECT * FROM model_versions WHERE {where} ORDER BY name, version", params)
+    if not rows:
+        return []
+    tags: dict[tuple[str, int], dict[str, str]] = {}
+    aliases: dict[tuple[str, int], list[str]] = {}
+    names = sorted({row["name"] for row in rows})
+    marks = ",".join("?" * len(names))
+    for tag in store.read(f"SELECT * FROM model_version_tags WHERE name IN ({marks})", names):
+        tags.setdefault((tag["name"], tag["version"]), {})[tag["key"]] = tag["value"]
+    for alias in store.read(
+        f"SELECT * FROM registered_model_aliases WHERE name IN ({marks}) ORDER BY alias", names
+    ):
+        aliases.setdefault((alias["name"], alias["version"]), []).append(alias["alias"])
+    return [
+        ModelVersion(
+            name=row["name"],
+            version=row["version"],
+            creation_timestamp=row["creation_time"],
+            last_updated_timestamp=row["last_updated_time"],
+            description=row["description"],
+            current_stage=row["current_stage"],
+            source=row["source"],
+            run_id=row["run_id"],
+            storage_location=str(blob_dir(store, row["blob"])),
+            tags=tags.get((row["name"], row["version"]), {}),
+            aliases=tuple(aliases.get((row["name"], row["version"]), ())),
+        )
+        for row in rows
+    ]
+
+
+def get_model_version(store: Store, name: str, version: int) -> ModelVersion:
+    """Version ``version`` of ``name``, or ``ModelNotFound`` naming what is missing."""
+    found = _versions(store, "name = ? AND version = ?", (name, version))
+    if not found:
+        if not store.read("SELECT 1 FROM registered_models WHERE name = ?", (name,)):
+            raise no_model_error(name)
+        raise no_version_error(name, version)
+    return found[0]
+
+
+def search_model_versions(
+    store: Store, name: str | None = None, run_id: str | None = None
+) -> list[ModelVersion]:
+    """Versions, optionally of one model name and/or one run, by name then version."""
+    where, params = ["1 = 1"], []
+    if name is not None:
+        where.append("name = ?")
+        params.append(name)
+    if run_id is not None:
+        where.append("run_id = ?")
+        params.append(run_id)
+    return _versions(store, " AND ".join(where), tuple(params))
+
+
+def get_latest_versions(
+    store: Store, name: str, stages: list[str] | None = None
+) -> list[ModelVersion]:
+    """The highest version in each stage (all stages, or only ``stages``)."""
+    if not store.read("SELECT 1 FROM registered_models WHERE name = ?", (name,)):
+        raise no_model_error(name)
+    latest: dict[str, ModelVersion] = {}
+    for version in _versions(store, "name = ?", (name,)):
+        latest[version.current_stage] = version
+    wanted = stages if stages else list(latest)
+    return sorted((latest[s] for s in wanted if s in latest), key=lambda v: v.version)
+
+
+def get_registered_model(store: Store, name: str) -> RegisteredModel:
+    """The registered model ``name``, or ``ModelNotFound``."""
+    found = search_registered_models(store, name=name)
+    if not found:
+        raise no_model_error(name)
+    return found[0]
+
+
+def search_registered_models(
+    store: Store, name: str | None = None, name_like: str | None = None
+) -> list[RegisteredModel]:
+    """Registered models by name; ``name_like`` is an SQL LIKE pattern."""
+    where, params = "1 = 1", []
+    if name is not None:
+        where, params = "name = ?", [name]
+    elif name_like is not None:
+        where, params = "name LIKE ?", [name_like]
+    rows = store.read(f"SELECT * FROM registered_models WHERE {where} ORDER BY name", params)
+    result = []
+    for row in rows:
+        model = row["name"]
+        tags = store.read("SELECT key, value FROM registered_model_tags WHERE name = ?", (model,))
+        aliases = store.read(
+            "SELECT alias, version FROM registered_model_aliases WHERE name = ?", (model,)
+        )
+        result.append(
+            RegisteredModel(
+                name=model,
+                creation_timestamp=row["creation_time"],
+                last_updated_timestamp=row["last_updated_time"],
+                description=row["description"],
+                latest_versions=tuple(get_latest_versions(store, model)),
+                tags={t["key"]: t["value"] for t in tags},
+                aliases={a["alias"]: a["version"] for a in aliases},
+            )
+        )
+    return result
+
+
+def version_in_stage(store: Store, name: str, stage: str) -> int:
+    """The highest version of ``name`` in ``stage``, or ``ModelNotFound``."""
+    rows = store.read(
+        "SELECT max(version) FROM model_versions WHERE name = ? AND current_stage = ?",
+        (name, stage),
+    )
+    if rows[0][0] is None:
+        if not store.read("SELECT 1 FROM registered_models WHERE name = ?", (name,)):
+            raise no_model_error(name)
+        raise ModelNotFound(f"registered model '{name}' has no version in stage '{stage}'")
+    return int(rows[0][0])
+
+
+def latest_version(store: Store, name: str) -> int:
+    """The highest existing version of ``name``, or ``ModelNotFound``."""
+    rows = store.read("SELECT max(version) FROM model_versions WHERE name = ?", (name,))
+    if rows[0][0] is None:
+        if not store.read("SELECT 1 FROM registered_models WHERE name = ?", (name,)):
+            raise no_model_error(name)
+        raise ModelNotFound(f"registered model '{name}' has no versions yet")
+    return int(rows[0][0])
+
+
+def version_for_alias(store: Store, name: str, alias: str) -> int:
+    """The version ``alias`` points at, or ``ModelNotFound``."""
+    rows = store.read(
+        "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?", (name, alias)
+    )
+    if not rows:
+        if not store.read("SELECT 1 FROM registered_models WHERE name = ?", (name,)):
+            raise no_model_error(name)
+        raise ModelNotFound(f"registered model '{name}' has no alias '{alias}'")
+    return int(rows[0][0])
+
+
+# -- writing -------------------------------------------------------------------------
+
+
+def create_registered_model(
+    store: Store, name: str, tags: Mapping[str, str] | None = None, description: str = ""
+) -> RegisteredModel:
+    """Create ``name``; ``AlreadyExists`` if it is taken."""
+
+    def work(conn: sqlite3.Connection) -> None:
+        stamp = now_ms()
+        try:
+            conn.execute(
+                "INSERT INTO registered_models (name, creation_time, last_updated_time, "
+                "description) VALUES (?, ?, ?, ?)",
+                (name, stamp, stamp, description),
+            )
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(f"registered model '{name}' already exists") from None
+        conn.executemany(
+            "INSERT INTO registered_model_tags VALUES (?, ?, ?)",
+            [(name, k, v) for k, v in (tags or {}).items()],
+        )
+
+    store.write(work)
+    return get_registered_model(store, name)
+
+
+def publish_version(
+    store: Store,
+    conn: sqlite3.Connection,
+    name: str,
+    staged: Path,
+    digest: str,
+    record: tuple[str, str | None, str],
+) -> int:
+    """Inside a write transaction: allocate the next version and move its blob in place.
+
+    ``record`` is (source, run_id, description). Runs again on retry, so it is idempotent.
+    """
+    source, run_id, description = record
+    row = conn.execute(
+        "SELECT last_version FROM registered_models WHERE name = ?", (name,)
+    ).fetchone()
+    if row is None:
+        raise no_model_error(name)
+    version = int(row[0]) + 1
+    target = blob_dir(store, digest)
+    if not target.exists():
+        with os_errors(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged.rename(target)
+    stamp = now_ms()
+    conn.execute(
+        "UPDATE registered_models SET last_version = ?, last_updated_time = ? WHERE name = ?",
+        (version, stamp, name),
+    )
+    conn.execute(
+        "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
+        "description, source, run_id, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (name, version, stamp, stamp, description, source, run_id, digest),
+    )
+    return version
+
+
+def create_model_version(
+    store: Store,
+    name: str,
+    model_dir: Path,
+    source: str,
+    run_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    description: str = "",
+    create_model: bool = False,
+) -> ModelVersion:
+    """Snapshot ``model_dir`` into the store as the next version of ``name``."""
+    staged, digest, mlmodel = snapshot(store, model_dir)
+    if run_id is None and isinstance(mlmodel.get("run_id"), str):
+        run_id = mlmodel["run_id"]
+
+    def work(conn: sqlite3.Connection) -> int:
+        if create_model:
+            stamp = now_ms()
+            conn.execute(
+                "INSERT OR IGNORE INTO registered_models (name, creation_time, "
+                "last_updated_time) VALUES (?, ?, ?)",
+                (name, stamp, stamp),
+            )
+        version = publish_version(store, conn, name, staged, digest, (source, run_id, description))
+        conn.executemany(
+            "INSERT INTO model_version_tags VALUES (?, ?, ?, ?)",
+            [(name, version, k, v) for k, v in (tags or {}).items()],
+        )
+        return version
+
+    try:
+        version = store.write(work)
+    finally:
+        remove_tree(staged)  # gone already unless the blob existed or the write failed
+    return get_model_version(store, name, version)
+
+
+def collect_garbage(store: Store, digests: set[str]) -> None:
+    """Delete blobs no version references any more (after their rows are committed gone)."""
+    for digest in digests:
+        trash = staging_path(store)
+
+        def work(conn: sqlite3.Connection, digest: str = digest, trash: Path = trash) -> bool:
+            if conn.execute("SELECT 1 FROM model_versions WHERE blob = ?", (digest,)).fetchone():
+                return False
+            target = blob_dir(store, digest)
+            if target.exists():
+                with os_errors(target):
+                    target.rename(trash)
+            return True
+
+        if store.write(work):
+            remove_tree(trash)
+
+
+def validate_archive_flag(stage: str, archive_existing_versions: bool) -> None:
+    """``archive_existing_versions`` only makes sense moving into Staging or Production."""
+    if archive_existing_versions and stage not in ("Staging", "Production"):
+        raise InvalidInput(
+            "archive_existing_versions applies only to transitions into Staging or Production, "
+            f"not '{stage}'"
+        )
+
+
+__all__ = [
+    "collect_garbage",
+    "no_model_error",
+    "no_version_error",
+    "require_model",
+    "require_version",
+    "touch",
+    "create_model_version",
+    "create_registered_model",
+    "get_latest_versions",
+    "get_model_version",
+    "get_registered_model",
+    "latest_version",
+    "publish_version",
+    "search_model_versions",
+    "search_registered_models",
+    "validate_archive_flag",
+    "version_for_alias",
+    "version_in_stage",
+]

@@ -1,0 +1,111 @@
+"""Logging files into a run: files, directories, dicts, text and figures.
+
+Each file lands atomically (staged, then renamed); a name already logged is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from modelpack.errors import DependencyMissing, InvalidInput, NotFound
+from modelpack.tracking.artifacts import list_files, place_bytes, place_file, run_artifact_dir
+from modelpack.tracking.names import check_artifact_path
+from modelpack.tracking.runs import get_run
+from modelpack.tracking.store import Store
+
+
+def artifact_root_of(store: Store, run_id: str) -> Path:
+    """The artifact directory of ``run_id`` (``NotFound`` if the run does not exist)."""
+    run = get_run(store, run_id)
+    return run_artifact_dir(store, run.info.experiment_id, run_id)
+
+
+def _target(store: Store, run_id: str, artifact_path: str | None) -> Path:
+    root = artifact_root_of(store, run_id)
+    return root / check_artifact_path(artifact_path) if artifact_path else root
+
+
+def log_artifact(
+    store: Store, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None
+) -> None:
+    """Copy the file ``local_path`` into the run, under ``artifact_path`` if given."""
+    source = Path(local_path)
+    if not source.is_file():
+        raise NotFound(f"no file at '{source}' to log; pass the path of an existing file")
+    place_file(store, source, _target(store, run_id, artifact_path) / source.name)
+
+
+def log_artifacts(
+    store: Store, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None
+) -> None:
+    """Copy every file under ``local_dir`` into the run, keeping the layout."""
+    source = Path(local_dir)
+    if not source.is_dir():
+        raise NotFound(f"no directory at '{source}' to log; pass an existing directory")
+    target = _target(store, run_id, artifact_path)
+    for relative in list_files(source):
+        place_file(store, source / relative, target / relative)
+
+
+def log_bytes(store: Store, run_id: str, data: bytes, artifact_file: str) -> None:
+    """Write ``data`` as the run artifact ``artifact_file``."""
+    place_bytes(store, data, _target(store, run_id, artifact_file))
+
+
+def dict_bytes(dictionary: Any, artifact_file: str) -> bytes:
+    """``dictionary`` as YAML for ``.yaml``/``.yml`` files, else as indented JSON."""
+    if artifact_file.endswith((".yaml", ".yml")):
+        import yaml
+
+        return yaml.safe_dump(dictionary, sort_keys=False).encode()
+    try:
+        return json.dumps(dictionary, indent=2).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"log_dict: '{artifact_file}' needs JSON-serialisable data ({exc}); "
+            "convert values to str, int, float, list or dict"
+        ) from None
+
+
+def figure_bytes(figure: Any, artifact_file: str) -> bytes:
+    """Render a matplotlib figure to bytes in the format its file name says."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise DependencyMissing(
+            "log_figure needs matplotlib, which is not installed; run 'pip install matplotlib'"
+        ) from None
+    if not hasattr(figure, "savefig"):
+        raise InvalidInput(
+            f"log_figure expects a matplotlib Figure, got {type(figure).__name__}; "
+            "pass the object plt.subplots() returned first"
+        )
+    import io
+
+    buffer = io.BytesIO()
+    suffix = Path(artifact_file).suffix.lstrip(".") or "png"
+    figure.savefig(buffer, format=suffix)
+    return buffer.getvalue()
+
+
+def list_artifacts(store: Store, run_id: str, path: str | None = None) -> list[str]:
+    """Relative paths of every file logged to ``run_id`` (under ``path`` if given)."""
+    root = artifact_root_of(store, run_id)
+    base = root / check_artifact_path(path) if path else root
+    if not base.exists():
+        return []
+    return [(base / rel).relative_to(root).as_posix() for rel in list_files(base)]
+
+
+__all__ = [
+    "artifact_root_of",
+    "dict_bytes",
+    "figure_bytes",
+    "list_artifacts",
+    "log_artifact",
+    "log_artifacts",
+    "log_bytes",
+]

@@ -1,0 +1,325 @@
+"""Experiments and runs in a store: create, log, read.
+
+Functions here take a :class:`~modelpack.tracking.store.Store` and already
+validated values; the fluent API and :class:`~modelpack.tracking.client.Client`
+validate at the edge and call them.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+
+from modelpack.errors import AlreadyExists, InvalidInput, NotFound
+from modelpack.tracking.artifacts import run_artifact_dir
+from modelpack.tracking.entities import Experiment, Metric, Run, RunData, RunInfo
+from modelpack.tracking.store import Store
+
+RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+PARENT_RUN_TAG = "mlflow.parentRunId"
+#: (key, value, timestamp ms, step)
+MetricRow = tuple[str, float, int, int]
+
+_INSERT_METRIC = "INSERT INTO metrics (run_id, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?)"
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+# -- experiments ---------------------------------------------------------------------
+
+
+def _experiment(store: Store, row: sqlite3.Row) -> Experiment:
+    experiment_id = str(row["experiment_id"])
+    tags = store.read(
+        "SELECT key, value FROM experiment_tags WHERE experiment_id = ?", (row["experiment_id"],)
+    )
+    return Experiment(
+        experiment_id=experiment_id,
+        name=row["name"],
+        artifact_location=(store.artifact_root / experiment_id).as_uri(),
+        lifecycle_stage=row["lifecycle_stage"],
+        creation_time=row["creation_time"],
+        last_update_time=row["last_update_time"],
+        tags={tag["key"]: tag["value"] for tag in tags},
+    )
+
+
+def create_experiment(store: Store, name: str, tags: Mapping[str, str] | None = None) -> str:
+    """Create experiment ``name``; return its id. ``AlreadyExists`` if the name is taken."""
+
+    def work(conn: sqlite3.Connection) -> str:
+        stamp = now_ms()
+        try:
+            cursor = conn.execute(
+                "INSERT INTO experiments (name, creation_time, last_update_time) VALUES (?, ?, ?)",
+                (name, stamp, stamp),
+            )
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(
+                f"experiment '{name}' already exists; use set_experiment to reuse it"
+            ) from None
+        experiment_id = cursor.lastrowid
+        conn.executemany(
+            "INSERT INTO experiment_tags VALUES (?, ?, ?)",
+            [(experiment_id, key, value) for key, value in (tags or {}).items()],
+        )
+        return str(experiment_id)
+
+    return store.write(work)
+
+
+def get_experiment(store: Store, experiment_id: str) -> Experiment:
+    """The experiment with id ``experiment_id``, or ``NotFound``."""
+    rows = store.read("SELECT * FROM experiments WHERE experiment_id = ?", (experiment_id,))
+    if not rows:
+        raise NotFound(
+            f"no experiment with id '{experiment_id}'; list them with search_experiments"
+        )
+    return _experiment(store, rows[0])
+
+
+def get_experiment_by_name(store: Store, name: str) -> Experiment | None:
+    """The experiment called ``name``, or ``None``."""
+    rows = store.read("SELECT * FROM experiments WHERE name = ?", (name,))
+    return _experiment(store, rows[0]) if rows else None
+
+
+def get_or_create_experiment(store: Store, name: str) -> Experiment:
+    """The experiment called ``name``, created if missing (safe under concurrency)."""
+    found = get_experiment_by_name(store, name)
+    if found is not None:
+        return found
+    stamp = now_ms()
+    store.write(
+        lambda conn: conn.execute(
+            "INSERT OR IGNORE INTO experiments (name, creation_time, last_update_time) "
+            "VALUES (?, ?, ?)",
+            (name, stamp, stamp),
+        )
+    )
+    found = get_experiment_by_name(store, name)
+    if found is None:  # pragma: no cover - the row was just written
+        raise NotFound(f"experiment '{name}' vanished while being created")
+    return found
+
+
+def search_experiments(store: Store) -> list[Experiment]:
+    """Every active experiment, oldest first."""
+    rows = store.read(
+        "SELECT * FROM experiments WHERE lifecycle_stage = 'active' ORDER BY experiment_id"
+    )
+    return [_experiment(store, row) for row in rows]
+
+
+# -- runs ----------------------------------------------------------------------------
+
+
+def create_run(
+    store: Store,
+    experiment_id: str,
+    run_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    parent_run_id: str | None = None,
+) -> Run:
+    """Start a new RUNNING run in ``experiment_id``."""
+    run_id = uuid.uuid4().hex
+    name = run_name or f"run-{run_id[:8]}"
+    all_tags = dict(tags or {})
+    if parent_run_id:
+        all_tags[PARENT_RUN_TAG] = parent_run_id
+
+    def work(conn: sqlite3.Connection) -> None:
+        if not conn.execute(
+            "SELECT 1 FROM experiments WHERE experiment_id = ? AND lifecycle_stage = 'active'",
+            (experiment_id,),
+        ).fetchone():
+            raise NotFound(f"no active experiment with id '{experiment_id}'")
+        conn.execute(
+            "INSERT INTO runs (run_id, experiment_id, run_name, status, start_time, parent_run_id)"
+            " VALUES (?, ?, ?, 'RUNNING', ?, ?)",
+            (run_id, experiment_id, name, now_ms(), parent_run_id),
+        )
+        conn.executemany(
+            "INSERT INTO tags VALUES (?, ?, ?)", [(run_id, k, v) for k, v in all_tags.items()]
+        )
+
+    store.write(work)
+    return get_run(store, run_id)
+
+
+def _run_info(store: Store, row: sqlite3.Row) -> RunInfo:
+    experiment_id = str(row["experiment_id"])
+    return RunInfo(
+        run_id=row["run_id"],
+        run_name=row["run_name"],
+        experiment_id=experiment_id,
+        status=row["status"],
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        artifact_uri=run_artifact_dir(store, experiment_id, row["run_id"]).as_uri(),
+        lifecycle_stage=row["lifecycle_stage"],
+        parent_run_id=row["parent_run_id"],
+    )
+
+
+def _metric_value(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def load_runs(store: Store, where: str, params: Sequence[object]) -> list[Run]:
+    """Runs matching the SQL condition ``where`` on table ``runs``, with all their data."""
+    rows = store.read(f"SELECT * FROM runs WHERE {where}", params)
+    if not rows:
+        return []
+    subquery = f"SELECT run_id FROM runs WHERE {where}"
+    data: dict[str, RunData] = {row["run_id"]: RunData() for row in rows}
+    for kv in store.read(
+        f"SELECT run_id, key, value FROM params WHERE run_id IN ({subquery})", params
+    ):
+        data[kv["run_id"]].params[kv["key"]] = kv["value"]
+    for kv in store.read(
+        f"SELECT run_id, key, value FROM tags WHERE run_id IN ({subquery})", params
+    ):
+        data[kv["run_id"]].tags[kv["key"]] = kv["value"]
+    latest = (
+        "SELECT run_id, key, value FROM (SELECT run_id, key, value, ROW_NUMBER() OVER ("
+        "PARTITION BY run_id, key ORDER BY step DESC, timestamp DESC) AS rn FROM metrics "
+        f"WHERE run_id IN ({subquery})) WHERE rn = 1"
+    )
+    for kv in store.read(latest, params):
+        data[kv["run_id"]].metrics[kv["key"]] = _metric_value(kv["value"])
+    return [Run(_run_info(store, row), data[row["run_id"]]) for row in rows]
+
+
+def get_run(store: Store, run_id: str) -> Run:
+    """The run ``run_id`` with its params, latest metrics and tags, or ``NotFound``."""
+    found = load_runs(store, "run_id = ?", (run_id,))
+    if not found:
+        raise NotFound(f"no run with id '{run_id}' in {store.location.tracking_uri}")
+    return found[0]
+
+
+def set_terminated(store: Store, run_id: str, status: str, end_time: int | None = None) -> None:
+    """Mark ``run_id`` ended with ``status``."""
+    if status not in RUN_STATUSES:
+        raise InvalidInput(f"run status must be one of {', '.join(RUN_STATUSES)}")
+
+    def work(conn: sqlite3.Connection) -> None:
+        cursor = conn.execute(
+            "UPDATE runs SET status = ?, end_time = ? WHERE run_id = ?",
+            (status, end_time if end_time is not None else now_ms(), run_id),
+        )
+        if cursor.rowcount == 0:
+            raise NotFound(f"no run with id '{run_id}'")
+
+    store.write(work)
+
+
+def reopen_run(store: Store, run_id: str) -> None:
+    """Mark an ended run RUNNING again (``start_run(run_id=...)``)."""
+    cursor = store.execute(
+        "UPDATE runs SET status = 'RUNNING', end_time = NULL WHERE run_id = ?", (run_id,)
+    )
+    if cursor.rowcount == 0:
+        raise NotFound(f"no run with id '{run_id}'")
+
+
+def log_metric(
+    store: Store, run_id: str, key: str, value: float, timestamp: int, step: int
+) -> None:
+    """Append one metric point: a single autocommitted INSERT, the per-call fast path."""
+    stored = None if math.isnan(value) else value
+    try:
+        store.execute(_INSERT_METRIC, (run_id, key, stored, timestamp, step))
+    except sqlite3.IntegrityError:
+        raise NotFound(f"no run with id '{run_id}'; start a run before logging") from None
+
+
+def log_batch(
+    store: Store,
+    run_id: str,
+    metrics: Iterable[MetricRow] = (),
+    params: Mapping[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> None:
+    """Log metrics, params and tags in one transaction (all or nothing).
+
+    A param is immutable: logging a different value for an existing key is refused.
+    """
+    metric_rows = [
+        (run_id, key, None if math.isnan(value) else value, stamp, step)
+        for key, value, stamp, step in metrics
+    ]
+    params = params or {}
+
+    def work(conn: sqlite3.Connection) -> None:
+        if not conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+            raise NotFound(f"no run with id '{run_id}'; start a run before logging")
+        for key, value in params.items():
+            old = conn.execute(
+                "SELECT value FROM params WHERE run_id = ? AND key = ?", (run_id, key)
+            ).fetchone()
+            if old is not None and old[0] != value:
+                raise InvalidInput(
+                    f"param '{key}' of run '{run_id}' was already logged with another value; "
+                    "params are immutable — log it under a new key or use a tag"
+                )
+        conn.executemany(
+            "INSERT OR IGNORE INTO params VALUES (?, ?, ?)",
+            [(run_id, k, v) for k, v in params.items()],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)",
+            [(run_id, k, v) for k, v in (tags or {}).items()],
+        )
+        conn.executemany(_INSERT_METRIC, metric_rows)
+
+    store.write(work)
+
+
+def delete_tag(store: Store, run_id: str, key: str) -> None:
+    """Remove tag ``key`` from ``run_id`` (``NotFound`` if it is not set)."""
+
+    def work(conn: sqlite3.Connection) -> None:
+        cursor = conn.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", (run_id, key))
+        if cursor.rowcount == 0:
+            raise NotFound(f"run '{run_id}' has no tag '{key}'")
+
+    store.write(work)
+
+
+def get_metric_history(store: Store, run_id: str, key: str) -> list[Metric]:
+    """Every point of metric ``key`` in ``run_id``, by step then time."""
+    rows = store.read(
+        "SELECT key, value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
+        "ORDER BY step, timestamp, rowid",
+        (run_id, key),
+    )
+    return [Metric(r["key"], _metric_value(r["value"]), r["timestamp"], r["step"]) for r in rows]
+
+
+__all__ = [
+    "PARENT_RUN_TAG",
+    "RUN_STATUSES",
+    "create_experiment",
+    "create_run",
+    "delete_tag",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_metric_history",
+    "get_or_create_experiment",
+    "get_run",
+    "load_runs",
+    "log_batch",
+    "log_metric",
+    "now_ms",
+    "reopen_run",
+    "search_experiments",
+    "set_terminated",
+]

@@ -1,0 +1,60 @@
+"""Shared fixtures for the core tests: tracking stores and fake model directories."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+MakeModelDir = Callable[..., Path]
+
+
+@pytest.fixture
+def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh SQLite tracking store in ``tmp_path``, made current for this test."""
+    from modelpack.tracking import config, fluent
+
+    uri = f"sqlite:///{tmp_path / 'store' / 'modelpack.db'}"
+    monkeypatch.setenv("MODELPACK_TRACKING_URI", uri)
+    monkeypatch.delenv("MODELPACK_ARTIFACT_ROOT", raising=False)
+    monkeypatch.delenv("MODELPACK_EXPERIMENT_NAME", raising=False)
+    config.reset_tracking_uri()
+    yield uri
+    while fluent.active_run() is not None:
+        fluent.end_run()
+    config.reset_tracking_uri()
+
+
+@pytest.fixture
+def make_model_dir(tmp_path: Path) -> MakeModelDir:
+    """Factory: a minimal model directory (``MLmodel`` YAML + one payload file).
+
+    ``make_model_dir(payload=b"...", size=0, name=None)`` returns its path.
+    """
+
+    def make(payload: bytes = b"weights", size: int = 0, name: str | None = None) -> Path:
+        path = tmp_path / "models" / (name or uuid.uuid4().hex[:8])
+        path.mkdir(parents=True)
+        data = payload + os.urandom(size) if size else payload
+        (path / "model.bin").write_bytes(data)
+        mlmodel = {
+            "flavors": {"fake": {"data": "model.bin"}},
+            "model_uuid": uuid.uuid4().hex,
+            "signature": {"inputs": '[{"type": "double", "name": "x"}]'},
+        }
+        (path / "MLmodel").write_text(yaml.safe_dump(mlmodel), encoding="utf-8")
+        return path
+
+    return make
+
+
+def save_fake_model(path: Path, payload: bytes = b"weights") -> None:
+    """A ``save`` callable for ``log_model_dir``: writes a fake model at ``path``."""
+    path.mkdir()
+    (path / "model.bin").write_bytes(payload)
+    mlmodel = {"flavors": {"fake": {"data": "model.bin"}}, "model_uuid": uuid.uuid4().hex}
+    (path / "MLmodel").write_text(yaml.safe_dump(mlmodel), encoding="utf-8")
