@@ -1,0 +1,544 @@
+"""Enforce a signature on prediction input: the one check every entry point calls.
+
+Typed data (numpy arrays, pandas columns) is converted only where no value can change
+(int32 -> long, float32 -> double, ...). Untyped data (Python lists and object
+columns, e.g. parsed JSON) carries no width, so its numbers take the declared width
+when they fit exactly; a float is still never turned into an integer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelpack.errors import SchemaError
+from modelpack.signature.schema import ColSpec, DataType, ParamSchema, Schema, TensorSpec
+
+_D = DataType
+_SMALL_INTS = ("int8", "int16", "int32", "uint8", "uint16")
+_ALLOWED: dict[DataType, frozenset[np.dtype[Any]]] = {
+    _D.integer: frozenset(map(np.dtype, _SMALL_INTS)),
+    _D.long: frozenset(map(np.dtype, (*_SMALL_INTS, "int64", "uint32"))),
+    _D.float: frozenset(map(np.dtype, ("float16", "float32"))),
+    _D.double: frozenset(map(np.dtype, (*_SMALL_INTS, "uint32", "float16", "float32", "float64"))),
+    _D.boolean: frozenset([np.dtype(bool)]),
+}
+_INTS = (_D.integer, _D.long)
+_FLOATS = (_D.float, _D.double)
+# largest integer each float type holds exactly, for untyped ints
+_EXACT_INT = {_D.float: 2**24, _D.double: 2**53}
+# labels for pandas' infer_dtype names of object columns
+_OBJECT_LABELS = {"integer": "integers", "floating": "floats", "mixed-integer-float": "floats"}
+_OBJECT_LABELS |= {"boolean": "booleans", "string": "strings", "bytes": "bytes"}
+
+
+def enforce_schema(data: Any, schema: Schema) -> Any:
+    """Check ``data`` against ``schema`` and return it converted, or raise :class:`SchemaError`.
+
+    Column schema: returns a DataFrame with the schema's columns in schema order (extra
+    columns dropped; an absent optional column is left out). Accepts a DataFrame,
+    Series, dict of lists/arrays/scalars, records (list of dicts), or a 2-D array /
+    list of rows matched by position. Tensor schema: returns an ndarray for a
+    one-tensor schema, else a dict name -> ndarray; tensor dtypes must match exactly.
+
+    >>> from modelpack.signature import ColSpec, Schema
+    >>> schema = Schema([ColSpec("double", "x"), ColSpec("long", "n")])
+    >>> df = enforce_schema({"n": [1], "x": [2.5], "extra": ["dropped"]}, schema)
+    >>> list(df.columns), df.dtypes.astype(str).tolist()
+    (['x', 'n'], ['float64', 'int64'])
+    """
+    if not isinstance(schema, Schema):
+        raise SchemaError(f"enforce_schema needs a Schema, got {type(schema).__name__}")
+    if data is None:
+        raise SchemaError("no input data was given")
+    if schema.is_tensor_spec():
+        return _enforce_tensors(data, schema.inputs)  # type: ignore[arg-type]
+    return _enforce_columns(data, schema.inputs)  # type: ignore[arg-type]
+
+
+def enforce_params(params: Mapping[str, Any] | None, schema: ParamSchema | None) -> dict[str, Any]:
+    """Check ``params`` against ``schema`` and return them with defaults filled in.
+
+    >>> from modelpack.signature import ParamSchema, ParamSpec
+    >>> enforce_params({"k": 5}, ParamSchema([ParamSpec("k", "long", 3), ParamSpec("t", "double", 0.5)]))
+    {'k': 5, 't': 0.5}
+    """
+    if params is not None and not isinstance(params, Mapping):
+        raise SchemaError(f"params must be a JSON object, got {type(params).__name__}")
+    if schema is None:
+        if params:
+            raise SchemaError(
+                f"this model declares no params, got {_quoted(params)} — send no params, "
+                "or save the model with a signature that has params"
+            )
+        return {}
+    params = params or {}
+    accepted = schema.names()
+    unknown = [k for k in params if k not in accepted]
+    if unknown:
+        raise SchemaError(
+            f"unknown params {_quoted(unknown)} — this model accepts: {_quoted(accepted)}"
+        )
+    out: dict[str, Any] = {}
+    for spec in schema.params:
+        if spec.name in params:
+            out[spec.name] = spec.validate(params[spec.name])
+        elif spec.default is not None:
+            out[spec.name] = list(spec.default) if spec.shape else spec.default
+    return out
+
+
+def _quoted(names: Any) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+# --- columns ---------------------------------------------------------------------------
+
+
+def _where(spec: ColSpec, position: int) -> str:
+    return f"column '{spec.name}'" if spec.name is not None else f"column {position}"
+
+
+def _label(t: DataType) -> str:
+    return t.value if t in (_D.string, _D.binary) else f"{t.value} ({t.to_numpy()})"
+
+
+def _given(dtype: Any) -> str:
+    found = DataType.from_numpy(dtype) if isinstance(dtype, np.dtype) else None
+    return f"{found.value} ({dtype})" if found is not None else str(dtype)
+
+
+def _refuse(where: str, target: DataType, given: str, given_type: DataType | None) -> SchemaError:
+    if target in _INTS and given_type in _FLOATS:
+        hint = "send integers, or declare the column as double (floats are never truncated)"
+    elif target in _INTS + _FLOATS and given_type is _D.boolean:
+        hint = "send numbers, or declare the column as boolean"
+    elif target in _INTS + _FLOATS and given_type is _D.string:
+        hint = "send numbers (text is never parsed into numbers), or declare the column as string"
+    elif target is _D.integer and given_type is _D.long:
+        hint = "values may not fit in int32; send int32, or declare the column as long"
+    elif target in _FLOATS and given_type is _D.long:
+        hint = f"int64 values above 2**53 would change; send floats, or declare the column as {given_type.value}"
+    elif target is _D.float and given_type in (_D.double, _D.long, _D.integer):
+        hint = "values would be rounded to float32; send float32, or declare the column as double"
+    elif given.startswith("uint64"):
+        hint = "uint64 values above 2**63 do not fit in int64 nor above 2**53 in float64; cast to int64 if they fit"
+    elif given_type is not None:
+        hint = f"send {target.value} values, or declare the column as {given_type.value}"
+    else:
+        hint = f"send {target.value} values"
+    return SchemaError(f"{where}: expected {_label(target)}, got {given} — {hint}")
+
+
+def _missing_in_ints(where: str, target: DataType) -> SchemaError:
+    return SchemaError(
+        f"{where}: expected {_label(target)}, got missing values — integer columns cannot "
+        "hold them; fill them, or declare the column as double"
+    )
+
+
+def _convert_array(where: str, arr: np.ndarray, spec: ColSpec) -> np.ndarray:
+    """Typed numpy values: convert only where ``_ALLOWED`` says no value can change."""
+    if arr.ndim != 1:
+        raise SchemaError(f"{where}: a column must be 1-D, got {arr.ndim} dimensions")
+    dtype, target = arr.dtype, spec.type
+    if dtype.kind == "O":
+        return _convert_objects(where, arr, spec)
+    allowed = _ALLOWED.get(target)
+    if allowed is not None and dtype in allowed:
+        want = target.to_numpy()
+        return arr if dtype == want else arr.astype(want)
+    if (target is _D.string and dtype.kind == "U") or (target is _D.binary and dtype.kind == "S"):
+        return arr.astype(object)
+    if target is _D.datetime and dtype.kind == "M":
+        return arr
+    if target is _D.datetime and dtype.kind == "U":
+        return _datetimes(where, arr, True)
+    raise _refuse(where, target, _given(dtype), DataType.from_numpy(dtype))
+
+
+def _objects(where: str, values: Any) -> np.ndarray:
+    arr = np.empty(len(values), dtype=object)
+    try:
+        arr[:] = values
+    except ValueError:
+        raise SchemaError(f"{where}: each value must be a scalar, not a list") from None
+    return arr
+
+
+def _convert_objects(where: str, arr: np.ndarray, spec: ColSpec) -> np.ndarray:
+    """Untyped Python values: checked with pandas' vectorised ``infer_dtype``."""
+    target = spec.type
+    inferred = pd.api.types.infer_dtype(arr, skipna=True)
+    if inferred == "empty" and len(arr):  # every value is missing
+        if target in _INTS:
+            raise _missing_in_ints(where, target)
+        return arr.astype(target.to_numpy()) if target in _FLOATS else arr
+    if inferred == "empty":
+        return arr.astype(target.to_numpy())
+    given = _OBJECT_LABELS.get(inferred, f"mixed objects ({inferred})")
+    if target is _D.string and inferred == "string":
+        return arr
+    if target is _D.binary and inferred in ("bytes", "string"):
+        return arr if inferred == "bytes" else _base64(where, arr)
+    if target is _D.boolean and inferred == "boolean":
+        return arr if pd.isna(arr).any() else arr.astype(bool)
+    if target is _D.datetime and inferred in ("datetime", "datetime64", "date", "string"):
+        return _datetimes(where, arr, inferred == "string")
+    if target in _INTS and inferred == "integer":
+        if pd.isna(arr).any():
+            raise _missing_in_ints(where, target)
+        return _exact_ints(where, arr, target)
+    if target in _FLOATS and inferred in ("integer", "floating", "mixed-integer-float"):
+        missing = pd.isna(arr)
+        if missing.any():
+            arr = arr.copy()
+            arr[missing] = np.nan
+        out = _cast(where, arr, target.to_numpy())
+        # rounding is monotonic, so an int beyond the exact range stays beyond it
+        if inferred == "integer" and np.nanmax(np.abs(out)) > _EXACT_INT[target]:
+            raise SchemaError(
+                f"{where}: integers too large to be exact as {_label(target)} — "
+                "declare the column as long"
+            )
+        return out
+    given_type = {"strings": _D.string, "booleans": _D.boolean, "floats": _D.double}.get(given)
+    if target is _D.string:
+        return _raise_not_strings(where, given)
+    raise _refuse(where, target, given, given_type or (_D.long if given == "integers" else None))
+
+
+def _raise_not_strings(where: str, given: str) -> np.ndarray:
+    raise SchemaError(
+        f"{where}: expected string, got {given} — send strings only (values are never "
+        "turned into text for you)"
+    )
+
+
+def _cast(where: str, arr: np.ndarray, want: np.dtype[Any]) -> np.ndarray:
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            return arr.astype(want)
+    except (FloatingPointError, OverflowError):
+        raise SchemaError(f"{where}: values too large for {want}") from None
+
+
+def _exact_ints(where: str, arr: np.ndarray, target: DataType) -> np.ndarray:
+    want = target.to_numpy()
+    try:
+        out = arr.astype(np.int64)
+    except OverflowError:
+        raise SchemaError(f"{where}: integers beyond int64 do not fit {_label(target)}") from None
+    info = np.iinfo(want)
+    if len(out) and (out.min() < info.min or out.max() > info.max):
+        raise SchemaError(
+            f"{where}: integers do not fit {_label(target)} — send smaller values, or "
+            "declare the column as long"
+        )
+    return out.astype(want, copy=False)
+
+
+def _base64(where: str, arr: np.ndarray) -> np.ndarray:
+    try:
+        decoded = [None if v is None else base64.b64decode(v, validate=True) for v in arr]
+    except (binascii.Error, ValueError, TypeError):
+        raise SchemaError(f"{where}: expected binary as base64 text, got other text") from None
+    return _objects(where, decoded)
+
+
+def _datetimes(where: str, arr: Any, from_text: bool) -> np.ndarray:
+    try:
+        parsed = pd.to_datetime(arr, format="ISO8601" if from_text else None)
+    except (TypeError, ValueError, OverflowError):
+        raise SchemaError(
+            f"{where}: expected datetime, got values that are not ISO 8601 datetimes — "
+            "send 'YYYY-MM-DDTHH:MM:SS' text or datetime values"
+        ) from None
+    if parsed.tz is not None:
+        raise _tz_aware(where, "tz-aware datetimes")
+    return parsed.to_numpy()
+
+
+def _tz_aware(where: str, given: str) -> SchemaError:
+    return SchemaError(
+        f"{where}: expected datetime (naive), got {given} — convert to naive UTC first, "
+        "e.g. s.dt.tz_convert(None); modelpack does not guess time zones"
+    )
+
+
+def _convert_series(where: str, s: pd.Series, spec: ColSpec) -> Any:
+    dtype, target = s.dtype, spec.type
+    if isinstance(dtype, np.dtype):
+        return _convert_array(where, s.to_numpy(), spec)
+    if isinstance(dtype, pd.StringDtype):
+        if target is _D.string:
+            return s.array
+        if target in (_D.datetime, _D.binary):
+            return _convert_objects(where, s.to_numpy(dtype=object, na_value=None), spec)
+        raise _refuse(where, target, f"string ({dtype})", _D.string)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        raise _tz_aware(where, str(dtype))
+    np_dtype = getattr(dtype, "numpy_dtype", None)  # nullable (masked) and Arrow dtypes
+    if np_dtype is None or isinstance(dtype, pd.CategoricalDtype):
+        raise _refuse(where, target, str(dtype), None)
+    np_dtype = np.dtype(np_dtype)
+    if np_dtype.kind == "U" and target is _D.string:
+        return s.array
+    if not s.hasnans:
+        return _convert_array(where, s.to_numpy(dtype=np_dtype), spec)
+    if target in _FLOATS and np_dtype in _ALLOWED[target]:
+        return s.to_numpy(dtype=target.to_numpy(), na_value=np.nan)
+    if target in _INTS and np_dtype in _ALLOWED[target]:
+        raise _missing_in_ints(where, target)
+    if target is _D.boolean and np_dtype.kind == "b":
+        return s.to_numpy(dtype=object, na_value=None)
+    raise _refuse(where, target, _given(np_dtype), DataType.from_numpy(np_dtype))
+
+
+def _convert_value(where: str, value: Any, spec: ColSpec) -> Any:
+    if isinstance(value, pd.Series):
+        return _convert_series(where, value, spec)
+    if isinstance(value, np.ndarray):
+        return _convert_array(where, value.reshape(1) if value.ndim == 0 else value, spec)
+    if isinstance(value, (list, tuple)):
+        return _convert_objects(where, _objects(where, value), spec)
+    return _convert_objects(where, _objects(where, [value]), spec)
+
+
+def _fast_ok(dtype: Any, target: DataType) -> bool:
+    """True when a pandas column of ``dtype`` needs neither a check of values nor a change."""
+    if isinstance(dtype, np.dtype):
+        if target is _D.datetime:
+            return dtype.kind == "M"
+        return dtype.kind != "O" and dtype == target.to_numpy()
+    return target is _D.string and isinstance(dtype, pd.StringDtype)
+
+
+def _enforce_frame(df: pd.DataFrame, specs: tuple[ColSpec, ...]) -> pd.DataFrame:
+    labels = df.columns.tolist()
+    if len(set(labels)) != len(labels):
+        raise SchemaError("the input has duplicate column names — make every name unique")
+    if specs[0].name is None:
+        _check_count(len(labels), specs)
+        positions = list(enumerate(labels))
+    else:
+        index = {label: i for i, label in enumerate(labels)}
+        _check_missing(index, specs)
+        positions = [(index[s.name], s.name) for s in specs if s.name in index]
+    dtypes = df.dtypes.tolist()
+    out: dict[Any, Any] = {}
+    changed = len(positions) != len(labels)
+    for n, ((i, label), spec) in enumerate(zip(positions, _present(specs, positions), strict=True)):
+        if _fast_ok(dtypes[i], spec.type):
+            out[label] = None
+            changed = changed or i != n
+        else:
+            out[label] = _convert_series(_where(spec, n), df.iloc[:, i], spec)
+            changed = True
+    if not changed:
+        return df
+    columns = {
+        label: df.iloc[:, i].array if out[label] is None else out[label] for (i, label) in positions
+    }
+    return pd.DataFrame(columns, index=df.index, copy=False)
+
+
+def _present(specs: tuple[ColSpec, ...], positions: list[tuple[int, Any]]) -> list[ColSpec]:
+    if specs[0].name is None:
+        return list(specs)
+    names = {label for _, label in positions}
+    return [s for s in specs if s.name in names]
+
+
+def _check_count(given: int, specs: tuple[ColSpec, ...]) -> None:
+    if given != len(specs):
+        raise SchemaError(
+            f"expected {len(specs)} columns (matched by position), got {given} — "
+            "send one value per schema column, in schema order"
+        )
+
+
+def _check_missing(present: Any, specs: tuple[ColSpec, ...]) -> None:
+    missing = [s.name for s in specs if s.required and s.name not in present]
+    if missing:
+        raise SchemaError(
+            f"missing required columns: {_quoted(missing)} — the model needs "
+            f"{_quoted(s.name for s in specs if s.required)}"
+        )
+
+
+def _enforce_columns(data: Any, specs: tuple[ColSpec, ...]) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return _enforce_frame(data, specs)
+    named = specs[0].name is not None
+    if isinstance(data, pd.Series):
+        label = data.name if named and data.name is not None else specs[0].name
+        data = {label if label is not None else 0: data}
+    elif isinstance(data, (list, tuple)) and data and all(isinstance(r, Mapping) for r in data):
+        keys: dict[Any, None] = {}
+        for record in data:
+            keys.update(dict.fromkeys(record))
+        data = {k: [r.get(k) for r in data] for k in keys}
+    elif isinstance(data, (list, tuple, np.ndarray)):
+        return _enforce_rows(data, specs)
+    if not isinstance(data, Mapping):
+        raise SchemaError(
+            f"a column schema takes a DataFrame, dict, records or rows, got {type(data).__name__}"
+        )
+    if named:
+        _check_missing(data, specs)
+        pairs = [(s.name, data[s.name], s) for s in specs if s.name in data]
+    else:
+        _check_count(len(data), specs)
+        pairs = [(label, value, s) for (label, value), s in zip(data.items(), specs, strict=True)]
+    return _build(pairs)
+
+
+def _enforce_rows(data: Any, specs: tuple[ColSpec, ...]) -> pd.DataFrame:
+    """2-D array or list of rows: columns matched by position."""
+    if isinstance(data, np.ndarray):
+        if data.ndim == 1 and len(specs) == 1:
+            data = data.reshape(-1, 1)
+        if data.ndim != 2:
+            raise SchemaError(f"rows must be 2-D, got an array of {data.ndim} dimensions")
+        _check_count(data.shape[1], specs)
+        columns: list[Any] = [data[:, i] for i in range(data.shape[1])]
+    else:
+        if not all(isinstance(r, (list, tuple)) for r in data):
+            if len(specs) != 1:
+                raise SchemaError("rows must be lists of values, one per schema column")
+            data = [[v] for v in data]
+        widths = set(map(len, data))
+        if len(widths) > 1:
+            raise SchemaError("rows have different lengths — send one value per column")
+        _check_count(widths.pop() if widths else len(specs), specs)
+        columns = [list(c) for c in zip(*data, strict=True)] or [[] for _ in specs]
+    labels = [s.name if s.name is not None else i for i, s in enumerate(specs)]
+    return _build(list(zip(labels, columns, specs, strict=True)))
+
+
+def _build(pairs: list[tuple[Any, Any, ColSpec]]) -> pd.DataFrame:
+    columns = {
+        label: _convert_value(_where(spec, i), value, spec)
+        for i, (label, value, spec) in enumerate(pairs)
+    }
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) > 1:
+        raise SchemaError(
+            f"columns have different lengths ({sorted(lengths)}) — send equal columns"
+        )
+    return pd.DataFrame(columns, copy=False)
+
+
+# --- tensors ---------------------------------------------------------------------------
+
+
+def _tensor_where(spec: TensorSpec) -> str:
+    return f"tensor '{spec.name}'" if spec.name is not None else "the input tensor"
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _enforce_tensors(data: Any, specs: tuple[TensorSpec, ...]) -> Any:
+    if len(specs) == 1:
+        spec = specs[0]
+        if isinstance(data, Mapping):
+            if spec.name in data:
+                data = data[spec.name]
+            elif len(data) == 1:
+                data = next(iter(data.values()))
+            else:
+                raise SchemaError(f"expected one tensor named '{spec.name}', got {_quoted(data)}")
+        elif isinstance(data, pd.DataFrame):
+            return _check_tensor(spec, _frame_tensor(spec, data))
+        return _check_tensor(spec, data)
+    if isinstance(data, pd.DataFrame):
+        data = {label: data[label] for label in data.columns}
+    if not isinstance(data, Mapping):
+        raise SchemaError(
+            f"this model takes {len(specs)} named tensors ({_quoted(s.name for s in specs)}) "
+            f"— send a dict keyed by name, got {type(data).__name__}"
+        )
+    missing = [s.name for s in specs if s.name not in data]
+    if missing:
+        raise SchemaError(f"missing tensors: {_quoted(missing)}")
+    return {s.name: _check_tensor(s, data[s.name]) for s in specs}
+
+
+def _frame_tensor(spec: TensorSpec, df: pd.DataFrame) -> np.ndarray:
+    bad = [str(d) for d in df.dtypes.tolist() if d != spec.dtype]
+    if bad:
+        raise SchemaError(
+            f"{_tensor_where(spec)}: expected every column as {spec.dtype}, got "
+            f"{', '.join(sorted(set(bad)))} — send {spec.dtype} data (tensors are never converted)"
+        )
+    return df.iloc[:, 0].to_numpy() if len(spec.shape) == 1 else df.to_numpy()
+
+
+def _check_tensor(spec: TensorSpec, value: Any) -> np.ndarray:
+    where = _tensor_where(spec)
+    if isinstance(value, pd.Series):
+        value = value.tolist() if value.dtype == object else value.to_numpy()
+    if isinstance(value, np.ndarray):
+        arr = value
+        same = arr.dtype == spec.dtype or (
+            arr.dtype.kind in "US" and arr.dtype.kind == spec.dtype.kind
+        )
+        if not same:
+            raise SchemaError(
+                f"{where}: expected {spec.dtype} with shape {_shape(spec.shape)}, got "
+                f"{arr.dtype} with shape {_shape(arr.shape)} — send {spec.dtype} data "
+                "(tensor dtypes are never converted)"
+            )
+    else:
+        arr = _list_tensor(where, spec, value)
+    if arr.ndim != len(spec.shape) or any(
+        w not in (-1, g) for w, g in zip(spec.shape, arr.shape, strict=True)
+    ):
+        raise SchemaError(
+            f"{where}: expected shape {_shape(spec.shape)} ({spec.dtype}), got "
+            f"{_shape(arr.shape)} — -1 is free, every other dimension must match"
+        )
+    return arr
+
+
+def _list_tensor(where: str, spec: TensorSpec, value: Any) -> np.ndarray:
+    """Lists become ``spec.dtype`` only losslessly: ints that fit, floats to float, never float to int."""
+    try:
+        natural = np.asarray(value)
+    except ValueError:
+        natural = np.empty(0, dtype=object)
+    want, got = spec.dtype, natural.dtype
+    if got == want or (got.kind in "US" and got.kind == want.kind):
+        return natural
+    if got.kind == "O":
+        raise SchemaError(
+            f"{where}: expected a rectangular list of {want} values, got ragged, missing or "
+            "mixed values"
+        )
+    if got.kind in "US" and want.kind == "O":
+        return natural.astype(object)
+    if got.kind in "iu" and want.kind in "iuf" and natural.size:
+        high = np.iinfo(want).max if want.kind != "f" else 2 ** (np.finfo(want).nmant + 1)
+        low = np.iinfo(want).min if want.kind != "f" else -high
+        if natural.min() >= low and natural.max() <= high:
+            return natural.astype(want)
+        raise SchemaError(f"{where}: the integers do not fit {want} exactly")
+    if (got.kind in "iu" and want.kind in "iuf") or (got.kind == "f" and want.kind == "f"):
+        return _cast(where, natural, want)
+    kinds = {"b": "booleans", "i": "integers", "u": "integers", "f": "floats", "U": "strings"}
+    given = kinds.get(got.kind, str(got))
+    hint = (
+        "send integers (floats are never truncated)" if got.kind == "f" else f"send {want} values"
+    )
+    raise SchemaError(f"{where}: expected {want}, got a list of {given} — {hint}")
+
+
+__all__ = ["enforce_params", "enforce_schema"]
