@@ -177,7 +177,10 @@ def _intra_op_threads() -> int:
 
 
 class _OnnxPredictor:
-    """Runs an onnxruntime session; DataFrame in → DataFrame out, else a dict of arrays."""
+    """Runs an onnxruntime session; returns a dict output name → array.
+
+    ``PyFuncModel.predict`` turns that into a DataFrame when the caller sent one.
+    """
 
     def __init__(self, session: Any) -> None:
         self.raw_model = session
@@ -208,17 +211,8 @@ class _OnnxPredictor:
         return {self._inputs[0]: np.asarray(data)}
 
     def predict(self, data: Any, params: Params | None = None) -> Any:
-        import pandas as pd
-
         results = self.raw_model.run(self._outputs, self._feeds(data))
-        named = dict(zip(self._outputs, results, strict=True))
-        if not isinstance(data, pd.DataFrame):
-            return named
-        columns = {}
-        for name, value in named.items():
-            ndim = getattr(value, "ndim", 1)
-            columns[name] = list(value) if ndim > 1 or isinstance(value, list) else value
-        return pd.DataFrame(columns)
+        return dict(zip(self._outputs, results, strict=True))
 
 
 class OnnxFlavor:

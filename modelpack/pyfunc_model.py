@@ -131,8 +131,15 @@ class PyFuncModel:
             ) from exc
 
     def predict(self, data: Any, params: Any = None) -> Any:
-        """Check ``data`` and ``params`` against the signature, then predict."""
-        return self.predict_prepared(*self.prepare_input(data, params))
+        """Check ``data`` and ``params`` against the signature, then predict.
+
+        A DataFrame in gives a DataFrame out when the model returns named outputs
+        (a dict of arrays, as ONNX models do); other results are returned as they are.
+        """
+        result = self.predict_prepared(*self.prepare_input(data, params))
+        if isinstance(result, dict) and type(data).__name__ == "DataFrame":
+            return _outputs_as_frame(result)
+        return result
 
     def unwrap_python_model(self) -> Any:
         """The user's ``PythonModel`` object, for models saved with ``modelpack.pyfunc``."""
@@ -147,6 +154,16 @@ class PyFuncModel:
     def get_raw_model(self) -> Any:
         """The flavor's own model object (estimator, inference session, Python model)."""
         return getattr(self._impl, "raw_model", self._impl)
+
+
+def _outputs_as_frame(outputs: dict[str, Any]) -> Any:
+    import pandas as pd
+
+    columns = {}
+    for name, value in outputs.items():
+        multi = getattr(value, "ndim", 1) > 1
+        columns[name] = list(value) if multi else value
+    return pd.DataFrame(columns)
 
 
 def trust_from_env(trust: bool | None) -> bool:

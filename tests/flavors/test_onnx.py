@@ -1,0 +1,115 @@
+"""The onnx flavor: conformance, graph-derived signatures, input and output shapes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+
+import modelpack
+from modelpack.errors import InvalidInput, ModelFormatError, SchemaError
+from modelpack.testing import FlavorCase, parametrize_conformance
+
+
+def _case() -> FlavorCase:
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    features, target = load_iris(return_X_y=True)
+    clf = LogisticRegression(max_iter=500, random_state=0).fit(features, target)
+    proto = convert_sklearn(
+        clf,
+        initial_types=[("X", FloatTensorType([None, 4]))],
+        options={id(clf): {"zipmap": False}},
+        target_opset=17,
+    )
+    sample = features[:6].astype(np.float32)
+    return FlavorCase(
+        name="onnx",
+        flavor="onnx",
+        save=lambda path: modelpack.onnx.save_model(proto, path),
+        input=sample,
+        expected={"label": clf.predict(sample), "probabilities": clf.predict_proba(sample)},
+        bad_input=sample.astype(np.float64),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+@parametrize_conformance(_case())
+def test_conformance(case: FlavorCase, check, tmp_path: Path) -> None:
+    check(case, tmp_path)
+
+
+def test_signature_comes_from_the_graph(iris_onnx, tmp_path: Path) -> None:
+    modelpack.onnx.save_model(iris_onnx, tmp_path / "m")
+    signature = modelpack.load_model(tmp_path / "m").signature
+    (spec,) = signature.inputs.inputs
+    assert spec.name == "X" and spec.shape == (-1, 4) and np.dtype(spec.dtype) == np.float32
+    assert [s.name for s in signature.outputs.inputs] == ["label", "probabilities"]
+
+
+def test_input_kinds_and_output_kinds(iris_onnx, iris, tmp_path: Path) -> None:
+    modelpack.onnx.save_model(iris_onnx, tmp_path / "m")
+    model = modelpack.load_model(tmp_path / "m")
+    rows = iris[0].to_numpy(dtype=np.float32)[:3]
+    as_dict = model.predict({"X": rows})
+    as_array = model.predict(rows)
+    assert set(as_dict) == {"label", "probabilities"}
+    np.testing.assert_array_equal(as_dict["label"], as_array["label"])
+    framed = model.predict(pd.DataFrame(rows))
+    assert isinstance(framed, pd.DataFrame) and list(framed.columns) == ["label", "probabilities"]
+    np.testing.assert_array_equal(framed["label"].to_numpy(), as_dict["label"])
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        (np.zeros((2, 4), dtype=np.float64), "float32"),
+        (np.zeros((2, 5), dtype=np.float32), "shape"),
+        (np.zeros(4, dtype=np.float32), "shape"),
+    ],
+)
+def test_tensor_enforcement(bad: np.ndarray, match: str, iris_onnx, tmp_path: Path) -> None:
+    modelpack.onnx.save_model(iris_onnx, tmp_path / "m")
+    with pytest.raises(SchemaError, match=match):
+        modelpack.load_model(tmp_path / "m").predict(bad)
+
+
+def test_load_model_returns_the_proto_and_accepts_files(iris_onnx, tmp_path: Path) -> None:
+    onnx.save_model(iris_onnx, str(tmp_path / "file.onnx"))
+    modelpack.onnx.save_model(tmp_path / "file.onnx", tmp_path / "m")
+    proto = modelpack.onnx.load_model(tmp_path / "m")
+    assert isinstance(proto, onnx.ModelProto)
+    assert [i.name for i in proto.graph.input] == ["X"]
+
+
+def test_bad_models_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="ModelProto"):
+        modelpack.onnx.save_model(object(), tmp_path / "a")
+    with pytest.raises(InvalidInput, match="not a serialized ONNX"):
+        modelpack.onnx.save_model(b"not onnx at all", tmp_path / "b")
+    (tmp_path / "junk.onnx").write_bytes(b"\x00\x01garbage")
+    with pytest.raises((InvalidInput, ModelFormatError)):
+        modelpack.onnx.save_model(tmp_path / "junk.onnx", tmp_path / "c")
+    assert not any(p.is_dir() for p in tmp_path.iterdir())
+
+
+def test_thread_setting_is_validated(iris_onnx, tmp_path, monkeypatch) -> None:
+    modelpack.onnx.save_model(iris_onnx, tmp_path / "m")
+    monkeypatch.setenv("MODELPACK_ONNX_INTRA_OP_THREADS", "many")
+    with pytest.raises(InvalidInput, match="MODELPACK_ONNX_INTRA_OP_THREADS"):
+        modelpack.load_model(tmp_path / "m")
+    monkeypatch.setenv("MODELPACK_ONNX_INTRA_OP_THREADS", "1")
+    assert (
+        modelpack.load_model(tmp_path / "m")
+        .get_raw_model()
+        .get_session_options()
+        .intra_op_num_threads
+        == 1
+    )
