@@ -53,6 +53,12 @@ class FlavorCase:
     atol: float = 0.0
 
 
+def _require(condition: object, message: str) -> None:
+    # Explicit, so the checks still check under ``python -O``.
+    if not condition:
+        raise AssertionError(message)
+
+
 def _as_arrays(value: Any) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
@@ -76,8 +82,9 @@ def assert_same_predictions(
             {"": next(iter(got_arrays.values()))},
             {"": next(iter(expected_arrays.values()))},
         )
-    assert got_arrays.keys() == expected_arrays.keys(), (
-        f"prediction outputs differ: {sorted(got_arrays)} vs {sorted(expected_arrays)}"
+    _require(
+        got_arrays.keys() == expected_arrays.keys(),
+        f"prediction outputs differ: {sorted(got_arrays)} vs {sorted(expected_arrays)}",
     )
     for key, array in expected_arrays.items():
         np.testing.assert_allclose(
@@ -112,16 +119,17 @@ def check_mlmodel_contents(case: FlavorCase, tmp_path: Path) -> None:
     """MLmodel names the flavor, the pyfunc loader, the signature and the bookkeeping keys."""
     mlmodel = read_mlmodel(_saved(case, tmp_path))
     flavors = mlmodel["flavors"]
-    assert case.flavor in flavors, f"MLmodel has no '{case.flavor}' block: {sorted(flavors)}"
+    _require(case.flavor in flavors, f"MLmodel has no '{case.flavor}' block: {sorted(flavors)}")
     pyfunc = flavors[PYFUNC_FLAVOR]
     for key in ("loader_module", "python_version", "env"):
-        assert key in pyfunc, f"python_function block lacks '{key}'"
+        _require(key in pyfunc, f"python_function block lacks '{key}'")
     for key in ("model_uuid", "utc_time_created", "modelpack_version", "model_size_bytes"):
-        assert key in mlmodel, f"MLmodel lacks '{key}'"
-    assert isinstance(mlmodel.get("signature", {}).get("inputs"), str), (
-        "the signature's inputs must be stored as a JSON string, as MLflow writes them"
+        _require(key in mlmodel, f"MLmodel lacks '{key}'")
+    _require(
+        isinstance(mlmodel.get("signature", {}).get("inputs"), str),
+        "the signature's inputs must be stored as a JSON string, as MLflow writes them",
     )
-    assert mlmodel.get(HASHES_KEY), "MLmodel records no payload hashes"
+    _require(mlmodel.get(HASHES_KEY), "MLmodel records no payload hashes")
 
 
 def check_environment_files(case: FlavorCase, tmp_path: Path) -> None:
@@ -130,14 +138,14 @@ def check_environment_files(case: FlavorCase, tmp_path: Path) -> None:
 
     path = _saved(case, tmp_path)
     requirements = (path / REQUIREMENTS_FILE).read_text().split()
-    assert requirements, "requirements.txt is empty"
-    assert all("==" in r or r.startswith("-") for r in requirements), "requirements not pinned"
+    _require(requirements, "requirements.txt is empty")
+    _require(all("==" in r or r.startswith("-") for r in requirements), "requirements not pinned")
     python_env = yaml.safe_load((path / PYTHON_ENV_FILE).read_text())
-    assert python_env["python"].count(".") == 2, "python_env.yaml must pin python x.y.z"
-    assert f"-r {REQUIREMENTS_FILE}" in python_env["dependencies"]
+    _require(python_env["python"].count(".") == 2, "python_env.yaml must pin python x.y.z")
+    _require(f"-r {REQUIREMENTS_FILE}" in python_env["dependencies"], "check failed")
     conda = yaml.safe_load((path / CONDA_ENV_FILE).read_text())
     pip_section = next(d["pip"] for d in conda["dependencies"] if isinstance(d, dict))
-    assert pip_section == requirements, "conda.yaml's pip list differs from requirements.txt"
+    _require(pip_section == requirements, "conda.yaml's pip list differs from requirements.txt")
 
 
 def check_integrity(case: FlavorCase, tmp_path: Path) -> None:
@@ -153,7 +161,7 @@ def check_integrity(case: FlavorCase, tmp_path: Path) -> None:
     try:
         load_model(path, trust=case.trust)
     except IntegrityError as exc:
-        assert payload in str(exc), f"the integrity error does not name '{payload}'"
+        _require(payload in str(exc), f"the integrity error does not name '{payload}'")
     else:
         raise AssertionError("a truncated payload loaded without an IntegrityError")
 
@@ -185,7 +193,7 @@ def check_unknown_keys_survive(case: FlavorCase, tmp_path: Path) -> None:
     mlmodel = read_mlmodel(path)
     mlmodel["x_other_tool"] = {"kept": [1, 2, 3]}
     write_mlmodel(path, mlmodel)
-    assert read_mlmodel(path)["x_other_tool"] == {"kept": [1, 2, 3]}
+    _require(read_mlmodel(path)["x_other_tool"] == {"kept": [1, 2, 3]}, "check failed")
     got = load_model(path, trust=case.trust).predict(case.input)
     assert_same_predictions(got, case.expected, rtol=case.rtol, atol=case.atol)
 
@@ -200,7 +208,7 @@ def check_no_silent_overwrite(case: FlavorCase, tmp_path: Path) -> None:
         pass
     else:
         raise AssertionError("saving onto an existing model directory did not raise AlreadyExists")
-    assert sorted(os.listdir(path)) == before
+    _require(sorted(os.listdir(path)) == before, "check failed")
     load_model(path, trust=case.trust)
 
 
