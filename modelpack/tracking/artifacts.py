@@ -15,58 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from modelpack.errors import AlreadyExists, ModelFormatError, UnsafePathError
+from modelpack.model_dir import verify_model_dir
 from modelpack.tracking.store import Store, os_errors
 
-MLMODEL_FILE = "MLmodel"
 _CHUNK = 1 << 20
-
-
-# -- the model directory contract (modelpack.mlmodel / modelpack.model_dir when present)
-
-
-def _read_mlmodel_yaml(model_dir: Path) -> dict[str, Any]:
-    import yaml
-
-    path = model_dir / MLMODEL_FILE
-    if not path.is_file():
-        raise ModelFormatError(f"no MLmodel file in '{model_dir}'; save the model first")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ModelFormatError(f"MLmodel in '{model_dir}' must be a YAML mapping")
-    return data
-
-
-def read_mlmodel(model_dir: Path) -> dict[str, Any]:
-    """The parsed ``MLmodel`` of ``model_dir``."""
-    try:
-        from modelpack.mlmodel import read_mlmodel as _read
-    except ImportError:
-        return _read_mlmodel_yaml(model_dir)
-    result: dict[str, Any] = _read(model_dir)
-    return result
-
-
-def write_mlmodel(model_dir: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as the ``MLmodel`` of ``model_dir``."""
-    try:
-        from modelpack.mlmodel import write_mlmodel as _write
-    except ImportError:
-        import yaml
-
-        text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
-        (model_dir / MLMODEL_FILE).write_text(text, encoding="utf-8")
-        return
-    _write(model_dir, data)
-
-
-def verify_model_dir(model_dir: Path) -> dict[str, Any]:
-    """Check ``model_dir`` is a complete model (payload hashes included); return its MLmodel."""
-    try:
-        from modelpack.model_dir import verify_model_dir as _verify
-    except ImportError:
-        return read_mlmodel(model_dir)
-    result: dict[str, Any] = _verify(model_dir)
-    return result
 
 
 # -- run artifacts ------------------------------------------------------------------
@@ -202,11 +154,8 @@ __all__ = [
     "place_bytes",
     "place_file",
     "place_tree",
-    "read_mlmodel",
     "remove_tree",
     "run_artifact_dir",
     "snapshot",
     "staging_path",
-    "verify_model_dir",
-    "write_mlmodel",
 ]

@@ -14,14 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from modelpack.errors import ModelFormatError
+from modelpack.mlmodel import read_mlmodel, write_mlmodel
 from modelpack.tracking import registry
-from modelpack.tracking.artifacts import (
-    place_tree,
-    read_mlmodel,
-    remove_tree,
-    staging_path,
-    write_mlmodel,
-)
+from modelpack.tracking.artifacts import place_tree, remove_tree, staging_path
 from modelpack.tracking.client import Client
 from modelpack.tracking.entities import ModelInfo, ModelVersion
 from modelpack.tracking.fluent import active_run, start_run

@@ -97,7 +97,7 @@ def list_artifacts(store: Store, run_id: str, path: str | None = None) -> list[s
     base = root / check_artifact_path(path) if path else root
     if not base.exists():
         return []
-    return [(base / rel).relative_to(root).as_posix() for rel in list_files(base)]
+    return sorted((base / rel).relative_to(root).as_posix() for rel in list_files(base))
 
 
 __all__ = [

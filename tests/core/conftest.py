@@ -52,9 +52,14 @@ def make_model_dir(tmp_path: Path) -> MakeModelDir:
     return make
 
 
-def save_fake_model(path: Path, payload: bytes = b"weights") -> None:
-    """A ``save`` callable for ``log_model_dir``: writes a fake model at ``path``."""
-    path.mkdir()
-    (path / "model.bin").write_bytes(payload)
-    mlmodel = {"flavors": {"fake": {"data": "model.bin"}}, "model_uuid": uuid.uuid4().hex}
-    (path / "MLmodel").write_text(yaml.safe_dump(mlmodel), encoding="utf-8")
+@pytest.fixture
+def save_fake_model() -> Callable[[Path], None]:
+    """A ``save`` callable for ``log_model_dir``: writes a fake model at the path it gets."""
+
+    def save(path: Path) -> None:
+        path.mkdir()
+        (path / "model.bin").write_bytes(b"weights")
+        mlmodel = {"flavors": {"fake": {"data": "model.bin"}}, "model_uuid": uuid.uuid4().hex}
+        (path / "MLmodel").write_text(yaml.safe_dump(mlmodel), encoding="utf-8")
+
+    return save

@@ -1,0 +1,152 @@
+"""Real processes against one SQLite store: concurrent registration and kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from modelpack.tracking import Client
+
+MakeModelDir = Callable[..., Path]
+
+N_PROCESSES = 16
+VERSIONS_EACH = 2
+
+_WORKER = textwrap.dedent(
+    """
+    import os, sys, pathlib, uuid, yaml
+    import modelpack
+
+    index = int(sys.argv[1])
+    model = pathlib.Path(sys.argv[2]) / f"model-{index}"
+    model.mkdir(parents=True)
+    (model / "model.bin").write_bytes(os.urandom(64))
+    (model / "MLmodel").write_text(yaml.safe_dump({"flavors": {"fake": {}}}))
+    modelpack.set_experiment("concurrent")
+    with modelpack.start_run(run_name=f"worker-{index}"):
+        modelpack.log_param("index", index)
+        modelpack.log_metrics({"loss": 1.0 / (index + 1), "nan": float("nan")}, step=0)
+        for step in range(5):
+            modelpack.log_metric("acc", step / 5, step=step)
+        for _ in range({versions}):
+            modelpack.register_model(str(model), "shared")
+    """
+).replace("{versions}", str(VERSIONS_EACH))
+
+
+def _env(tracking_uri: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["MODELPACK_TRACKING_URI"] = tracking_uri
+    return env
+
+
+def test_sixteen_processes_get_versions_one_to_n(tracking_uri: str, tmp_path: Path) -> None:
+    script = tmp_path / "worker.py"
+    script.write_text(_WORKER)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(i), str(tmp_path / "src")],
+            env=_env(tracking_uri),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(N_PROCESSES)
+    ]
+    failures = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        if proc.returncode != 0:
+            failures.append(err.decode()[-2000:])
+    assert not failures, failures[0]
+
+    client = Client(tracking_uri)
+    versions = client.search_model_versions("name = 'shared'")
+    total = N_PROCESSES * VERSIONS_EACH
+    assert sorted(v.version for v in versions) == list(range(1, total + 1))
+    for version in versions:
+        assert (Path(version.storage_location) / "MLmodel").is_file()
+    runs = client.search_runs([client.get_experiment_by_name("concurrent").experiment_id])
+    assert len(runs) == N_PROCESSES
+    assert all(run.info.status == "FINISHED" for run in runs)
+    assert all(len(client.get_metric_history(r.info.run_id, "acc")) == 5 for r in runs)
+
+
+_CRASHER = textwrap.dedent(
+    """
+    import os, signal, sys, shutil, pathlib
+    import modelpack
+    from modelpack.tracking import registry
+
+    point, source = sys.argv[1], sys.argv[2]
+
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if point == "copy":
+        real_copy = shutil.copyfile
+        def copy_then_die(src, dst, *args, **kwargs):
+            real_copy(src, dst, *args, **kwargs)
+            die()
+        shutil.copyfile = copy_then_die
+    elif point == "commit":
+        real_publish = registry.publish_version
+        def publish_then_die(*args, **kwargs):
+            real_publish(*args, **kwargs)  # the blob is in place, the row not committed
+            die()
+        registry.publish_version = publish_then_die
+
+    if point == "log_model":
+        def save(path):
+            path.mkdir()
+            (path / "MLmodel").write_text("flavors: {}\\n")
+            with open(path / "model.bin", "wb") as handle:
+                handle.write(b"x" * 1000)
+                handle.flush()
+                die()
+        with modelpack.start_run():
+            modelpack.tracking.log_model_dir(save, "model", registered_model_name="crashy")
+    else:
+        modelpack.register_model(source, "crashy")
+    """
+)
+
+
+@pytest.mark.parametrize("point", ["copy", "commit", "log_model"])
+def test_kill_9_leaves_no_half_version(
+    tracking_uri: str, tmp_path: Path, make_model_dir: MakeModelDir, point: str
+) -> None:
+    client = Client(tracking_uri)
+    source = make_model_dir(size=200_000)
+    client.create_registered_model("crashy")
+    client.create_model_version("crashy", str(source))
+    script = tmp_path / "crasher.py"
+    script.write_text(_CRASHER)
+    proc = subprocess.run(
+        [sys.executable, str(script), point, str(make_model_dir(payload=b"other"))],
+        env=_env(tracking_uri),
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+
+    fresh = Client(tracking_uri)  # same process cache: a new connection sees the crash result
+    fresh.store.close()
+    versions = fresh.search_model_versions("name = 'crashy'")
+    assert [v.version for v in versions] == [1]
+    assert (Path(versions[0].storage_location) / "model.bin").is_file()
+    db = sqlite3.connect(fresh.store.db_path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+    if point == "log_model":
+        run = fresh.search_runs()[0]
+        assert "model/MLmodel" not in fresh.list_artifacts(run.info.run_id)
+    # the number the crashed writer was allocating was never committed, so none is skipped
+    assert fresh.create_model_version("crashy", str(source)).version == 2
