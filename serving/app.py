@@ -1,0 +1,238 @@
+"""The scoring app: ``build_app(config)`` returns a Starlette app serving one model.
+
+Routes: ``/ping``, ``/health``, ``/version``, ``/metadata``, ``POST /invocations``
+(MLflow's scoring protocol), the Open Inference Protocol under ``/v2``, ``/metrics``,
+``/openapi.json`` and ``/docs``. Every error is a JSON body; nothing a client sent and
+no stack trace ever leaves the server or reaches its log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from modelpack import __version__
+from modelpack.errors import ModelpackError
+from modelpack.pyfunc_model import PyFuncModel
+from modelpack.serving import metrics
+from modelpack.serving.config import ServeConfig
+from modelpack.serving.encoding import dumps, encode_predictions
+from modelpack.serving.model_state import ModelHolder, ModelIdentity, ServedModel, identify
+from modelpack.serving.parsing import parse_request
+
+log = logging.getLogger("modelpack.serving")
+
+JSON = "application/json"
+#: bodies up to this size are parsed on the event loop; larger ones in a thread
+INLINE_PARSE_BYTES = 64 * 1024
+#: MLflow's error codes for the statuses the HTTP layer produces itself
+STATUS_CODES = {
+    400: "BAD_REQUEST",
+    404: "ENDPOINT_NOT_FOUND",
+    405: "BAD_REQUEST",
+    413: "REQUEST_LIMIT_EXCEEDED",
+    415: "BAD_REQUEST",
+    500: "INTERNAL_ERROR",
+    503: "TEMPORARILY_UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+Handler = Callable[[Request, ServedModel | None], Awaitable[Response]]
+
+
+def error_response(
+    status: int, message: str, code: str | None = None, *, v2: bool = False
+) -> Response:
+    """The JSON error body: ``{"error_code", "message"}``, or ``{"error"}`` on V2 routes.
+
+    >>> error_response(404, "no such route").body
+    b'{"error_code":"ENDPOINT_NOT_FOUND","message":"no such route"}'
+    """
+    if v2:
+        body: dict[str, str] = {"error": message}
+    else:
+        body = {
+            "error_code": code or STATUS_CODES.get(status, "INTERNAL_ERROR"),
+            "message": message,
+        }
+    return Response(dumps(body), status_code=status, media_type=JSON)
+
+
+def _failure(exc: Exception, v2: bool) -> tuple[Response, str]:
+    """The response for an exception a handler raised, and its error code for metrics."""
+    if isinstance(exc, ModelpackError):
+        code = exc.error_code
+        if exc.http_status >= 500:
+            log.warning("request failed: %s (%s)", code, type(exc).__name__)
+        return error_response(exc.http_status, exc.message, code, v2=v2), code
+    if isinstance(exc, HTTPException):
+        code = STATUS_CODES.get(exc.status_code, "BAD_REQUEST")
+        response = error_response(exc.status_code, str(exc.detail), code, v2=v2)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response, code
+    # never the message: a library's message can quote the request's values
+    log.error("internal error while serving a request: %s", type(exc).__name__)
+    return error_response(500, "internal server error", "INTERNAL_ERROR", v2=v2), "INTERNAL_ERROR"
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 before it is read whole if it exceeds ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise HTTPException(400, "Content-Length must be a number of bytes")
+        if int(declared) > limit:
+            raise HTTPException(413, f"request body exceeds the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def prepare(served: ServedModel, body: bytes, content_type: str | None) -> tuple[Any, Any]:
+    """Parse a scoring body and put it through the model's signature enforcement."""
+    return served.enforce(*parse_request(body, content_type, served.input_schema))
+
+
+class ScoringApp:
+    """The handlers, bound to one config and one :class:`ModelHolder`."""
+
+    def __init__(self, config: ServeConfig, holder: ModelHolder) -> None:
+        self.config = config
+        self.holder = holder
+
+    def route(self, path: str, handler: Handler, methods: list[str], *, v2: bool = False) -> Route:
+        """A Route whose handler is timed, counted and never lets an exception escape."""
+        holder = self.holder
+
+        async def endpoint(request: Request) -> Response:
+            start = time.perf_counter()
+            served = holder.current
+            code = ""
+            if served is not None:
+                served.metrics.in_flight.inc()
+            try:
+                response = await handler(request, served)
+            except Exception as exc:
+                response, code = _failure(exc, v2)
+            finally:
+                if served is not None:
+                    served.metrics.in_flight.dec()
+            if served is not None:
+                served.metrics.request(
+                    path, response.status_code, time.perf_counter() - start, code
+                )
+            return response
+
+        return Route(path, endpoint, methods=methods, name=path)
+
+    async def ping(self, request: Request, served: ServedModel | None) -> Response:
+        if served is None:
+            reason = self.holder.load_error or "the model is still loading"
+            raise HTTPException(503, reason)
+        return Response("\n", media_type=JSON)
+
+    async def version(self, request: Request, served: ServedModel | None) -> Response:
+        return Response(__version__, media_type="text/plain")
+
+    async def metadata(self, request: Request, served: ServedModel | None) -> Response:
+        if served is None:
+            raise HTTPException(503, "the model is still loading")
+        return Response(served.metadata_body, media_type=JSON)
+
+    async def metrics(self, request: Request, served: ServedModel | None) -> Response:
+        body, content_type = await asyncio.to_thread(metrics.exposition)
+        return Response(body, headers={"Content-Type": content_type})
+
+    async def invocations(self, request: Request, served: ServedModel | None) -> Response:
+        """``POST /invocations``: MLflow's scoring protocol."""
+        if served is None:
+            raise HTTPException(503, "the model is still loading; retry shortly")
+        deadline = time.monotonic() + self.config.timeout
+        batcher = served.batcher
+        batcher.arriving += 1
+        try:
+            body = await read_body(request, self.config.max_body_bytes)
+            content_type = request.headers.get("content-type")
+            if len(body) <= INLINE_PARSE_BYTES:
+                data, params = prepare(served, body, content_type)
+            else:
+                data, params = await asyncio.to_thread(prepare, served, body, content_type)
+        finally:
+            batcher.arriving -= 1
+        predictions = await batcher.predict(data, params, max(deadline - time.monotonic(), 0.001))
+        return Response(encode_predictions(predictions), media_type=JSON)
+
+
+def build_app(
+    config: ServeConfig,
+    model: PyFuncModel | None = None,
+    *,
+    identity: ModelIdentity | None = None,
+    load_seconds: float = 0.0,
+) -> Starlette:
+    """The scoring app for ``config``; loads the model in the background unless given one.
+
+    >>> app = build_app(ServeConfig(model_uri="models/iris"))  # doctest: +SKIP
+    >>> uvicorn.run(app)  # doctest: +SKIP
+    """
+    from modelpack.serving import openapi, v2
+
+    preloaded = None
+    if model is not None:
+        preloaded = (model, identity or identify(config.model_uri), load_seconds)
+    holder = ModelHolder(config, preloaded)
+    scoring = ScoringApp(config, holder)
+    get, post = ["GET"], ["POST"]
+    routes = [
+        scoring.route("/ping", scoring.ping, get),
+        scoring.route("/health", scoring.ping, get),
+        scoring.route("/version", scoring.version, get),
+        scoring.route("/metadata", scoring.metadata, get),
+        scoring.route("/invocations", scoring.invocations, post),
+        scoring.route("/metrics", scoring.metrics, get),
+        *openapi.routes(scoring),
+        *v2.routes(scoring),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await holder.start()
+        try:
+            yield
+        finally:
+            await holder.stop()
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # routing's own 404/405, raised before any handler runs
+        v2_route = request.url.path.startswith("/v2")
+        response, code = _failure(exc, v2_route)
+        served = holder.current
+        if served is not None:
+            served.metrics.request("unmatched", response.status_code, 0.0, code)
+        return response
+
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
+    )
+    app.state.holder = holder
+    app.state.config = config
+    return app
+
+
+__all__ = ["ScoringApp", "build_app", "error_response", "read_body"]

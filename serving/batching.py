@@ -1,0 +1,249 @@
+"""Adaptive batching: concurrent requests merged into one prediction, split back by rows.
+
+One dispatcher task per loaded model takes every queued request (up to
+``max_batch_rows`` rows), merges the prepared inputs, runs the model once in a
+worker thread (so a sync model never blocks the event loop) and hands each request
+its own rows. Requests queue while a prediction runs, so batches grow with load and
+a lone request never waits: the dispatcher only lingers (up to ``max_wait_ms``) when
+other requests are still being read and parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from starlette.exceptions import HTTPException
+
+from modelpack.errors import ModelpackError
+from modelpack.pyfunc_model import PyFuncModel
+
+#: ``(rows, seconds)`` of each prediction call, for metrics.
+BatchObserver = Callable[[int, float], None]
+
+
+@dataclass(eq=False)
+class _Job:
+    data: Any
+    params: dict[str, Any] | None
+    rows: int
+    key: Any
+    future: asyncio.Future[Any] = field(repr=False)
+
+
+def _rows_and_key(data: Any, params: dict[str, Any] | None) -> tuple[int, Any]:
+    """Row count and a merge key (inputs with equal keys concatenate); key None = alone."""
+    try:
+        pkey = None if not params else repr(sorted(params.items()))
+    except TypeError:
+        return 0, None
+    if isinstance(data, np.ndarray):
+        if data.ndim == 0:
+            return 0, None
+        return data.shape[0], ("nd", data.dtype.str, data.shape[1:], pkey)
+    if type(data).__name__ == "DataFrame":
+        return len(data), ("df", tuple(data.columns), tuple(map(str, data.dtypes)), pkey)
+    if isinstance(data, dict) and data and all(isinstance(v, np.ndarray) for v in data.values()):
+        lengths = {v.shape[0] if v.ndim else -1 for v in data.values()}
+        if len(lengths) != 1 or -1 in lengths:
+            return 0, None
+        shapes = tuple((k, v.dtype.str, v.shape[1:]) for k, v in data.items())
+        return lengths.pop(), ("dict", shapes, pkey)
+    return 0, None
+
+
+def _merge(items: list[Any]) -> Any:
+    first = items[0]
+    if isinstance(first, np.ndarray):
+        return np.concatenate(items)
+    if isinstance(first, dict):
+        return {k: np.concatenate([d[k] for d in items]) for k in first}
+    import pandas as pd
+
+    return pd.concat(items, ignore_index=True)
+
+
+def split_rows(output: Any, counts: list[int]) -> list[Any] | None:
+    """``output`` cut into consecutive pieces of ``counts`` rows, or None if it isn't row-wise.
+
+    >>> split_rows(np.arange(3), [1, 2])
+    [array([0]), array([1, 2])]
+    """
+    total = sum(counts)
+    bounds = np.cumsum([0, *counts]).tolist()
+    cut: Callable[[Any, int, int], Any]
+    if isinstance(output, np.ndarray) and output.ndim >= 1 and output.shape[0] == total:
+        cut = lambda o, a, b: o[a:b]  # noqa: E731
+    elif type(output).__name__ in ("DataFrame", "Series") and len(output) == total:
+        cut = lambda o, a, b: o.iloc[a:b]  # noqa: E731
+    elif isinstance(output, list) and len(output) == total:
+        cut = lambda o, a, b: o[a:b]  # noqa: E731
+    elif isinstance(output, dict) and all(
+        isinstance(v, (np.ndarray, list)) and len(v) == total for v in output.values()
+    ):
+        cut = lambda o, a, b: {k: v[a:b] for k, v in o.items()}  # noqa: E731
+    else:
+        return None
+    return [cut(output, bounds[i], bounds[i + 1]) for i in range(len(counts))]
+
+
+class Batcher:
+    """Runs predictions for one model, merging concurrent requests.
+
+    >>> batcher = Batcher(model, max_batch_rows=256, max_wait_ms=2, max_queue=1024)  # doctest: +SKIP
+    >>> await batcher.predict(*model.prepare_input(data, None), timeout=30)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: PyFuncModel,
+        *,
+        max_batch_rows: int,
+        max_wait_ms: float,
+        max_queue: int,
+        observer: BatchObserver | None = None,
+        on_depth: Callable[[int], None] | None = None,
+    ) -> None:
+        self.model = model
+        self.max_batch_rows = max(1, max_batch_rows)
+        self.max_wait = max_wait_ms / 1000.0
+        self.max_queue = max_queue
+        self.arriving = 0  # requests being read or parsed: worth waiting for
+        self._observer = observer
+        self._on_depth = on_depth
+        self._queue: deque[_Job] = deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="modelpack-predict")
+        self._closed = False
+
+    @property
+    def depth(self) -> int:
+        """Requests waiting for the model."""
+        return len(self._queue)
+
+    async def predict(self, data: Any, params: dict[str, Any] | None, timeout: float) -> Any:
+        """This request's predictions; 503 when the queue is full, 504 after ``timeout`` s."""
+        if len(self._queue) >= self.max_queue:
+            raise HTTPException(503, "the server is at capacity (prediction queue full); retry")
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._dispatch())
+        rows, key = _rows_and_key(data, params) if self.max_batch_rows > 1 else (0, None)
+        job = _Job(data, params, rows, key, asyncio.get_running_loop().create_future())
+        self._queue.append(job)
+        self._depth_changed()
+        self._wakeup.set()
+        try:
+            # on timeout wait_for cancels the future: a queued job is then dropped unrun
+            return await asyncio.wait_for(job.future, timeout)
+        except asyncio.TimeoutError:
+            raise HTTPException(
+                504, f"the prediction did not finish within {timeout:g} s"
+            ) from None
+
+    def close(self) -> None:
+        """Finish what is queued, then stop (used when a newer model version takes over)."""
+        self._closed = True
+        self._wakeup.set()
+
+    async def _dispatch(self) -> None:
+        while True:
+            while not self._queue:
+                if self._closed:
+                    self._executor.shutdown(wait=False)
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            batch = self._take()
+            if batch and self.max_wait and self.arriving and batch[0].key is not None:
+                deadline = time.monotonic() + self.max_wait
+                while self.arriving and sum(j.rows for j in batch) < self.max_batch_rows:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._wakeup.clear()
+                    try:
+                        await asyncio.wait_for(self._wakeup.wait(), remaining)
+                    except asyncio.TimeoutError:
+                        break
+                    batch += self._take(batch)
+            self._depth_changed()
+            if batch:
+                try:
+                    await self._run(batch)
+                except Exception as exc:  # keep dispatching whatever one batch did
+                    for job in batch:
+                        if not job.future.done():
+                            job.future.set_exception(exc)
+
+    def _take(self, batch: list[_Job] | None = None) -> list[_Job]:
+        """Queued jobs that can join ``batch`` (or start one), in order."""
+        taken: list[_Job] = []
+        rows = sum(j.rows for j in batch) if batch else 0
+        key = batch[0].key if batch else None
+        while self._queue:
+            job = self._queue[0]
+            if job.future.done():  # timed out while queued: abandoned
+                self._queue.popleft()
+                continue
+            if batch or taken:
+                if key is None or job.key != key or rows + job.rows > self.max_batch_rows:
+                    break
+            else:
+                key = job.key
+            self._queue.popleft()
+            taken.append(job)
+            rows += job.rows
+            if key is None:
+                break
+        return taken
+
+    async def _run(self, batch: list[_Job]) -> None:
+        live = [j for j in batch if not j.future.done()]
+        if len(live) > 1:
+            try:
+                merged = _merge([j.data for j in live])
+                output = await self._call(merged, live[0].params, sum(j.rows for j in live))
+            except (ModelpackError, ValueError, TypeError):
+                output = None  # a bad request in a batch must fail alone: retry one by one
+            parts = None if output is None else split_rows(output, [j.rows for j in live])
+            if parts is not None:
+                for job, part in zip(live, parts, strict=True):
+                    if not job.future.done():
+                        job.future.set_result(part)
+                return
+        for job in live:
+            if job.future.done():
+                continue
+            try:
+                result = await self._call(job.data, job.params, max(job.rows, 1))
+            except Exception as exc:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            else:
+                if not job.future.done():
+                    job.future.set_result(result)
+
+    async def _call(self, data: Any, params: dict[str, Any] | None, rows: int) -> Any:
+        loop = asyncio.get_running_loop()
+        start = time.perf_counter()
+        try:
+            return await loop.run_in_executor(
+                self._executor, self.model.predict_prepared, data, params
+            )
+        finally:
+            if self._observer is not None:
+                self._observer(rows, time.perf_counter() - start)
+
+    def _depth_changed(self) -> None:
+        if self._on_depth is not None:
+            self._on_depth(len(self._queue))
+
+
+__all__ = ["BatchObserver", "Batcher", "split_rows"]

@@ -1,0 +1,90 @@
+"""``modelpack serve``: the command-line boundary of the scoring server.
+
+Every option comes from a :class:`ServeConfig` field, as ``--flag-name`` or the
+``MODELPACK_SERVE_FLAG_NAME`` environment variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from modelpack.errors import EnvironmentBuildError
+from modelpack.serving.config import ServeConfig, env_var, option_fields, to_argv
+
+
+def _with_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for name, typ, default, help_text in reversed(option_fields()):
+        flag = "--" + name.replace("_", "-")
+        envvar = env_var(name)
+        if name == "model_uri":
+            option = click.option(
+                "-m", flag, name, required=True, envvar=envvar, help=f"{help_text} [env {envvar}]"
+            )
+        elif typ is bool:
+            option = click.option(
+                f"{flag}/--no-{flag[2:]}",
+                name,
+                default=default,
+                envvar=envvar,
+                show_default=True,
+                help=f"{help_text} [env {envvar}]",
+            )
+        else:
+            kind: Any = typ
+            if name == "env_manager":
+                kind = click.Choice(["local", "virtualenv"])
+            option = click.option(
+                flag,
+                name,
+                type=kind,
+                default=default,
+                envvar=envvar,
+                show_default=True,
+                help=f"{help_text} [env {envvar}]",
+            )
+        command = option(command)
+    return command
+
+
+@click.command("serve")
+@_with_options
+def serve(**options: Any) -> None:
+    """Serve a model over HTTP: MLflow's /invocations, the Open Inference Protocol, /metrics.
+
+    \b
+    modelpack serve -m models:/iris@champion --port 8080 --workers 4 --watch
+    """
+    config = ServeConfig(**options)
+    if config.env_manager == "virtualenv":
+        _reexec_in_virtualenv(config)
+    from modelpack.serving.server import run
+
+    run(config)
+
+
+def _reexec_in_virtualenv(config: ServeConfig) -> None:
+    """Replace this process with ``serve --env-manager local`` in the model's own environment."""
+    try:
+        from modelpack.serving.envs import python_for_model
+    except ImportError:
+        raise EnvironmentBuildError(
+            "--env-manager virtualenv is unavailable in this installation "
+            "(modelpack.serving.envs is missing); use --env-manager local"
+        ) from None
+    from modelpack.serving.model_state import identify
+
+    python = os.fspath(python_for_model(identify(config.model_uri).path))
+    argv = to_argv(dataclasses.replace(config, env_manager="local"))
+    code = "import sys; from modelpack.cli import main; main(['serve', *sys.argv[1:]])"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(python, [python, "-c", code, *argv])
+
+
+__all__ = ["serve"]

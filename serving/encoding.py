@@ -1,0 +1,98 @@
+"""Predictions to JSON bytes, the way MLflow's scoring server writes them, with orjson.
+
+DataFrames become a list of records, Series and arrays become (nested) lists, a dict
+of arrays stays a dict. MLflow writes non-finite floats as the ``NaN``/``Infinity``
+tokens Python's ``json`` reads, so a response holding one takes the stdlib path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+import numpy as np
+import orjson
+
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (bytes, bytearray)):
+        import base64
+
+        return base64.b64encode(obj).decode("ascii")
+    if isinstance(obj, (dt.datetime, dt.date)):
+        return obj.isoformat()
+    if hasattr(obj, "isoformat"):  # pandas Timestamp
+        return obj.isoformat()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if obj is getattr(obj, "NA", None) or type(obj).__name__ in ("NAType", "NaTType"):
+        return None
+    raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with pandas objects replaced by what MLflow sends (records, lists).
+
+    >>> jsonable({"a": np.arange(2)})["a"]
+    array([0, 1])
+    """
+    kind = type(obj).__name__
+    if kind == "DataFrame":
+        return obj.to_dict(orient="records")
+    if kind in ("Series", "Index", "Categorical"):
+        return obj.tolist()
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    return obj
+
+
+def has_nonfinite(obj: Any) -> bool:
+    """Whether a NaN or infinity hides anywhere in ``obj`` (as returned by :func:`jsonable`)."""
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "fc":
+            return not bool(np.isfinite(obj).all())
+        if obj.dtype == object:
+            return any(has_nonfinite(v) for v in obj.ravel().tolist())
+        return False
+    if isinstance(obj, float):
+        return not math.isfinite(obj)
+    if isinstance(obj, np.floating):
+        return not bool(np.isfinite(obj))
+    if isinstance(obj, dict):
+        return any(has_nonfinite(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return any(has_nonfinite(v) for v in obj)
+    return False
+
+
+def dumps(doc: Any) -> bytes:
+    """JSON bytes for ``doc`` (already :func:`jsonable`), NaN written as MLflow writes it.
+
+    >>> dumps({"predictions": np.array([1.0, np.nan])})
+    b'{"predictions": [1.0, NaN]}'
+    """
+    if has_nonfinite(doc):
+        return json.dumps(doc, default=_default, allow_nan=True).encode()
+    return orjson.dumps(doc, default=_default, option=_NUMPY)
+
+
+def encode_predictions(predictions: Any) -> bytes:
+    """The ``/invocations`` response body for a model's output.
+
+    >>> encode_predictions(np.array([0, 2]))
+    b'{"predictions":[0,2]}'
+    """
+    return dumps({"predictions": jsonable(predictions)})
+
+
+__all__ = ["dumps", "encode_predictions", "has_nonfinite", "jsonable"]

@@ -1,0 +1,205 @@
+"""The served model: loading it, naming it, and swapping it when a watched URI moves.
+
+A request takes ``holder.current`` once and keeps that :class:`ServedModel` to the end,
+so a swap (load the new version fully, then replace one reference) never touches an
+in-flight request; the old batcher finishes its queue and stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelpack.errors import ModelpackError, SchemaError
+from modelpack.pyfunc_model import PyFuncModel, load_model
+from modelpack.serving.batching import Batcher
+from modelpack.serving.config import ServeConfig
+from modelpack.serving.encoding import dumps
+from modelpack.serving.metrics import ModelMetrics
+
+log = logging.getLogger("modelpack.serving")
+
+#: flavors whose predictions are row-wise, so merging requests cannot change a result
+ROW_WISE_FLAVORS = frozenset({"sklearn", "onnx"})
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Which model a URI names now: registry name and version where there is one."""
+
+    name: str
+    version: str
+    path: Path
+
+
+def identify(uri: str) -> ModelIdentity:
+    """Resolve ``uri`` to a name, a version and a directory (blocking: registry lookup).
+
+    >>> identify("/models/iris").name  # doctest: +SKIP
+    'iris'
+    """
+    from modelpack.uris import resolve_model_uri
+
+    if uri.startswith("models:"):
+        from modelpack.tracking.config import current_store
+        from modelpack.tracking.resolve import models_uri_version
+
+        name, version = models_uri_version(current_store(), uri)
+        path = resolve_model_uri(f"models:/{name}/{version}")
+        return ModelIdentity(name, str(version), path)
+    path = resolve_model_uri(uri)
+    name = path.name if not uri.startswith("runs:") else uri.rstrip("/").rsplit("/", 1)[-1]
+    return ModelIdentity(name or "model", "1", path)
+
+
+def batch_rows(config: ServeConfig, model: PyFuncModel) -> int:
+    """The rows one prediction may merge: the configured value, or the automatic choice."""
+    if config.max_batch_rows:
+        return config.max_batch_rows
+    if model.flavor.name not in ROW_WISE_FLAVORS:
+        return 1  # a custom model may look at the whole batch: never merge it unasked
+    inputs = model.signature.inputs if model.signature else None
+    if inputs is not None and inputs.is_tensor_spec():
+        if any(not spec.shape or spec.shape[0] != -1 for spec in inputs.inputs):
+            return 1
+    return 256
+
+
+def metadata_doc(identity: ModelIdentity, model: PyFuncModel, uri: str) -> dict[str, Any]:
+    """The ``GET /metadata`` document."""
+    sig = model.signature
+    return {
+        "name": identity.name,
+        "version": identity.version,
+        "uri": uri,
+        "flavors": model.metadata.flavors,
+        "model_uuid": model.metadata.model_uuid,
+        "run_id": model.metadata.run_id,
+        "signature": None
+        if sig is None
+        else {
+            "inputs": sig.inputs.to_list() if sig.inputs else None,
+            "outputs": sig.outputs.to_list() if sig.outputs else None,
+            "params": sig.params.to_list() if sig.params else None,
+        },
+    }
+
+
+class ServedModel:
+    """One loaded model version with its batcher, metrics and ready-made metadata."""
+
+    def __init__(
+        self, config: ServeConfig, model: PyFuncModel, identity: ModelIdentity, load_s: float
+    ) -> None:
+        self.model = model
+        self.identity = identity
+        self.input_schema = model.signature.inputs if model.signature else None
+        self.metrics = ModelMetrics(identity.name, identity.version)
+        self.metrics.loaded(load_s)
+        self.batcher = Batcher(
+            model,
+            max_batch_rows=batch_rows(config, model),
+            max_wait_ms=config.max_wait_ms,
+            max_queue=config.max_queue,
+            observer=self.metrics.batch,
+            on_depth=self.metrics.queue_depth,
+        )
+        self.metadata = metadata_doc(identity, model, config.model_uri)
+        self.metadata_body = dumps(self.metadata)
+
+    def enforce(self, data: Any, params: Any) -> tuple[Any, Any]:
+        """``prepare_input``, with any stray exception of enforcement reported as a 400."""
+        try:
+            return self.model.prepare_input(data, params)
+        except ModelpackError:
+            raise
+        except Exception as exc:  # input shaped so oddly that enforcement tripped over it
+            raise SchemaError(
+                f"the input does not fit the model's signature ({type(exc).__name__}); "
+                "see GET /metadata for the expected columns and types"
+            ) from None
+
+
+def load(
+    config: ServeConfig, identity: ModelIdentity | None = None
+) -> tuple[PyFuncModel, ModelIdentity, float]:
+    """Load the model ``config`` names (blocking); returns it, its identity and the seconds."""
+    start = time.perf_counter()
+    identity = identity or identify(config.model_uri)
+    model = load_model(identity.path, trust=config.trust or None)
+    return model, identity, time.perf_counter() - start
+
+
+class ModelHolder:
+    """Holds the current :class:`ServedModel`; loads it and follows ``--watch``."""
+
+    def __init__(
+        self,
+        config: ServeConfig,
+        preloaded: tuple[PyFuncModel, ModelIdentity, float] | None = None,
+    ) -> None:
+        self.config = config
+        self.current: ServedModel | None = None
+        self._preloaded = preloaded
+        self._tasks: list[asyncio.Task[None]] = []
+        self.load_error: str | None = None
+
+    async def start(self) -> None:
+        """Begin serving: take the preloaded model or load it in the background; start watching."""
+        if self._preloaded is not None:
+            self.current = ServedModel(self.config, *self._preloaded)
+            self._preloaded = None
+        else:
+            self._tasks.append(asyncio.create_task(self._load_initial()))
+        if self.config.watch:
+            self._tasks.append(asyncio.create_task(self._watch()))
+
+    async def stop(self) -> None:
+        """Stop watching; let the current batcher drain."""
+        for task in self._tasks:
+            task.cancel()
+        if self.current is not None:
+            self.current.batcher.close()
+
+    async def _load_initial(self) -> None:
+        try:
+            loaded = await asyncio.to_thread(load, self.config)
+        except ModelpackError as exc:
+            self.load_error = exc.message
+            log.error("could not load the model: %s", exc.message)
+            return
+        self.current = ServedModel(self.config, *loaded)
+        log.info("model %s version %s ready", loaded[1].name, loaded[1].version)
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.watch_interval)
+            current = self.current
+            try:
+                identity = await asyncio.to_thread(identify, self.config.model_uri)
+                if current is not None and identity == current.identity:
+                    continue
+                loaded = await asyncio.to_thread(load, self.config, identity)
+            except ModelpackError as exc:
+                log.warning("--watch: keeping the current model: %s", exc.message)
+                continue
+            except Exception as exc:  # a broken new version must not stop the server
+                log.warning("--watch: keeping the current model: %s", type(exc).__name__)
+                continue
+            self.current = ServedModel(self.config, *loaded)
+            if current is not None:
+                current.batcher.close()
+            log.info(
+                "--watch: now serving %s version %s (pid %d)",
+                identity.name,
+                identity.version,
+                os.getpid(),
+            )
+
+
+__all__ = ["ModelHolder", "ModelIdentity", "ServedModel", "batch_rows", "identify", "load"]

@@ -1,0 +1,250 @@
+"""MLflow's ``/invocations`` request formats, turned into model input and params.
+
+JSON bodies carry exactly one of ``dataframe_split``, ``dataframe_records``,
+``instances`` or ``inputs``, plus optional ``params``; ``text/csv`` and
+``application/vnd.apache.parquet`` bodies are one table. Column data is returned as a
+``{column: list}`` mapping (no pandas for a one-row request); tensor data as ndarrays.
+Signature enforcement happens afterwards, in ``PyFuncModel.prepare_input``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+import orjson
+from starlette.exceptions import HTTPException
+
+from modelpack.errors import InvalidInput, SchemaError
+
+FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+JSON_TYPE = "application/json"
+CSV_TYPE = "text/csv"
+PARQUET_TYPE = "application/vnd.apache.parquet"
+_PARQUET_ALIASES = {PARQUET_TYPE, "application/x-parquet", "application/parquet"}
+_REQUIRED = (
+    "the request body must be a JSON object with exactly one of the fields "
+    "'dataframe_split', 'dataframe_records', 'instances', 'inputs' (and optionally 'params')"
+)
+
+
+def media_type(content_type: str | None) -> str:
+    """The media type of a ``Content-Type`` header; a missing header means JSON.
+
+    >>> media_type("application/json; charset=utf-8")
+    'application/json'
+    """
+    if not content_type or not content_type.strip():
+        return JSON_TYPE
+    mime, _, rest = content_type.partition(";")
+    for part in rest.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip().strip('"').lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            raise HTTPException(415, "the scoring server only accepts UTF-8 request bodies")
+    mime = mime.strip().lower()
+    if mime in _PARQUET_ALIASES:
+        return PARQUET_TYPE
+    if mime in (JSON_TYPE, CSV_TYPE):
+        return mime
+    raise HTTPException(
+        415,
+        "unsupported Content-Type; send application/json, text/csv or "
+        "application/vnd.apache.parquet",
+    )
+
+
+def parse_request(
+    body: bytes, content_type: str | None, input_schema: Any = None
+) -> tuple[Any, Any]:
+    """``(data, params)`` from an ``/invocations`` body, ready for ``prepare_input``.
+
+    >>> parse_request(b'{"inputs": [[1, 2]]}', "application/json")[0].shape
+    (1, 2)
+    """
+    mime = media_type(content_type)
+    if mime == CSV_TYPE:
+        return parse_csv(body, input_schema), None
+    if mime == PARQUET_TYPE:
+        return parse_parquet(body), None
+    return parse_json_body(loads(body), input_schema)
+
+
+def loads(body: bytes) -> Any:
+    """Decode JSON; ``NaN`` and ``Infinity`` are accepted as MLflow's server accepts them."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        try:
+            # stdlib json reads the NaN/Infinity tokens Python clients send; orjson refuses them
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            raise InvalidInput(
+                f"request body is not valid JSON ({exc.msg} at line {exc.lineno}, "
+                f"column {exc.colno})"
+            ) from None
+
+
+def parse_json_body(doc: Any, input_schema: Any = None) -> tuple[Any, Any]:
+    """``(data, params)`` from a decoded MLflow scoring request."""
+    if not isinstance(doc, dict):
+        raise InvalidInput(f"{_REQUIRED}; got a JSON {_json_kind(doc)}")
+    present = [key for key in FORMATS if key in doc]
+    if len(present) != 1:
+        got = ", ".join(present) if present else "none of them"
+        raise InvalidInput(f"{_REQUIRED}; got {got}")
+    params = doc.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise InvalidInput(f"'params' must be a JSON object, got a JSON {_json_kind(params)}")
+    key = present[0]
+    value = doc[key]
+    if key in ("dataframe_split", "dataframe_records"):
+        columns = _split(value) if key == "dataframe_split" else _records(value, key)
+        return _table(columns, input_schema), params
+    if key == "instances" and isinstance(value, list) and value and isinstance(value[0], dict):
+        return _tensors(_records(value, key), input_schema), params
+    return _tensors(value, input_schema), params
+
+
+def _table(columns: Any, input_schema: Any) -> Any:
+    """A table as the model's signature wants it: columns checked by enforcement, a
+    DataFrame for a model without a signature (as MLflow gives it), rows for one tensor."""
+    if input_schema is None:
+        import pandas as pd
+
+        return columns if isinstance(columns, pd.DataFrame) else pd.DataFrame(columns)
+    if (
+        input_schema.is_tensor_spec()
+        and len(input_schema.inputs) == 1
+        and isinstance(columns, dict)
+    ):
+        return [list(row) for row in zip(*columns.values(), strict=True)]
+    return columns
+
+
+def _json_kind(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+def _split(value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            "'dataframe_split' must be an object with 'columns' and 'data', got a JSON "
+            + _json_kind(value)
+        )
+    data = value.get("data")
+    columns = value.get("columns")
+    if not isinstance(data, list):
+        raise InvalidInput("'dataframe_split' must have 'data': a list of rows")
+    if columns is None:
+        return _rows(data)
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise InvalidInput("'dataframe_split.columns' must be a list of column names")
+    if len(set(columns)) != len(columns):
+        raise InvalidInput("'dataframe_split.columns' has a column name twice")
+    width = len(columns)
+    for i, row in enumerate(data):
+        if not isinstance(row, list) or len(row) != width:
+            raise InvalidInput(
+                f"'dataframe_split.data' row {i} must be a list of {width} values, one per column"
+            )
+    if not data:
+        return {name: [] for name in columns}
+    return {name: [row[j] for row in data] for j, name in enumerate(columns)}
+
+
+def _rows(data: list[Any]) -> list[Any]:
+    widths = {len(row) if isinstance(row, list) else -1 for row in data}
+    if -1 in widths or len(widths) > 1:
+        raise InvalidInput("'dataframe_split.data' must be a list of rows of equal length")
+    return data
+
+
+def _records(value: Any, key: str) -> dict[str, list[Any]]:
+    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+        raise InvalidInput(f"'{key}' must be a list of objects mapping column name to value")
+    if len(value) == 1:
+        return {name: [v] for name, v in value[0].items()}
+    columns: dict[str, list[Any]] = {}
+    for i, record in enumerate(value):
+        for name in record:
+            if name not in columns:
+                columns[name] = [None] * i
+        for name, column in columns.items():
+            column.append(record.get(name))
+    return columns
+
+
+def _tensors(value: Any, input_schema: Any) -> Any:
+    """``instances``/``inputs`` values: as sent when a signature will check them, else ndarrays.
+
+    Enforcement turns JSON lists into the declared dtypes losslessly; without a
+    signature the model gets what MLflow gives it (an ndarray or a dict of ndarrays).
+    """
+    if input_schema is not None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _array(v, str(k)) for k, v in value.items()}
+    return _array(value, "inputs")
+
+
+def _array(value: Any, where: str) -> np.ndarray[Any, Any]:
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError, OverflowError):
+        raise SchemaError(f"input '{where}' is not a rectangular array") from None
+    if array.dtype == object and isinstance(value, list):
+        raise SchemaError(f"input '{where}' is ragged or mixes types; send a rectangular array")
+    return array
+
+
+def parse_csv(body: bytes, input_schema: Any = None) -> Any:
+    """A DataFrame from a CSV body; string columns of the signature stay strings."""
+    import pandas as pd
+
+    dtype = {name: str for name in _string_columns(input_schema)}
+    try:
+        return pd.read_csv(io.BytesIO(body), dtype=dtype or None)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"request body is not valid CSV ({type(exc).__name__})") from None
+
+
+def _string_columns(input_schema: Any) -> list[str]:
+    if input_schema is None or input_schema.is_tensor_spec():
+        return []
+    return [
+        spec.name
+        for spec in input_schema.inputs
+        if getattr(spec, "name", None) and str(getattr(spec.type, "name", spec.type)) == "string"
+    ]
+
+
+def parse_parquet(body: bytes) -> Any:
+    """A DataFrame from a parquet body."""
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(io.BytesIO(body))
+    except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file
+        raise InvalidInput(
+            f"request body is not a valid parquet file ({type(exc).__name__})"
+        ) from None
+
+
+__all__ = [
+    "CSV_TYPE",
+    "FORMATS",
+    "JSON_TYPE",
+    "PARQUET_TYPE",
+    "loads",
+    "media_type",
+    "parse_csv",
+    "parse_json_body",
+    "parse_parquet",
+    "parse_request",
+]

@@ -1,0 +1,261 @@
+"""Session fixtures for the serving tests: real models, saved once; real servers, started once.
+
+Each server is ``modelpack serve`` in its own process on a free loopback port, spoken
+to over real HTTP with httpx. Fixtures are small factories; servers are shared by
+every test that needs the same model and options.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+IRIS_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+@dataclass
+class Server:
+    """A running ``modelpack serve`` process."""
+
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    url: str = ""
+    client: httpx.Client = field(init=False, repr=False)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            if not self.url:
+                match = re.search(r"on (http://127\.0\.0\.1:\d+)", self.log())
+                if match:
+                    self.url = match.group(1)
+                    self.client = httpx.Client(base_url=self.url, timeout=30)
+            if self.url:
+                try:
+                    if self.client.get("/ping").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError(f"server not ready after {timeout} s:\n{self.log()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+def launch(model: Path | str, *args: str, env: dict[str, str] | None = None, log_dir: Path) -> Server:
+    """Start ``modelpack serve -m model --port 0 *args``; return once it answers /ping."""
+    log_path = log_dir / f"server-{time.monotonic_ns()}.log"
+    command = [sys.executable, "-c", "from modelpack.cli import main; main()", "serve"]
+    command += ["-m", str(model), "--host", "127.0.0.1", "--port", "0", *args]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
+    server = Server(proc, log_path)
+    try:
+        server.wait_ready()
+    except Exception:
+        server.stop(signal.SIGKILL)
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Factory: ``start_server(model_dir, *cli_args, env=None) -> Server``; all stopped at the end."""
+    servers: list[Server] = []
+    log_dir = tmp_path_factory.mktemp("server-logs")
+
+    def start(model: Path | str, *args: str, env: dict[str, str] | None = None) -> Server:
+        server = launch(model, *args, env=env, log_dir=log_dir)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+# --- models ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def iris_frame() -> tuple[pd.DataFrame, np.ndarray]:
+    from sklearn.datasets import load_iris
+
+    data = load_iris()
+    return pd.DataFrame(data.data, columns=IRIS_COLUMNS), data.target
+
+
+@pytest.fixture(scope="session")
+def iris_estimator(iris_frame: tuple[pd.DataFrame, np.ndarray]) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = iris_frame
+    return LogisticRegression(max_iter=500).fit(x, y)
+
+
+@pytest.fixture(scope="session")
+def iris_model(models_dir: Path, iris_frame: Any, iris_estimator: Any) -> Path:
+    """Iris LogisticRegression fitted on named double columns, with a signature."""
+    import modelpack
+
+    x, _ = iris_frame
+    path = models_dir / "iris"
+    signature = modelpack.infer_signature(x, iris_estimator.predict(x))
+    modelpack.sklearn.save_model(
+        iris_estimator, path, signature=signature, input_example=x.head(2)
+    )
+    return path
+
+
+def mixed_frame(n: int = 60) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "city": rng.choice(["paris", "lyon", "nice"], n),
+            "age": rng.integers(18, 80, n).astype("int64"),
+            "income": rng.normal(3000, 800, n),
+        }
+    )
+    target = ((frame["income"] > 3000) ^ (frame["city"] == "lyon")).astype(int).to_numpy()
+    return frame, target
+
+
+@pytest.fixture(scope="session")
+def mixed_estimator() -> Any:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    x, y = mixed_frame()
+    columns = ColumnTransformer(
+        [("city", OneHotEncoder(handle_unknown="ignore"), ["city"])], remainder="passthrough"
+    )
+    return Pipeline([("columns", columns), ("clf", LogisticRegression(max_iter=1000))]).fit(x, y)
+
+
+@pytest.fixture(scope="session")
+def mixed_model(models_dir: Path, mixed_estimator: Any) -> Path:
+    """A Pipeline over a string column (one-hot) and long + double columns."""
+    import modelpack
+
+    x, _ = mixed_frame()
+    path = models_dir / "mixed"
+    signature = modelpack.infer_signature(x, mixed_estimator.predict(x))
+    modelpack.sklearn.save_model(mixed_estimator, path, signature=signature)
+    return path
+
+
+@pytest.fixture(scope="session")
+def onnx_model(models_dir: Path, iris_frame: Any) -> Path:
+    """Iris LogisticRegression converted with skl2onnx: one float32 tensor in, two out."""
+    import modelpack
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = iris_frame
+    clf = LogisticRegression(max_iter=500).fit(x.to_numpy(np.float32), y)
+    proto = convert_sklearn(
+        clf,
+        initial_types=[("input", FloatTensorType([None, 4]))],
+        options={id(clf): {"zipmap": False}},
+        target_opset=17,
+    )
+    path = models_dir / "iris-onnx"
+    modelpack.onnx.save_model(proto, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pyfunc_model(models_dir: Path) -> Path:
+    """A custom Python model with params: ``x * scale + offset``; ``delay`` sleeps first."""
+    import cloudpickle
+
+    import modelpack
+    from modelpack.signature import ColSpec, ModelSignature, ParamSchema, ParamSpec, Schema
+
+    # the server process cannot import this conftest: ship the class by value
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("double", "x")]),
+        outputs=Schema([ColSpec("double")]),
+        params=ParamSchema(
+            [
+                ParamSpec("scale", "double", 1.0),
+                ParamSpec("offset", "double", 0.0),
+                ParamSpec("delay", "double", 0.0),
+            ]
+        ),
+    )
+    path = models_dir / "scaler"
+    modelpack.pyfunc.save_model(path, python_model=_scaler(), signature=signature)
+    return path
+
+
+def _scaler() -> Any:
+    import modelpack
+
+    class Scaler(modelpack.pyfunc.PythonModel):
+        def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+            params = params or {}
+            if params.get("delay"):
+                time.sleep(params["delay"])
+            return model_input["x"].to_numpy() * params["scale"] + params["offset"]
+
+    return Scaler()
+
+
+# --- servers shared by the tests -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def iris_server(start_server: Any, iris_model: Path) -> Server:
+    return start_server(iris_model, "--max-body-bytes", "200000")
+
+
+@pytest.fixture(scope="session")
+def mixed_server(start_server: Any, mixed_model: Path) -> Server:
+    return start_server(mixed_model)
+
+
+@pytest.fixture(scope="session")
+def onnx_server(start_server: Any, onnx_model: Path) -> Server:
+    return start_server(onnx_model)
+
+
+@pytest.fixture(scope="session")
+def pyfunc_server(start_server: Any, pyfunc_model: Path) -> Server:
+    return start_server(pyfunc_model, "--trust", "--timeout", "1", "--max-queue", "3")
