@@ -10,7 +10,7 @@ import importlib
 import sys
 from importlib.machinery import ModuleSpec
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 __version__ = "0.1.0"
 
@@ -66,7 +66,7 @@ class _FlavorAlias:
         prefix, _, short = fullname.partition(".")
         if prefix != __name__ or short not in _FLAVOR_MODULES:
             return None
-        return ModuleSpec(fullname, cls())
+        return ModuleSpec(fullname, cast(Any, cls()))
 
     def create_module(self, spec: ModuleSpec) -> ModuleType:
         short = spec.name.rpartition(".")[2]
