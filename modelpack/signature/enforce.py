@@ -3,7 +3,10 @@
 Typed data (numpy arrays, pandas columns) is converted only where no value can change
 (int32 -> long, float32 -> double, ...). Untyped data (Python lists and object
 columns, e.g. parsed JSON) carries no width, so its numbers take the declared width
-when they fit exactly; a float is still never turned into an integer.
+when they fit exactly (ints range-checked; a decimal number may be stored as float32
+for a float column); a float is still never turned into an integer. Datetime columns
+keep their unit (s, ms, us, ns): converting to ns could overflow. ISO 8601 text is
+read for datetime columns and base64 text for binary columns, as JSON has neither.
 """
 
 from __future__ import annotations
@@ -122,8 +125,8 @@ def _refuse(where: str, target: DataType, given: str, given_type: DataType | Non
         hint = "send numbers (text is never parsed into numbers), or declare the column as string"
     elif target is _D.integer and given_type is _D.long:
         hint = "values may not fit in int32; send int32, or declare the column as long"
-    elif target in _FLOATS and given_type is _D.long:
-        hint = f"int64 values above 2**53 would change; send floats, or declare the column as {given_type.value}"
+    elif target in _FLOATS and given.startswith("long (int64)"):
+        hint = "int64 values above 2**53 would change; send floats, or declare the column as long"
     elif target is _D.float and given_type in (_D.double, _D.long, _D.integer):
         hint = "values would be rounded to float32; send float32, or declare the column as double"
     elif given.startswith("uint64"):
@@ -300,12 +303,27 @@ def _convert_series(where: str, s: pd.Series, spec: ColSpec) -> Any:
     raise _refuse(where, target, _given(np_dtype), DataType.from_numpy(np_dtype))
 
 
+# lists of one Python type that convert to the declared type with no check left to make
+_FAST_LISTS: dict[tuple[DataType, frozenset[type]], Any] = {
+    (_D.double, frozenset([float])): np.float64,
+    (_D.long, frozenset([int])): np.int64,
+    (_D.boolean, frozenset([bool])): np.bool_,
+    (_D.string, frozenset([str])): object,
+}
+
+
 def _convert_value(where: str, value: Any, spec: ColSpec) -> Any:
     if isinstance(value, pd.Series):
         return _convert_series(where, value, spec)
     if isinstance(value, np.ndarray):
         return _convert_array(where, value.reshape(1) if value.ndim == 0 else value, spec)
     if isinstance(value, (list, tuple)):
+        fast = _FAST_LISTS.get((spec.type, frozenset(map(type, value))))
+        if fast is not None:
+            try:
+                return np.array(value, dtype=fast)
+            except OverflowError:
+                pass  # the general path words the error
         return _convert_objects(where, _objects(where, value), spec)
     return _convert_objects(where, _objects(where, [value]), spec)
 
@@ -338,13 +356,11 @@ def _enforce_frame(df: pd.DataFrame, specs: tuple[ColSpec, ...]) -> pd.DataFrame
             out[label] = None
             changed = changed or i != n
         else:
-            out[label] = _convert_series(_where(spec, n), df.iloc[:, i], spec)
+            out[label] = _convert_series(_where(spec, n), df[label], spec)
             changed = True
     if not changed:
         return df
-    columns = {
-        label: df.iloc[:, i].array if out[label] is None else out[label] for (i, label) in positions
-    }
+    columns = {label: df[label].array if value is None else value for label, value in out.items()}
     return pd.DataFrame(columns, index=df.index, copy=False)
 
 

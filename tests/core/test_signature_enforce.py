@@ -111,6 +111,12 @@ def test_missing_values_are_fine_where_the_type_can_hold_them() -> None:
     assert out["s"].isna().tolist() == [False, True]
 
 
+def test_nullable_booleans_with_missing_values_stay_objects_with_none() -> None:
+    frame = pd.DataFrame({"c": pd.array([True, None], dtype="boolean")})
+    assert enforce_schema(frame, _one("boolean"))["c"].tolist() == [True, None]
+    assert enforce_schema({"c": [False, None]}, _one("boolean"))["c"].tolist() == [False, None]
+
+
 def test_json_like_lists_take_the_declared_width() -> None:
     # Parsed JSON has no width: numbers become the declared type when exact.
     schema = Schema([ColSpec("float", "f"), ColSpec("integer", "i"), ColSpec("double", "d", False)])
@@ -135,6 +141,8 @@ REFUSED_NUMPY = [
     ("int64", "float", "long \\(int64\\)", "declare the column as long"),
     ("int64", "integer", "long \\(int64\\)", "declare the column as long"),
     ("uint32", "integer", "long \\(uint32\\)", "declare the column as long"),
+    ("uint32", "float", "long \\(uint32\\)", "declare the column as double"),
+    ("int32", "float", "integer \\(int32\\)", "declare the column as double"),
     ("float64", "float", "double \\(float64\\)", "declare the column as double"),
     ("float64", "long", "double \\(float64\\)", "never truncated"),
     ("float64", "integer", "double \\(float64\\)", "never truncated"),
