@@ -1,0 +1,305 @@
+"""Environment managers: run a model in the interpreter it was saved for.
+
+``local`` is the current interpreter. ``virtualenv`` builds an isolated environment
+from the model's ``python_env.yaml`` and ``requirements.txt`` plus modelpack itself,
+cached under ``~/.cache/modelpack/envs`` (``MODELPACK_ENV_CACHE``) by a hash of the
+Python version, the requirements and the modelpack version. An environment is built
+in a temporary directory and renamed into place, under a per-key file lock, so a
+failed or concurrent build never leaves a broken entry. Nothing goes through a
+shell: every command is an argument list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from modelpack.errors import EnvironmentBuildError, InvalidInput, ModelFormatError
+
+EnvManager = Literal["local", "virtualenv"]
+ENV_MANAGERS: tuple[EnvManager, ...] = ("local", "virtualenv")
+CACHE_ENV = "MODELPACK_ENV_CACHE"
+_MARKER = "modelpack-env.json"
+_PIP_TIMEOUT_S = 1800
+_LOCK_TIMEOUT_S = 1800
+#: Runs the modelpack CLI with any interpreter that has modelpack installed.
+CLI_BOOTSTRAP = "from modelpack.cli import main; main()"
+
+
+def env_cache_dir() -> Path:
+    """Where environments are cached: ``$MODELPACK_ENV_CACHE`` or ``~/.cache/modelpack/envs``."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "modelpack" / "envs"
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What an environment is built from: a Python version and checked pip lines.
+
+    >>> spec = read_env_spec(Path("models/iris"))  # doctest: +SKIP
+    >>> spec.python, spec.requirements[:1]  # doctest: +SKIP
+    ('3.11', ('scikit-learn==1.9.1',))
+    """
+
+    python: str  # major.minor
+    build_dependencies: tuple[str, ...]
+    requirements: tuple[str, ...]
+
+    def key(self, modelpack_version: str) -> str:
+        """The cache key: a hash of everything that decides the environment's contents."""
+        payload = json.dumps(
+            [self.python, self.build_dependencies, self.requirements, modelpack_version]
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def read_env_spec(model_dir: Path) -> EnvSpec:
+    """Read and check ``python_env.yaml`` and the requirements file it names."""
+    from modelpack.environment import PYTHON_ENV_FILE, REQUIREMENTS_FILE, check_requirement
+    from modelpack.model_dir import safe_join
+
+    env_file = model_dir / PYTHON_ENV_FILE
+    try:
+        import yaml
+
+        raw = yaml.safe_load(env_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raw = {"python": _current_python(), "dependencies": [f"-r {REQUIREMENTS_FILE}"]}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        raise ModelFormatError(f"{PYTHON_ENV_FILE} in '{model_dir}' cannot be read") from None
+    if not isinstance(raw, dict):
+        raise ModelFormatError(f"{PYTHON_ENV_FILE} in '{model_dir}' must be a mapping")
+    python = _major_minor(str(raw.get("python") or _current_python()))
+    build = tuple(check_requirement(r) for r in raw.get("build_dependencies") or [])
+    requirements: list[str] = []
+    for line in raw.get("dependencies") or []:
+        line = check_requirement(line)
+        if line.startswith(("-r ", "--requirement ")):
+            path = safe_join(model_dir, line.split(" ", 1)[1], what=PYTHON_ENV_FILE)
+            requirements.extend(_read_requirements(path))
+        elif line.startswith("-"):
+            raise InvalidInput(f"{PYTHON_ENV_FILE}: pip option '{line}' is not supported")
+        else:
+            requirements.append(line)
+    return EnvSpec(python, build, tuple(requirements))
+
+
+def _read_requirements(path: Path) -> list[str]:
+    from modelpack.environment import check_requirement
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ModelFormatError(f"cannot read '{path.name}': {exc.strerror}") from None
+    out = []
+    for line in lines:
+        text = line.split(" #", 1)[0].strip()
+        if not text or text.startswith("#"):
+            continue
+        text = check_requirement(text)
+        if text.startswith(("-r", "-c", "-e", "--requirement", "--constraint", "--editable")):
+            raise InvalidInput(
+                f"{path.name}: '{text.split()[0]}' lines are not supported; list requirements"
+            )
+        out.append(text)
+    return out
+
+
+def _major_minor(version: str) -> str:
+    match = re.fullmatch(r"(\d+)\.(\d+)(\.\d+)?\S*", version.strip())
+    if not match:
+        raise ModelFormatError(f"python version '{version[:40]}' is not like '3.11' or '3.11.7'")
+    return f"{match.group(1)}.{match.group(2)}"
+
+
+def _current_python() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def python_for_model(model_dir: Path) -> Path:
+    """The Python executable of a cached virtualenv ready to run ``model_dir``.
+
+    Built on first use (minutes), reused afterwards (milliseconds). Run the CLI in it
+    with ``[python, "-c", CLI_BOOTSTRAP, "serve", ...]``.
+
+    >>> python_for_model(Path("models/iris"))  # doctest: +SKIP
+    PosixPath('/home/me/.cache/modelpack/envs/3f1c.../bin/python')
+    """
+    from modelpack import __version__
+    from modelpack.serving.wheel import modelpack_wheel
+
+    spec = read_env_spec(Path(model_dir))
+    cache = env_cache_dir()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EnvironmentBuildError(
+            f"cannot create the environment cache '{cache}': {exc.strerror}; set {CACHE_ENV}"
+        ) from None
+    key = spec.key(__version__)
+    final = cache / key
+    wheel = modelpack_wheel(cache / "wheels")
+    from filelock import FileLock, Timeout
+
+    try:
+        with FileLock(str(cache / f"{key}.lock"), timeout=_LOCK_TIMEOUT_S):
+            if not (final / _MARKER).is_file():
+                shutil.rmtree(final, ignore_errors=True)  # a crashed build's leftovers
+                _build(spec, final, wheel)
+            elif json.loads((final / _MARKER).read_text()).get("wheel") != _wheel_id(wheel):
+                _install_modelpack(final, wheel)
+    except Timeout:
+        raise EnvironmentBuildError(
+            f"waited {_LOCK_TIMEOUT_S}s for another process building environment {key}"
+        ) from None
+    return _python_in(final)
+
+
+def _python_in(env: Path) -> Path:
+    return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _interpreter(python: str) -> str:
+    """The interpreter for ``python`` (major.minor): this one, or one virtualenv finds."""
+    if python == _current_python():
+        return sys.executable
+    from virtualenv.discovery.builtin import get_interpreter
+
+    found = get_interpreter(f"python{python}", try_first_with=[])
+    if found is None:
+        raise EnvironmentBuildError(
+            f"the model needs Python {python}, which is not installed on this machine; "
+            f"install python{python} (e.g. 'uv python install {python}') or use "
+            "--env-manager local"
+        )
+    return str(found.executable)
+
+
+def _build(spec: EnvSpec, final: Path, wheel: Path) -> None:
+    tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:12]}")
+    try:
+        interpreter = _interpreter(spec.python)
+        _run(
+            [sys.executable, "-m", "virtualenv", "--quiet", "--python", interpreter, str(tmp)],
+            what="create the virtualenv",
+        )
+        python = str(_python_in(tmp))
+        if spec.build_dependencies:
+            _pip(python, list(spec.build_dependencies), spec)
+        requirements = tmp / "modelpack-requirements.txt"
+        requirements.write_text("".join(f"{r}\n" for r in spec.requirements))
+        _pip(python, ["-r", str(requirements), str(wheel)], spec)
+        (tmp / _MARKER).write_text(
+            json.dumps(
+                {
+                    "python": spec.python,
+                    "requirements": spec.requirements,
+                    "wheel": _wheel_id(wheel),
+                }
+            )
+        )
+        _relocate(tmp, final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _install_modelpack(env: Path, wheel: Path) -> None:
+    """Swap the environment's modelpack for ``wheel`` (same version, newer checkout)."""
+    python = str(_python_in(env))
+    _run(
+        [python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(wheel)],
+        what="update modelpack in the environment",
+    )
+    marker = json.loads((env / _MARKER).read_text())
+    marker["wheel"] = _wheel_id(wheel)
+    (env / _MARKER).write_text(json.dumps(marker))
+
+
+def _wheel_id(wheel: Path) -> str:
+    return f"{wheel.parent.name}/{wheel.name}"
+
+
+def _relocate(tmp: Path, final: Path) -> None:
+    """Point scripts written for ``tmp`` (shebangs, activate) at ``final``."""
+    old, new = str(tmp).encode(), str(final).encode()
+    for script in (tmp / "bin").iterdir():
+        if script.is_symlink() or not script.is_file():
+            continue
+        content = script.read_bytes()
+        if old in content and b"\x00" not in content[:1024]:
+            script.write_bytes(content.replace(old, new))
+
+
+_NOT_FOUND = re.compile(
+    r"(?:No matching distribution found for|satisfies the requirement) (\S+)", re.IGNORECASE
+)
+
+
+def _pip(python: str, args: list[str], spec: EnvSpec) -> None:
+    argv = [python, "-m", "pip", "install", "--quiet", "--progress-bar", "off", *args]
+    try:
+        _run(argv, what="install the model's requirements")
+    except EnvironmentBuildError as exc:
+        match = _NOT_FOUND.search(exc.message)
+        if match:
+            raise EnvironmentBuildError(
+                f"the model's requirement '{match.group(1)}' cannot be installed: no matching "
+                "distribution in the package index; fix requirements.txt or save the model "
+                "again with requirements that exist"
+            ) from None
+        raise
+
+
+def _run(argv: list[str], *, what: str) -> None:
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=_PIP_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise EnvironmentBuildError(
+            f"could not {what}: timed out after {_PIP_TIMEOUT_S}s"
+        ) from None
+    except OSError as exc:
+        raise EnvironmentBuildError(f"could not {what}: {exc.strerror}") from None
+    if done.returncode != 0:
+        errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+        detail = " / ".join(errors[-3:]) or (done.stderr.strip().splitlines() or ["?"])[-1]
+        raise EnvironmentBuildError(f"could not {what}: {detail[:600]}")
+
+
+def command_for(model_dir: Path, env_manager: EnvManager) -> list[str]:
+    """The argv prefix that runs the modelpack CLI for ``model_dir`` under ``env_manager``.
+
+    >>> command_for(Path("models/iris"), "local")[1:]  # doctest: +SKIP
+    ['-c', 'from modelpack.cli import main; main()']
+    """
+    if env_manager not in ENV_MANAGERS:
+        raise InvalidInput(f"env manager must be one of {', '.join(ENV_MANAGERS)}")
+    python = sys.executable if env_manager == "local" else str(python_for_model(model_dir))
+    return [python, "-c", CLI_BOOTSTRAP]
+
+
+__all__ = [
+    "CACHE_ENV",
+    "CLI_BOOTSTRAP",
+    "ENV_MANAGERS",
+    "EnvManager",
+    "EnvSpec",
+    "command_for",
+    "env_cache_dir",
+    "python_for_model",
+    "read_env_spec",
+]
