@@ -22,6 +22,7 @@ from modelpack.tracking.entities import ModelInfo, ModelVersion
 from modelpack.tracking.fluent import active_run, start_run
 from modelpack.tracking.names import check_artifact_path, check_name, check_tags
 from modelpack.tracking.run_artifacts import artifact_root_of
+from modelpack.tracking.store import os_errors
 
 
 def log_model_dir(
@@ -42,7 +43,8 @@ def log_model_dir(
     staged_root = staging_path(client.store)
     staged = staged_root / "model"
     try:
-        staged_root.mkdir(parents=True)
+        with os_errors(staged_root):
+            staged_root.mkdir(parents=True)
         save(staged)
         if not staged.is_dir():
             raise ModelFormatError(

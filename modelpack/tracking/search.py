@@ -70,7 +70,9 @@ def _parse_key(text: str) -> _Key:
 
 
 def _split_and(text: str) -> list[str]:
-    clauses, current, quote, i = [], [], "", 0
+    clauses: list[str] = []
+    current: list[str] = []
+    quote, i = "", 0
     while i < len(text):
         ch = text[i]
         if quote:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import random
+import shutil
 import sqlite3
 import threading
 import time
@@ -34,6 +35,7 @@ DB_FILE = "modelpack.db"
 
 _BUSY_TIMEOUT_MS = 5_000
 _RETRY_DEADLINE_S = 120.0
+_STALE_STAGING_S = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,21 @@ class Store:
         if not self._migrated:
             self._retry(lambda: self._migrate(conn))
             self._migrated = True
+            self._sweep_staging()
         return conn
+
+    def _sweep_staging(self) -> None:
+        # Leftovers of writers killed mid-write; only old ones, so live writers are safe.
+        cutoff = time.time() - _STALE_STAGING_S
+        try:
+            for entry in self.staging_dir.iterdir():
+                if entry.stat().st_mtime < cutoff:
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        entry.unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def _connect(self) -> sqlite3.Connection:
         try:

@@ -157,3 +157,17 @@ def test_full_disk_on_artifacts(
     client = Client()
     assert client.download_artifacts(run.info.run_id, "a.txt").read_text() == "first"
     assert list(client.store.staging_dir.iterdir()) == []
+
+
+def test_stale_staging_leftovers_are_swept_on_open(tmp_path: Path) -> None:
+    import os
+    import time
+
+    uri = f"sqlite:///{tmp_path}/s.db"
+    staging = locate_store(uri).artifact_root / ".staging"
+    (staging / "old-kill-9-leftover").mkdir(parents=True)
+    (staging / "live-writer").mkdir()
+    long_ago = time.time() - 3 * 24 * 3600
+    os.utime(staging / "old-kill-9-leftover", (long_ago, long_ago))
+    Store(locate_store(uri)).read("SELECT 1")
+    assert sorted(p.name for p in staging.iterdir()) == ["live-writer"]
