@@ -181,7 +181,8 @@ def _convert_objects(where: str, arr: np.ndarray, spec: ColSpec) -> np.ndarray:
     if inferred == "empty" and len(arr):  # every value is missing
         if target in _INTS:
             raise _missing_in_ints(where, target)
-        return arr.astype(target.to_numpy()) if target in _FLOATS else arr
+        typed = target in _FLOATS or target is _D.datetime
+        return arr.astype(target.to_numpy()) if typed else arr
     if inferred == "empty":
         return arr.astype(target.to_numpy())
     given = _OBJECT_LABELS.get(inferred, f"mixed objects ({inferred})")

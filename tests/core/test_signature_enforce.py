@@ -132,6 +132,17 @@ def test_iso_text_and_base64_are_read_for_datetime_and_binary_columns() -> None:
     out = enforce_schema({"t": ["2024-05-01T10:00:00"], "b": ["AAE="]}, schema)
     assert out["t"].iloc[0] == pd.Timestamp("2024-05-01T10:00:00")
     assert out["b"].iloc[0] == b"\x00\x01"
+    assert out["t"].dtype.kind == "M"
+    assert enforce_schema({"t": [None], "b": [None]}, schema)["t"].isna().all()
+    for bad, message in [
+        ({"t": [SECRET], "b": ["AAE="]}, "column 't'.*not ISO 8601"),
+        ({"t": ["2024-05-01"], "b": [SECRET]}, "column 'b'.*base64"),
+    ]:
+        with pytest.raises(SchemaError, match=message) as err:
+            enforce_schema(bad, schema)
+        assert SECRET not in str(err.value)
+    with pytest.raises(SchemaError, match="column 't'.*naive"):
+        enforce_schema({"t": ["2024-05-01T10:00:00+02:00"], "b": ["AAE="]}, schema)
 
 
 # --- refused conversions -------------------------------------------------------------
