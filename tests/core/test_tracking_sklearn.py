@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import modelpack
+from modelpack.errors import IntegrityError
 from modelpack.tracking import Client
 
 sklearn_flavor = pytest.importorskip("modelpack.sklearn")
@@ -31,3 +34,17 @@ def test_log_register_and_load_by_models_uri(tracking_uri: str) -> None:
     for uri in (info.model_uri, "models:/iris/1", "models:/iris/latest", "models:/iris@champion"):
         loaded = modelpack.load_model(uri)
         assert np.array_equal(np.asarray(loaded.predict(features[:5])), expected)
+
+
+def test_a_tampered_model_is_not_registered(tracking_uri: str, tmp_path: Path) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    path = tmp_path / "model"
+    sklearn_flavor.save_model(LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0]), path)
+    payload = next(p for p in path.iterdir() if p.name.startswith("model."))
+    payload.write_bytes(payload.read_bytes() + b"tampered")
+    with pytest.raises(IntegrityError):
+        modelpack.register_model(str(path), "tampered")
+    client = Client()
+    assert client.search_model_versions() == []
+    assert list(client.store.staging_dir.iterdir()) == []
