@@ -1,0 +1,92 @@
+"""Fixtures for the batch, docker and environment tests: one real iris model, saved once.
+
+Imported by name from the test modules (``from conftest_batch import ...``) because
+``tests/serving/conftest.py`` belongs to the HTTP server's tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+WriteInputs = Callable[..., Path]
+
+
+def iris_frame(rows: int = 150, seed: int = 0) -> pd.DataFrame:
+    """``rows`` iris-like rows: an ``id`` key column, then the four float features."""
+    from sklearn.datasets import load_iris
+
+    features = load_iris(as_frame=True).data.to_numpy()
+    picked = np.random.default_rng(seed).integers(0, len(features), rows)
+    frame = pd.DataFrame(features[picked], columns=FEATURES)
+    frame.insert(0, "id", np.arange(rows, dtype=np.int64))
+    return frame
+
+
+@pytest.fixture(scope="session")
+def iris_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A logistic regression on iris, saved with modelpack's sklearn flavor and a signature."""
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    import modelpack
+
+    data = load_iris(as_frame=True)
+    features = data.data.set_axis(FEATURES, axis=1)
+    estimator = LogisticRegression(max_iter=1000).fit(features, data.target)
+    path = tmp_path_factory.mktemp("batch-models") / "iris"
+    modelpack.sklearn.save_model(estimator, path, input_example=features.head(5))
+    return path
+
+
+@pytest.fixture(scope="session")
+def iris_estimator(iris_model: Path) -> object:
+    import modelpack
+
+    return modelpack.load_model(iris_model).get_raw_model()
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as parquet, CSV or JSON lines, by ``path``'s extension."""
+    if path.suffix == ".parquet":
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    elif path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_json(path, orient="records", lines=True)
+    return path
+
+
+@pytest.fixture
+def write_inputs(tmp_path: Path) -> WriteInputs:
+    """Factory: ``write_inputs(n_files, rows, ext=".parquet")`` -> directory of input files
+    ``part-000.ext``...; ids run on across files, so order is checkable."""
+
+    def write(n_files: int = 1, rows: int = 150, ext: str = ".parquet") -> Path:
+        directory = tmp_path / "inputs"
+        directory.mkdir(exist_ok=True)
+        for i in range(n_files):
+            frame = iris_frame(rows, seed=i)
+            frame["id"] += i * rows
+            write_table(frame, directory / f"part-{i:03d}{ext}")
+        return directory
+
+    return write
+
+
+__all__ = [
+    "FEATURES",
+    "WriteInputs",
+    "iris_estimator",
+    "iris_frame",
+    "iris_model",
+    "write_inputs",
+    "write_table",
+]

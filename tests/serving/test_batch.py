@@ -1,0 +1,154 @@
+"""``modelpack predict`` on real files: formats, inputs, ordering, workers, typing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import conftest_batch
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner, Result
+from conftest_batch import FEATURES, WriteInputs, iris_frame, write_table
+
+from modelpack.cli import cli
+
+iris_estimator = conftest_batch.iris_estimator
+iris_model = conftest_batch.iris_model
+write_inputs = conftest_batch.write_inputs
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, ["predict", *map(str, args)], catch_exceptions=False)
+
+
+def read(path: Path) -> pd.DataFrame:
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    if path.suffix == ".jsonl":
+        return pd.read_json(path, lines=True)
+    return pd.read_parquet(path)
+
+
+def expected(estimator: object, frame: pd.DataFrame) -> np.ndarray:
+    return estimator.predict(frame[FEATURES])  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.mark.parametrize("ext", [".parquet", ".csv", ".jsonl"])
+def test_scores_each_format_into_parquet(
+    tmp_path: Path, iris_model: Path, iris_estimator: object, ext: str
+) -> None:
+    frame = iris_frame(500)
+    source = write_table(frame, tmp_path / f"in{ext}")
+    out = tmp_path / "scores.parquet"
+
+    result = run("-m", iris_model, "-i", source, "-o", out, "--batch-rows", "64", "-q")
+
+    assert result.exit_code == 0, result.stderr
+    scored = pq.read_table(out)
+    # The key column the model does not read is kept; the features are not.
+    assert scored.column_names == ["id", "prediction"]
+    assert str(scored.schema.field("prediction").type) == "int64"
+    np.testing.assert_array_equal(scored["id"].to_numpy(), frame["id"].to_numpy())
+    np.testing.assert_array_equal(scored["prediction"].to_numpy(), expected(iris_estimator, frame))
+
+
+@pytest.mark.parametrize("ext", [".csv", ".jsonl"])
+def test_writes_text_output_formats(tmp_path: Path, iris_model: Path, ext: str) -> None:
+    source = write_table(iris_frame(100), tmp_path / "in.parquet")
+    out = tmp_path / f"scores{ext}"
+
+    assert run("-m", iris_model, "-i", source, "-o", out, "-q").exit_code == 0
+
+    scored = read(out)
+    assert list(scored.columns) == ["id", "prediction"]
+    assert len(scored) == 100
+
+
+def test_directory_and_glob_keep_file_order(
+    tmp_path: Path, iris_model: Path, write_inputs: WriteInputs
+) -> None:
+    directory = write_inputs(n_files=5, rows=40)
+    (directory / "_SUCCESS").write_text("")
+    for spec in (directory, f"{directory}/part-*.parquet"):
+        out = tmp_path / "scores.parquet"
+        assert run("-m", iris_model, "-i", spec, "-o", out, "-q").exit_code == 0
+        assert pq.read_table(out)["id"].to_pylist() == list(range(200))
+
+
+def test_two_workers_write_the_same_output_in_order(
+    tmp_path: Path, iris_model: Path, write_inputs: WriteInputs
+) -> None:
+    directory = write_inputs(n_files=3, rows=300)
+    one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
+
+    assert (
+        run("-m", iris_model, "-i", directory, "-o", one, "--batch-rows", "50", "-q").exit_code == 0
+    )
+    result = run(
+        "-m", iris_model, "-i", directory, "-o", two, "--batch-rows", "50", "-w", "2", "-q"
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert pq.read_table(one).equals(pq.read_table(two))
+
+
+def test_keep_columns_options(tmp_path: Path, iris_model: Path) -> None:
+    source = write_table(iris_frame(30), tmp_path / "in.parquet")
+    out = tmp_path / "out.parquet"
+
+    run("-m", iris_model, "-i", source, "-o", out, "--keep-all-columns", "-q")
+    assert pq.read_table(out).column_names == ["id", *FEATURES, "prediction"]
+
+    run("-m", iris_model, "-i", source, "-o", out, "--keep-columns", "id,petal_width", "-q")
+    assert pq.read_table(out).column_names == ["id", "petal_width", "prediction"]
+
+    result = run("-m", iris_model, "-i", source, "-o", out, "--result-column", "species", "-q")
+    assert pq.read_table(out).column_names == ["id", "species"]
+    assert result.exit_code == 0
+
+    result = run("-m", iris_model, "-i", source, "-o", out, "--keep-columns", "customer", "-q")
+    assert result.exit_code == 1
+    assert "no column 'customer'" in result.stderr
+
+
+def test_prediction_column_typed_by_output_signature(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    import modelpack
+    from modelpack.signature import ColSpec, ModelSignature, Schema
+
+    frame = iris_frame(60)
+    estimator = LogisticRegression(max_iter=1000).fit(frame[FEATURES], frame["id"] % 2)
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("double", name) for name in FEATURES]),
+        outputs=Schema([ColSpec("double", "score")]),
+    )
+    modelpack.sklearn.save_model(estimator, tmp_path / "m", signature=signature)
+    source = write_table(frame, tmp_path / "in.csv")
+
+    result = run("-m", tmp_path / "m", "-i", source, "-o", tmp_path / "o.parquet", "-q")
+
+    assert result.exit_code == 0, result.stderr
+    schema = pq.read_schema(tmp_path / "o.parquet")
+    assert schema.names == ["id", "score"]
+    assert str(schema.field("score").type) == "double"
+
+
+def test_quiet_and_non_tty_print_no_progress(tmp_path: Path, iris_model: Path) -> None:
+    source = write_table(iris_frame(30), tmp_path / "in.parquet")
+
+    quiet = run("-m", iris_model, "-i", source, "-o", tmp_path / "a.parquet", "-q")
+    plain = run("-m", iris_model, "-i", source, "-o", tmp_path / "b.parquet")
+
+    assert quiet.stderr == "" and quiet.stdout == ""
+    assert "rows/s" not in plain.stderr.replace(" rows/s)", "")  # summary only, no bar
+    assert plain.stderr.startswith("scored 30 rows from 1 file(s)")
+
+
+def test_help_documents_exit_codes() -> None:
+    result = CliRunner().invoke(cli, ["predict", "--help"])
+    assert result.exit_code == 0
+    for code in ("0 ", "1 ", "2 ", "3 ", "130"):
+        assert f"  {code}" in result.output

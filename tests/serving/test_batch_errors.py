@@ -1,0 +1,169 @@
+"""``modelpack predict`` on bad input: clear errors, documented exit codes, nothing partial."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import conftest_batch
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner, Result
+from conftest_batch import WriteInputs, iris_frame, write_table
+
+from modelpack.cli import cli
+
+iris_model = conftest_batch.iris_model
+write_inputs = conftest_batch.write_inputs
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, ["predict", *map(str, args)], catch_exceptions=False)
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(
+        p.name for p in directory.iterdir() if ".tmp-" in p.name or p.name == "out.parquet"
+    )
+
+
+def break_file(directory: Path, index: int) -> Path:
+    """Rewrite input file ``index`` with ``petal_width`` as strings: a schema mismatch."""
+    path = directory / f"part-{index:03d}.parquet"
+    frame = pd.read_parquet(path)
+    frame["petal_width"] = frame["petal_width"].astype(str)
+    write_table(frame, path)
+    return path
+
+
+def test_schema_mismatch_in_file_37_of_100_names_file_rows_and_column(
+    tmp_path: Path, iris_model: Path, write_inputs: WriteInputs
+) -> None:
+    directory = write_inputs(n_files=100, rows=20)
+    break_file(directory, 36)
+    out = tmp_path / "out.parquet"
+
+    result = run("-m", iris_model, "-i", directory, "-o", out, "-q")
+
+    assert result.exit_code == 1
+    message = result.stderr
+    assert "part-036.parquet" in message and "rows 1-20" in message
+    assert "petal_width" in message
+    assert "Traceback" not in message
+    assert leftovers(tmp_path) == []
+
+
+def test_on_error_skip_reports_skips_and_exits_3(
+    tmp_path: Path, iris_model: Path, write_inputs: WriteInputs
+) -> None:
+    directory = write_inputs(n_files=4, rows=25)
+    break_file(directory, 2)
+    out = tmp_path / "out.parquet"
+
+    result = run("-m", iris_model, "-i", directory, "-o", out, "--on-error", "skip")
+
+    assert result.exit_code == 3
+    assert "skipped" in result.stderr and "part-002.parquet" in result.stderr
+    ids = pq.read_table(out)["id"].to_pylist()
+    assert ids == list(range(50)) + list(range(75, 100))
+
+
+def test_two_workers_report_the_mismatch_the_same_way(
+    tmp_path: Path, iris_model: Path, write_inputs: WriteInputs
+) -> None:
+    directory = write_inputs(n_files=6, rows=20)
+    break_file(directory, 4)
+
+    result = run("-m", iris_model, "-i", directory, "-o", tmp_path / "out.parquet", "-w", "2", "-q")
+
+    assert result.exit_code == 1
+    assert "part-004.parquet" in result.stderr and "petal_width" in result.stderr
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("empty.csv", b"", "is empty"),
+        ("bad.parquet", b"id,x\n1,2\n", "not a valid parquet file"),
+        ("bad.jsonl", b'{"id": 1, "sepal_length": \n', "cannot be read as jsonl"),
+        ("header-only.csv", b"id,sepal_length,sepal_width,petal_length,petal_width\n", "no rows"),
+    ],
+)
+def test_unreadable_inputs_are_clear_errors(
+    tmp_path: Path, iris_model: Path, name: str, content: bytes, expected: str
+) -> None:
+    source = tmp_path / name
+    source.write_bytes(content)
+
+    result = run("-m", iris_model, "-i", source, "-o", tmp_path / "out.parquet", "-q")
+
+    assert result.exit_code == 1
+    assert expected in result.stderr
+    assert leftovers(tmp_path) == []
+
+
+def test_missing_inputs_and_bad_outputs(tmp_path: Path, iris_model: Path) -> None:
+    source = write_table(iris_frame(10), tmp_path / "in.parquet")
+    (tmp_path / "a-file").write_text("x")
+    cases = [
+        (["-i", tmp_path / "nope.csv", "-o", tmp_path / "o.parquet"], "does not exist"),
+        (["-i", f"{tmp_path}/*.nothing", "-o", tmp_path / "o.parquet"], "no input files"),
+        (["-i", source, "-o", tmp_path], "is a directory"),
+        (["-i", source, "-o", tmp_path / "a-file" / "o.parquet"], "does not exist"),
+        (["-i", source, "-o", source], "is also an input"),
+    ]
+    for args, expected in cases:
+        result = run("-m", iris_model, *args, "-q")
+        assert result.exit_code == 1, args
+        assert expected in result.stderr, (args, result.stderr)
+
+
+def test_shell_metacharacters_in_uri_are_just_a_missing_model(tmp_path: Path) -> None:
+    source = write_table(iris_frame(10), tmp_path / "in.parquet")
+    marker = tmp_path / "pwned"
+
+    result = run("-m", f"model; touch {marker}", "-i", source, "-o", tmp_path / "o.parquet")
+
+    assert result.exit_code == 1
+    assert "no model directory" in result.stderr
+    assert not marker.exists()
+
+
+def test_interrupt_leaves_no_output(
+    tmp_path: Path, iris_model: Path, write_inputs: WriteInputs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelpack.serving import batch
+
+    directory = write_inputs(n_files=3, rows=20)
+    calls = []
+    real_write = batch._write
+
+    def interrupted(*args: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_write(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "_write", interrupted)
+    result = run("-m", iris_model, "-i", directory, "-o", tmp_path / "out.parquet", "-q")
+
+    assert result.exit_code == 130
+    assert leftovers(tmp_path) == []
+
+
+def test_existing_output_survives_a_failed_run(
+    tmp_path: Path, iris_model: Path, write_inputs: WriteInputs
+) -> None:
+    directory = write_inputs(n_files=2, rows=10)
+    out = tmp_path / "out.parquet"
+    out.write_bytes(b"previous results")
+    break_file(directory, 1)
+
+    assert run("-m", iris_model, "-i", directory, "-o", out, "-q").exit_code == 1
+    assert out.read_bytes() == b"previous results"
+
+
+def test_usage_errors_exit_2(tmp_path: Path, iris_model: Path) -> None:
+    result = run("-m", iris_model, "-i", "x", "-o", "y", "--workers", "0")
+    assert result.exit_code == 2
