@@ -50,3 +50,14 @@ def test_custom_pyfunc(tmp_path: Path) -> None:
 def test_every_example_has_a_usage_docstring(script: str) -> None:
     source = (EXAMPLES / script).read_text()
     assert source.startswith('"""') and "python examples/" in source.split('"""')[1]
+
+
+def test_quickstart_main_job(tmp_path: Path) -> None:
+    env_store = tmp_path / "store"
+    out = _run("quickstart.py", tmp_path)
+    assert f"tracking store: {env_store}" in out
+    assert "registered iris-classifier version 1, alias 'champion'" in out
+    assert "batch-scored 5 rows" in out
+    assert 'POST /invocations → 200 {"predictions":[' in out
+    again = _run("quickstart.py", tmp_path)  # a second run registers version 2
+    assert "registered iris-classifier version 2" in again
