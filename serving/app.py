@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from modelpack import __version__
-from modelpack.errors import ModelpackError
+from modelpack.errors import ModelpackError, PredictionError
 from modelpack.pyfunc_model import PyFuncModel
 from modelpack.serving import metrics
 from modelpack.serving.config import ServeConfig
@@ -70,6 +70,13 @@ def error_response(
 
 def _failure(exc: Exception, v2: bool) -> tuple[Response, str]:
     """The response for an exception a handler raised, and its error code for metrics."""
+    if isinstance(exc, PredictionError):
+        # As MLflow's server does: input that passed the signature but made the model
+        # fail (NaN into an estimator that refuses NaN, say) is the request's problem.
+        cause = type(exc.__cause__).__name__ if exc.__cause__ else "error"
+        log.warning("the model failed on a request's input (%s)", cause)
+        message = f"{exc.message}; check that the input suits the model (see GET /metadata)"
+        return error_response(400, message, "BAD_REQUEST", v2=v2), "BAD_REQUEST"
     if isinstance(exc, ModelpackError):
         code = exc.error_code
         if exc.http_status >= 500:

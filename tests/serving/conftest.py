@@ -38,7 +38,7 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 60.0, need_ping: bool = True) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -48,6 +48,8 @@ class Server:
                 if match:
                     self.url = match.group(1)
                     self.client = httpx.Client(base_url=self.url, timeout=30)
+            if self.url and not need_ping:
+                return
             if self.url:
                 try:
                     if self.client.get("/ping").status_code == 200:
@@ -58,6 +60,8 @@ class Server:
         raise RuntimeError(f"server not ready after {timeout} s:\n{self.log()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.url:
+            self.client.close()
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
@@ -67,8 +71,15 @@ class Server:
             return self.proc.wait()
 
 
-def launch(model: Path | str, *args: str, env: dict[str, str] | None = None, log_dir: Path) -> Server:
-    """Start ``modelpack serve -m model --port 0 *args``; return once it answers /ping."""
+def launch(
+    model: Path | str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    log_dir: Path,
+    ready: bool = True,
+) -> Server:
+    """Start ``modelpack serve -m model --port 0 *args``; return once it answers /ping
+    (or, with ``ready=False``, once it listens)."""
     log_path = log_dir / f"server-{time.monotonic_ns()}.log"
     command = [sys.executable, "-c", "from modelpack.cli import main; main()", "serve"]
     command += ["-m", str(model), "--host", "127.0.0.1", "--port", "0", *args]
@@ -78,7 +89,7 @@ def launch(model: Path | str, *args: str, env: dict[str, str] | None = None, log
         )
     server = Server(proc, log_path)
     try:
-        server.wait_ready()
+        server.wait_ready(need_ping=ready)
     except Exception:
         server.stop(signal.SIGKILL)
         raise
@@ -133,9 +144,7 @@ def iris_model(models_dir: Path, iris_frame: Any, iris_estimator: Any) -> Path:
     x, _ = iris_frame
     path = models_dir / "iris"
     signature = modelpack.infer_signature(x, iris_estimator.predict(x))
-    modelpack.sklearn.save_model(
-        iris_estimator, path, signature=signature, input_example=x.head(2)
-    )
+    modelpack.sklearn.save_model(iris_estimator, path, signature=signature, input_example=x.head(2))
     return path
 
 
@@ -181,10 +190,11 @@ def mixed_model(models_dir: Path, mixed_estimator: Any) -> Path:
 @pytest.fixture(scope="session")
 def onnx_model(models_dir: Path, iris_frame: Any) -> Path:
     """Iris LogisticRegression converted with skl2onnx: one float32 tensor in, two out."""
-    import modelpack
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType
     from sklearn.linear_model import LogisticRegression
+
+    import modelpack
 
     x, y = iris_frame
     clf = LogisticRegression(max_iter=500).fit(x.to_numpy(np.float32), y)
@@ -225,12 +235,45 @@ def pyfunc_model(models_dir: Path) -> Path:
     return path
 
 
-def _scaler() -> Any:
+@pytest.fixture(scope="session")
+def shifted_iris_model(models_dir: Path, iris_frame: Any) -> Path:
+    """Iris columns, but every label moved by one: a second version that answers differently."""
+    from sklearn.linear_model import LogisticRegression
+
+    import modelpack
+
+    x, y = iris_frame
+    estimator = LogisticRegression(max_iter=500).fit(x, (y + 1) % 3)
+    path = models_dir / "iris-shifted"
+    signature = modelpack.infer_signature(x, estimator.predict(x))
+    modelpack.sklearn.save_model(estimator, path, signature=signature)
+    return path
+
+
+@pytest.fixture(scope="session")
+def slow_loading_model(models_dir: Path) -> Path:
+    """A custom model that takes a second and a half to load."""
+    import cloudpickle
+
+    import modelpack
+    from modelpack.signature import ColSpec, ModelSignature, Schema
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    path = models_dir / "slow-loading"
+    signature = ModelSignature(inputs=Schema([ColSpec("double", "x")]))
+    modelpack.pyfunc.save_model(path, python_model=_scaler(load_delay=1.5), signature=signature)
+    return path
+
+
+def _scaler(load_delay: float = 0.0) -> Any:
     import modelpack
 
     class Scaler(modelpack.pyfunc.PythonModel):
+        def load_context(self, context: Any) -> None:
+            time.sleep(load_delay)
+
         def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
-            params = params or {}
+            params = params or {"scale": 1.0, "offset": 0.0}
             if params.get("delay"):
                 time.sleep(params["delay"])
             return model_input["x"].to_numpy() * params["scale"] + params["offset"]

@@ -1,0 +1,90 @@
+"""The Open Inference Protocol (V2) routes, as KServe/Triton/MLServer clients call them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from conftest import Server, mixed_frame
+
+
+def test_server_and_health_routes(onnx_server: Server) -> None:
+    client = onnx_server.client
+    assert client.get("/v2").json()["name"] == "modelpack"
+    assert client.get("/v2/health/live").status_code == 200
+    assert client.get("/v2/health/ready").status_code == 200
+    assert client.get("/v2/models/iris-onnx/ready").json() == {"name": "iris-onnx", "ready": True}
+    assert client.get("/v2/models/iris-onnx/versions/1/ready").status_code == 200
+
+
+def test_tensor_model_metadata_and_infer(onnx_server: Server, iris_frame: Any) -> None:
+    client = onnx_server.client
+    meta = client.get("/v2/models/iris-onnx").json()
+    assert meta["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 4]}]
+    assert {o["name"] for o in meta["outputs"]} == {"label", "probabilities"}
+    rows = iris_frame[0].iloc[[0, 60, 120]].to_numpy()
+    body = {
+        "id": "req-42",
+        "inputs": [
+            {"name": "input", "shape": [3, 4], "datatype": "FP32", "data": rows.ravel().tolist()}
+        ],
+    }
+    response = client.post("/v2/models/iris-onnx/versions/1/infer", json=body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["id"] == "req-42" and answer["model_name"] == "iris-onnx"
+    outputs = {o["name"]: o for o in answer["outputs"]}
+    assert outputs["label"]["data"] == [0, 1, 2] and outputs["label"]["datatype"] == "INT64"
+    assert outputs["probabilities"]["shape"] == [3, 3]
+    assert outputs["probabilities"]["datatype"] == "FP32"
+
+
+def test_tabular_model_takes_one_input_per_column(
+    mixed_server: Server, mixed_estimator: Any
+) -> None:
+    frame, _ = mixed_frame(5)
+    body = {
+        "inputs": [
+            {"name": "city", "shape": [5], "datatype": "BYTES", "data": frame["city"].tolist()},
+            {"name": "age", "shape": [5, 1], "datatype": "INT64", "data": frame["age"].tolist()},
+            {"name": "income", "shape": [5], "datatype": "FP64", "data": frame["income"].tolist()},
+        ]
+    }
+    response = mixed_server.client.post("/v2/models/mixed/infer", json=body)
+    assert response.status_code == 200, response.text
+    (output,) = response.json()["outputs"]
+    assert output["data"] == mixed_estimator.predict(frame).tolist()
+    meta = mixed_server.client.get("/v2/models/mixed").json()
+    assert [i["datatype"] for i in meta["inputs"]] == ["BYTES", "INT64", "FP64"]
+
+
+def test_v2_errors_are_error_objects(mixed_server: Server) -> None:
+    client = mixed_server.client
+    wrong_model = client.post("/v2/models/other/infer", json={"inputs": []})
+    assert wrong_model.status_code == 404 and set(wrong_model.json()) == {"error"}
+    assert client.get("/v2/models/mixed/versions/9").status_code == 404
+    bad_bodies: list[Any] = [
+        {"inputs": []},
+        {"inputs": [{"name": "age", "shape": [2], "datatype": "INT64", "data": [1]}]},
+        {"inputs": [{"name": "age", "shape": [1], "datatype": "INT64", "data": [1.7]}]},
+        {"inputs": [{"name": "age", "shape": [1], "datatype": "INT128", "data": [1]}]},
+        {"inputs": [{"name": "city", "shape": [1], "datatype": "BYTES", "data": [3]}]},
+        [1, 2],
+    ]
+    for body in bad_bodies:
+        response = client.post("/v2/models/mixed/infer", json=body)
+        assert response.status_code == 400, (body, response.text)
+        assert set(response.json()) == {"error"}
+    assert set(client.get("/v2/nope").json()) == {"error"}
+    float_for_long = np.array([1.5]).tolist()
+    response = client.post(
+        "/v2/models/mixed/infer",
+        json={
+            "inputs": [
+                {"name": "city", "shape": [1], "datatype": "BYTES", "data": ["nice"]},
+                {"name": "age", "shape": [1], "datatype": "FP64", "data": float_for_long},
+                {"name": "income", "shape": [1], "datatype": "FP64", "data": [1.0]},
+            ]
+        },
+    )
+    assert response.status_code == 400 and "age" in response.json()["error"]
