@@ -81,6 +81,13 @@ Exit codes:
     show_default=True,
     help="On a batch that fails enforcement or prediction: stop, or report and skip it.",
 )
+@click.option(
+    "--env-manager",
+    type=click.Choice(["local", "virtualenv"]),
+    default="local",
+    show_default=True,
+    help="Score here, or in a cached virtualenv built from the model's own requirements.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @click.option("--trust", is_flag=True, help="Allow models whose loading executes code (pickle).")
 def predict(
@@ -95,6 +102,7 @@ def predict(
     keep_columns: tuple[str, ...],
     keep_all_columns: bool,
     on_error: str,
+    env_manager: str,
     quiet: bool,
     trust: bool,
 ) -> None:
@@ -108,6 +116,8 @@ def predict(
     Example:
       modelpack predict -m models:/iris/1 -i 'data/*.parquet' -o scores.parquet -w 2
     """
+    if env_manager == "virtualenv":
+        _rerun_in_virtualenv(model_uri)
     from modelpack.serving.batch import BatchConfig, score_files
 
     config = BatchConfig(
@@ -140,6 +150,33 @@ def predict(
     if report.skipped:
         click.echo(f"warning: {len(report.skipped)} batch(es) skipped", err=True)
         sys.exit(EXIT_SKIPPED)
+
+
+def _rerun_in_virtualenv(model_uri: str) -> None:
+    """Run this same command with ``--env-manager local`` in the model's environment."""
+    import subprocess
+
+    from modelpack.serving.envs import cli_command, python_for_model
+    from modelpack.uris import resolve_model_uri
+
+    model_dir = resolve_model_uri(model_uri)
+    python = python_for_model(model_dir)
+    ctx = click.get_current_context()
+    argv = ["predict", "-m", str(model_dir), "--env-manager", "local"]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if param.name in ("model_uri", "env_manager") or value in (None, False, ()):
+            continue
+        flag = max(param.opts, key=len)
+        if isinstance(param, click.Option) and param.is_flag:
+            argv.append(flag)
+        elif isinstance(value, tuple):
+            argv.extend(x for v in value for x in (flag, str(v)))
+        else:
+            argv.extend((flag, str(value)))
+    # Arguments travel as a list straight to exec: no shell ever sees them.
+    done = subprocess.run([*cli_command(python), *argv], check=False)
+    sys.exit(done.returncode)
 
 
 def _echo_err(message: str) -> None:

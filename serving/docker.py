@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import uuid
 from dataclasses import asdict, dataclass
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 
 from modelpack.errors import EnvironmentBuildError, InvalidInput
@@ -99,33 +99,6 @@ def _identify(model_uri: str, model_dir: Path) -> tuple[str, str]:
     return model_dir.name, "unversioned"
 
 
-def context_requirements(model_requirements: tuple[str, ...]) -> list[str]:
-    """The model's requirements plus modelpack's runtime dependencies, pinned to what is
-    installed here (a name the model already pins is left as the model has it)."""
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
-
-    named = set()
-    for line in model_requirements:
-        if not line.startswith("-"):
-            named.add(canonicalize_name(Requirement(line).name))
-    out = list(model_requirements)
-    for spec in metadata.requires("modelpack") or []:
-        requirement = Requirement(spec)
-        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
-            continue
-        name = canonicalize_name(requirement.name)
-        if name in named:
-            continue
-        named.add(name)
-        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
-        try:
-            out.append(f"{requirement.name}{extras}=={metadata.version(requirement.name)}")
-        except metadata.PackageNotFoundError:
-            out.append(str(requirement))
-    return out
-
-
 def generate_build_context(
     model_uri: str, directory: Path, *, port: int = DEFAULT_PORT, wheel_cache: Path | None = None
 ) -> BuildContext:
@@ -171,7 +144,7 @@ def generate_build_context(
         verify_model_dir(tmp / "model")
         (tmp / "wheels").mkdir()
         shutil.copy(wheel, tmp / "wheels" / wheel.name)
-        requirements = context_requirements(spec.requirements)
+        requirements = spec.requirements
         (tmp / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements))
         (tmp / "Dockerfile").write_text(dockerfile)
         (tmp / CONTEXT_INFO_FILE).write_text(info.to_json())
@@ -249,7 +222,6 @@ __all__ = [
     "BuildContext",
     "build_image",
     "check_image_tag",
-    "context_requirements",
     "docker_engine",
     "generate_build_context",
     "render_dockerfile",

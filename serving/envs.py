@@ -20,6 +20,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
@@ -31,7 +32,9 @@ CACHE_ENV = "MODELPACK_ENV_CACHE"
 _MARKER = "modelpack-env.json"
 _PIP_TIMEOUT_S = 1800
 _LOCK_TIMEOUT_S = 1800
-#: Runs the modelpack CLI with any interpreter that has modelpack installed.
+#: Runs the modelpack CLI with any interpreter that has modelpack installed. Pass it
+#: after ``-I``: without it ``-c`` puts the working directory first on ``sys.path``,
+#: and in a checkout that is the source ``modelpack/`` rather than the installed one.
 CLI_BOOTSTRAP = "from modelpack.cli import main; main()"
 
 
@@ -47,20 +50,23 @@ def env_cache_dir() -> Path:
 class EnvSpec:
     """What an environment is built from: a Python version and checked pip lines.
 
+    ``requirements`` are the model's pins plus modelpack's own dependencies pinned to
+    what is installed here (:func:`pinned_requirements`), the same list a Docker build
+    context carries, so an image and a local environment resolve alike.
+    ``python_env.yaml``'s ``build_dependencies`` (pip, setuptools, wheel) are left to
+    virtualenv: requirements are installed from wheels, nothing is built.
+
     >>> spec = read_env_spec(Path("models/iris"))  # doctest: +SKIP
     >>> spec.python, spec.requirements[:1]  # doctest: +SKIP
     ('3.11', ('scikit-learn==1.9.1',))
     """
 
     python: str  # major.minor
-    build_dependencies: tuple[str, ...]
     requirements: tuple[str, ...]
 
     def key(self, modelpack_version: str) -> str:
         """The cache key: a hash of everything that decides the environment's contents."""
-        payload = json.dumps(
-            [self.python, self.build_dependencies, self.requirements, modelpack_version]
-        )
+        payload = json.dumps([self.python, self.requirements, modelpack_version])
         return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -81,7 +87,6 @@ def read_env_spec(model_dir: Path) -> EnvSpec:
     if not isinstance(raw, dict):
         raise ModelFormatError(f"{PYTHON_ENV_FILE} in '{model_dir}' must be a mapping")
     python = _major_minor(str(raw.get("python") or _current_python()))
-    build = tuple(check_requirement(r) for r in raw.get("build_dependencies") or [])
     requirements: list[str] = []
     for line in raw.get("dependencies") or []:
         line = check_requirement(line)
@@ -92,7 +97,38 @@ def read_env_spec(model_dir: Path) -> EnvSpec:
             raise InvalidInput(f"{PYTHON_ENV_FILE}: pip option '{line}' is not supported")
         else:
             requirements.append(line)
-    return EnvSpec(python, build, tuple(requirements))
+    return EnvSpec(python, tuple(pinned_requirements(requirements)))
+
+
+def pinned_requirements(model_requirements: list[str] | tuple[str, ...]) -> list[str]:
+    """The model's requirements plus modelpack's runtime dependencies, pinned to the
+    versions installed here (a name the model already lists is left as the model has it).
+
+    >>> pinned_requirements(["scikit-learn==1.9.1"])[:2]  # doctest: +SKIP
+    ['scikit-learn==1.9.1', 'numpy==2.4.6']
+    """
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    named = set()
+    for line in model_requirements:
+        if not line.startswith("-"):
+            named.add(canonicalize_name(Requirement(line).name))
+    out = list(model_requirements)
+    for spec in metadata.requires("modelpack") or []:
+        requirement = Requirement(spec)
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        name = canonicalize_name(requirement.name)
+        if name in named:
+            continue
+        named.add(name)
+        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+        try:
+            out.append(f"{requirement.name}{extras}=={metadata.version(requirement.name)}")
+        except metadata.PackageNotFoundError:
+            out.append(str(requirement))
+    return out
 
 
 def _read_requirements(path: Path) -> list[str]:
@@ -131,15 +167,26 @@ def python_for_model(model_dir: Path) -> Path:
     """The Python executable of a cached virtualenv ready to run ``model_dir``.
 
     Built on first use (minutes), reused afterwards (milliseconds). Run the CLI in it
-    with ``[python, "-c", CLI_BOOTSTRAP, "serve", ...]``.
+    with ``[*cli_command(python), "serve", ...]``.
 
     >>> python_for_model(Path("models/iris"))  # doctest: +SKIP
     PosixPath('/home/me/.cache/modelpack/envs/3f1c.../bin/python')
     """
-    from modelpack import __version__
     from modelpack.serving.wheel import modelpack_wheel
 
     spec = read_env_spec(Path(model_dir))
+    return build_env(spec, modelpack_wheel(env_cache_dir() / "wheels"))
+
+
+def build_env(spec: EnvSpec, wheel: Path) -> Path:
+    """The Python executable of the cached environment for ``spec`` with modelpack from
+    ``wheel``; built (in a temporary directory, renamed into place) when missing.
+
+    >>> build_env(EnvSpec("3.11", ("scikit-learn==1.9.1",)), Path("modelpack.whl"))  # doctest: +SKIP
+    PosixPath('/home/me/.cache/modelpack/envs/3f1c.../bin/python')
+    """
+    from modelpack import __version__
+
     cache = env_cache_dir()
     try:
         cache.mkdir(parents=True, exist_ok=True)
@@ -149,7 +196,6 @@ def python_for_model(model_dir: Path) -> Path:
         ) from None
     key = spec.key(__version__)
     final = cache / key
-    wheel = modelpack_wheel(cache / "wheels")
     from filelock import FileLock, Timeout
 
     try:
@@ -195,8 +241,6 @@ def _build(spec: EnvSpec, final: Path, wheel: Path) -> None:
             what="create the virtualenv",
         )
         python = str(_python_in(tmp))
-        if spec.build_dependencies:
-            _pip(python, list(spec.build_dependencies), spec)
         requirements = tmp / "modelpack-requirements.txt"
         requirements.write_text("".join(f"{r}\n" for r in spec.requirements))
         _pip(python, ["-r", str(requirements), str(wheel)], spec)
@@ -229,7 +273,8 @@ def _install_modelpack(env: Path, wheel: Path) -> None:
 
 
 def _wheel_id(wheel: Path) -> str:
-    return f"{wheel.parent.name}/{wheel.name}"
+    """The wheel's content hash: the same wheel copied elsewhere is the same modelpack."""
+    return hashlib.sha256(wheel.read_bytes()).hexdigest()[:16]
 
 
 def _relocate(tmp: Path, final: Path) -> None:
@@ -280,26 +325,34 @@ def _run(argv: list[str], *, what: str) -> None:
         raise EnvironmentBuildError(f"could not {what}: {detail[:600]}")
 
 
-def command_for(model_dir: Path, env_manager: EnvManager) -> list[str]:
-    """The argv prefix that runs the modelpack CLI for ``model_dir`` under ``env_manager``.
+def cli_command(python: str | os.PathLike[str]) -> list[str]:
+    """The argv prefix that runs the modelpack CLI with ``python`` (no shell involved).
 
-    >>> command_for(Path("models/iris"), "local")[1:]  # doctest: +SKIP
-    ['-c', 'from modelpack.cli import main; main()']
+    >>> cli_command("/envs/x/bin/python")
+    ['/envs/x/bin/python', '-I', '-c', 'from modelpack.cli import main; main()']
     """
+    return [os.fspath(python), "-I", "-c", CLI_BOOTSTRAP]
+
+
+def command_for(model_dir: Path, env_manager: EnvManager) -> list[str]:
+    """The argv prefix that runs the modelpack CLI for ``model_dir`` under ``env_manager``."""
     if env_manager not in ENV_MANAGERS:
         raise InvalidInput(f"env manager must be one of {', '.join(ENV_MANAGERS)}")
-    python = sys.executable if env_manager == "local" else str(python_for_model(model_dir))
-    return [python, "-c", CLI_BOOTSTRAP]
+    python = sys.executable if env_manager == "local" else python_for_model(model_dir)
+    return cli_command(python)
 
 
 __all__ = [
     "CACHE_ENV",
     "CLI_BOOTSTRAP",
+    "cli_command",
     "ENV_MANAGERS",
     "EnvManager",
     "EnvSpec",
+    "build_env",
     "command_for",
     "env_cache_dir",
+    "pinned_requirements",
     "python_for_model",
     "read_env_spec",
 ]

@@ -103,6 +103,7 @@ def modelpack_wheel(cache_dir: Path) -> Path:
         if done.returncode != 0 or not wheels:
             last = (done.stderr.strip().splitlines() or ["no wheel produced"])[-1]
             raise EnvironmentBuildError(f"building the modelpack wheel failed: {last[:300]}")
+        _check_complete(wheels[0], source)
         staged = Path(tmp) / "staged"
         staged.mkdir()
         shutil.move(str(wheels[0]), staged / wheels[0].name)
@@ -112,6 +113,27 @@ def modelpack_wheel(cache_dir: Path) -> Path:
             if not target.is_dir():  # a concurrent build that won the rename is just as good
                 raise
     return sorted(target.glob("modelpack-*.whl"))[0]
+
+
+def _check_complete(wheel: Path, source: Path) -> None:
+    """Refuse a wheel that lacks a subpackage of the source: it would install but not run."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name.rsplit("/", 1)[0] for name in archive.namelist() if name.endswith(".py")}
+    missing = []
+    for directory in _SOURCE_DIRS:
+        prefix = "modelpack" if directory == "modelpack" else f"modelpack/{directory}"
+        for init in sorted((source / directory).rglob("__init__.py")):
+            relative = init.parent.relative_to(source / directory).as_posix()
+            package = prefix if relative == "." else f"{prefix}/{relative}"
+            if package not in shipped:
+                missing.append(package.replace("/", "."))
+    if missing:
+        raise EnvironmentBuildError(
+            f"the modelpack wheel would lack {', '.join(missing)}: pyproject.toml's "
+            "[tool.setuptools] packages must list every subpackage"
+        )
 
 
 __all__ = ["modelpack_wheel", "project_root", "source_hash"]

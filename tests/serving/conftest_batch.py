@@ -6,7 +6,7 @@ Imported by name from the test modules (``from conftest_batch import ...``) beca
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +83,7 @@ def write_inputs(tmp_path: Path) -> WriteInputs:
 
 __all__ = [
     "FEATURES",
+    "env_cache",
     "WriteInputs",
     "iris_estimator",
     "iris_frame",
@@ -90,3 +91,13 @@ __all__ = [
     "write_inputs",
     "write_table",
 ]
+
+
+@pytest.fixture(scope="session")
+def env_cache(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """``MODELPACK_ENV_CACHE`` pointed at pytest's cache, so built environments survive
+    between test runs (a full build takes about a minute; a reuse, a second)."""
+    path = Path(request.config.cache.mkdir("modelpack-envs"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MODELPACK_ENV_CACHE", str(path))
+        yield path
