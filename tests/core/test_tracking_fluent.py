@@ -174,7 +174,6 @@ def test_log_figure_without_matplotlib(tracking_uri: str, monkeypatch: pytest.Mo
 
 
 def test_log_figure_with_matplotlib(tracking_uri: str) -> None:
-    pytest.importorskip("matplotlib")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 import modelpack
+import modelpack.sklearn as sklearn_flavor
 from modelpack.errors import IntegrityError
 from modelpack.tracking import Client
-
-sklearn_flavor = pytest.importorskip("modelpack.sklearn")
 
 
 def test_log_register_and_load_by_models_uri(tracking_uri: str) -> None:
