@@ -13,6 +13,23 @@ from urllib.parse import unquote, urlparse
 from modelpack.errors import InvalidURI, ModelNotFound
 
 
+def local_path(text: str, *, what: str, accepted: str) -> Path:
+    """The local path named by ``text``: a plain path or a ``file:`` URI on this host.
+
+    Any other scheme is refused; ``what`` and ``accepted`` word the error
+    (e.g. ``what="model URI"``, ``accepted="a local path, file://, runs:/ or models:/"``).
+    """
+    if text.startswith("file:"):
+        parsed = urlparse(text)
+        if parsed.netloc not in ("", "localhost"):
+            raise InvalidURI(f"file {what} must name a local path, got host '{parsed.netloc}'")
+        text = unquote(parsed.path)
+    elif "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise InvalidURI(f"unsupported {what} scheme '{scheme}'; use {accepted}")
+    return Path(text).expanduser()
+
+
 def resolve_model_uri(uri: str | os.PathLike[str]) -> Path:
     """The local model directory ``uri`` points at.
 
@@ -26,20 +43,10 @@ def resolve_model_uri(uri: str | os.PathLike[str]) -> Path:
         from modelpack.tracking.resolve import resolve_store_uri
 
         return resolve_store_uri(text)
-    if text.startswith("file:"):
-        parsed = urlparse(text)
-        if parsed.netloc not in ("", "localhost"):
-            raise InvalidURI(f"file URI must name a local path, got host '{parsed.netloc}'")
-        text = unquote(parsed.path)
-    elif "://" in text:
-        scheme = text.split("://", 1)[0]
-        raise InvalidURI(
-            f"unsupported model URI scheme '{scheme}'; use a local path, file://, runs:/ or models:/"
-        )
-    path = Path(text).expanduser()
+    path = local_path(text, what="model URI", accepted="a local path, file://, runs:/ or models:/")
     if not path.is_dir():
         raise ModelNotFound(f"no model directory at '{path}'")
     return path.resolve()
 
 
-__all__ = ["resolve_model_uri"]
+__all__ = ["local_path", "resolve_model_uri"]

@@ -68,21 +68,11 @@ def locate_store(tracking_uri: str) -> StoreLocation:
         db_path = Path(tracking_uri[len("sqlite:///") :]).expanduser().resolve()
         root = db_path.parent / "artifacts"
     else:
-        text = tracking_uri
-        if text.startswith("file:"):
-            from urllib.parse import unquote, urlparse
+        from modelpack.uris import local_path
 
-            parsed = urlparse(text)
-            if parsed.netloc not in ("", "localhost"):
-                raise InvalidURI(f"file tracking URI must be local, got host '{parsed.netloc}'")
-            text = unquote(parsed.path)
-        elif "://" in text:
-            scheme = text.split("://", 1)[0]
-            raise InvalidURI(
-                f"unsupported tracking URI scheme '{scheme}'; use a directory, file:// "
-                "or sqlite:///path.db"
-            )
-        directory = Path(text).expanduser().resolve()
+        directory = local_path(
+            tracking_uri, what="tracking URI", accepted="a directory, file:// or sqlite:///path.db"
+        ).resolve()
         if directory.is_file():
             raise InvalidURI(
                 f"tracking URI '{tracking_uri}' is a file; use a directory or sqlite:///file.db"
