@@ -7,6 +7,9 @@ when they fit exactly (ints range-checked; a decimal number may be stored as flo
 for a float column); a float is still never turned into an integer. Datetime columns
 keep their unit (s, ms, us, ns): converting to ns could overflow. ISO 8601 text is
 read for datetime columns and base64 text for binary columns, as JSON has neither.
+
+Columns are enforced here; tensors in ``_enforce_tensor`` and params in ``_params``
+(``enforce_params`` is re-exported from this module).
 """
 
 from __future__ import annotations
@@ -14,13 +17,16 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from modelpack.errors import SchemaError
-from modelpack.signature.schema import ColSpec, DataType, ParamSchema, Schema, TensorSpec
+from modelpack.signature._checks import cast_checked, quoted
+from modelpack.signature._enforce_tensor import enforce_tensors
+from modelpack.signature._params import enforce_params
+from modelpack.signature.schema import ColSpec, DataType, Schema, TensorSpec
 
 _D = DataType
 _SMALL_INTS = ("int8", "int16", "int32", "uint8", "uint16")
@@ -59,48 +65,10 @@ def enforce_schema(data: Any, schema: Schema) -> Any:
         raise SchemaError(f"enforce_schema needs a Schema, got {type(schema).__name__}")
     if data is None:
         raise SchemaError("no input data was given")
+    # Schema.__init__ guarantees its inputs are all ColSpec or all TensorSpec
     if schema.is_tensor_spec():
-        return _enforce_tensors(data, schema.inputs)  # type: ignore[arg-type]
-    return _enforce_columns(data, schema.inputs)  # type: ignore[arg-type]
-
-
-def enforce_params(params: Mapping[str, Any] | None, schema: ParamSchema | None) -> dict[str, Any]:
-    """Check ``params`` against ``schema`` and return them with defaults filled in.
-
-    >>> from modelpack.signature import ParamSchema, ParamSpec
-    >>> enforce_params({"k": 5}, ParamSchema([ParamSpec("k", "long", 3), ParamSpec("t", "double", 0.5)]))
-    {'k': 5, 't': 0.5}
-    """
-    if params is not None and not isinstance(params, Mapping):
-        raise SchemaError(f"params must be a JSON object, got {type(params).__name__}")
-    if schema is None:
-        if params:
-            raise SchemaError(
-                f"this model declares no params, got {_quoted(params)} — send no params, "
-                "or save the model with a signature that has params"
-            )
-        return {}
-    params = params or {}
-    accepted = schema.names()
-    unknown = [k for k in params if k not in accepted]
-    if unknown:
-        raise SchemaError(
-            f"unknown params {_quoted(unknown)} — this model accepts: {_quoted(accepted)}"
-        )
-    out: dict[str, Any] = {}
-    for spec in schema.params:
-        if spec.name in params:
-            out[spec.name] = spec.validate(params[spec.name])
-        elif spec.default is not None:
-            out[spec.name] = list(spec.default) if spec.shape else spec.default
-    return out
-
-
-def _quoted(names: Any) -> str:
-    return ", ".join(f"'{n}'" for n in names)
-
-
-# --- columns ---------------------------------------------------------------------------
+        return enforce_tensors(data, cast(tuple[TensorSpec, ...], schema.inputs))
+    return _enforce_columns(data, cast(tuple[ColSpec, ...], schema.inputs))
 
 
 def _where(spec: ColSpec, position: int) -> str:
@@ -203,7 +171,7 @@ def _convert_objects(where: str, arr: np.ndarray, spec: ColSpec) -> np.ndarray:
         if missing.any():
             arr = arr.copy()
             arr[missing] = np.nan
-        out = _cast(where, arr, target.to_numpy())
+        out = cast_checked(where, arr, target.to_numpy())
         # rounding is monotonic, so an int beyond the exact range stays beyond it
         if inferred == "integer" and np.nanmax(np.abs(out)) > _EXACT_INT[target]:
             raise SchemaError(
@@ -222,14 +190,6 @@ def _raise_not_strings(where: str, given: str) -> np.ndarray:
         f"{where}: expected string, got {given} — send strings only (values are never "
         "turned into text for you)"
     )
-
-
-def _cast(where: str, arr: np.ndarray, want: np.dtype[Any]) -> np.ndarray:
-    try:
-        with np.errstate(over="raise", invalid="raise"):
-            return arr.astype(want)
-    except (FloatingPointError, OverflowError):
-        raise SchemaError(f"{where}: values too large for {want}") from None
 
 
 def _exact_ints(where: str, arr: np.ndarray, target: DataType) -> np.ndarray:
@@ -265,7 +225,8 @@ def _datetimes(where: str, arr: Any, from_text: bool) -> np.ndarray:
         ) from None
     if parsed.tz is not None:
         raise _tz_aware(where, "tz-aware datetimes")
-    return parsed.to_numpy()
+    values: np.ndarray = parsed.to_numpy()  # to_numpy() is typed Any
+    return values
 
 
 def _tz_aware(where: str, given: str) -> SchemaError:
@@ -384,8 +345,8 @@ def _check_missing(present: Any, specs: tuple[ColSpec, ...]) -> None:
     missing = [s.name for s in specs if s.required and s.name not in present]
     if missing:
         raise SchemaError(
-            f"missing required columns: {_quoted(missing)} — the model needs "
-            f"{_quoted(s.name for s in specs if s.required)}"
+            f"missing required columns: {quoted(missing)} — the model needs "
+            f"{quoted(s.name for s in specs if s.required)}"
         )
 
 
@@ -450,112 +411,6 @@ def _build(pairs: list[tuple[Any, Any, ColSpec]]) -> pd.DataFrame:
             f"columns have different lengths ({sorted(lengths)}) — send equal columns"
         )
     return pd.DataFrame(columns, copy=False)
-
-
-# --- tensors ---------------------------------------------------------------------------
-
-
-def _tensor_where(spec: TensorSpec) -> str:
-    return f"tensor '{spec.name}'" if spec.name is not None else "the input tensor"
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _enforce_tensors(data: Any, specs: tuple[TensorSpec, ...]) -> Any:
-    if len(specs) == 1:
-        spec = specs[0]
-        if isinstance(data, Mapping):
-            if spec.name in data:
-                data = data[spec.name]
-            elif len(data) == 1:
-                data = next(iter(data.values()))
-            else:
-                raise SchemaError(f"expected one tensor named '{spec.name}', got {_quoted(data)}")
-        elif isinstance(data, pd.DataFrame):
-            return _check_tensor(spec, _frame_tensor(spec, data))
-        return _check_tensor(spec, data)
-    if isinstance(data, pd.DataFrame):
-        data = {label: data[label] for label in data.columns}
-    if not isinstance(data, Mapping):
-        raise SchemaError(
-            f"this model takes {len(specs)} named tensors ({_quoted(s.name for s in specs)}) "
-            f"— send a dict keyed by name, got {type(data).__name__}"
-        )
-    missing = [s.name for s in specs if s.name not in data]
-    if missing:
-        raise SchemaError(f"missing tensors: {_quoted(missing)}")
-    return {s.name: _check_tensor(s, data[s.name]) for s in specs}
-
-
-def _frame_tensor(spec: TensorSpec, df: pd.DataFrame) -> np.ndarray:
-    bad = [str(d) for d in df.dtypes.tolist() if d != spec.dtype]
-    if bad:
-        raise SchemaError(
-            f"{_tensor_where(spec)}: expected every column as {spec.dtype}, got "
-            f"{', '.join(sorted(set(bad)))} — send {spec.dtype} data (tensors are never converted)"
-        )
-    return df.iloc[:, 0].to_numpy() if len(spec.shape) == 1 else df.to_numpy()
-
-
-def _check_tensor(spec: TensorSpec, value: Any) -> np.ndarray:
-    where = _tensor_where(spec)
-    if isinstance(value, pd.Series):
-        value = value.tolist() if value.dtype == object else value.to_numpy()
-    if isinstance(value, np.ndarray):
-        arr = value
-        same = arr.dtype == spec.dtype or (
-            arr.dtype.kind in "US" and arr.dtype.kind == spec.dtype.kind
-        )
-        if not same:
-            raise SchemaError(
-                f"{where}: expected {spec.dtype} with shape {_shape(spec.shape)}, got "
-                f"{arr.dtype} with shape {_shape(arr.shape)} — send {spec.dtype} data "
-                "(tensor dtypes are never converted)"
-            )
-    else:
-        arr = _list_tensor(where, spec, value)
-    if arr.ndim != len(spec.shape) or any(
-        w not in (-1, g) for w, g in zip(spec.shape, arr.shape, strict=True)
-    ):
-        raise SchemaError(
-            f"{where}: expected shape {_shape(spec.shape)} ({spec.dtype}), got "
-            f"{_shape(arr.shape)} — -1 is free, every other dimension must match"
-        )
-    return arr
-
-
-def _list_tensor(where: str, spec: TensorSpec, value: Any) -> np.ndarray:
-    """Lists become ``spec.dtype`` only losslessly: ints that fit, floats to float, never float to int."""
-    try:
-        natural = np.asarray(value)
-    except ValueError:
-        natural = np.empty(0, dtype=object)
-    want, got = spec.dtype, natural.dtype
-    if got == want or (got.kind in "US" and got.kind == want.kind):
-        return natural
-    if got.kind == "O":
-        raise SchemaError(
-            f"{where}: expected a rectangular list of {want} values, got ragged, missing or "
-            "mixed values"
-        )
-    if got.kind in "US" and want.kind == "O":
-        return natural.astype(object)
-    if got.kind in "iu" and want.kind in "iuf" and natural.size:
-        high = np.iinfo(want).max if want.kind != "f" else 2 ** (np.finfo(want).nmant + 1)
-        low = np.iinfo(want).min if want.kind != "f" else -high
-        if natural.min() >= low and natural.max() <= high:
-            return natural.astype(want)
-        raise SchemaError(f"{where}: the integers do not fit {want} exactly")
-    if (got.kind in "iu" and want.kind in "iuf") or (got.kind == "f" and want.kind == "f"):
-        return _cast(where, natural, want)
-    kinds = {"b": "booleans", "i": "integers", "u": "integers", "f": "floats", "U": "strings"}
-    given = kinds.get(got.kind, str(got))
-    hint = (
-        "send integers (floats are never truncated)" if got.kind == "f" else f"send {want} values"
-    )
-    raise SchemaError(f"{where}: expected {want}, got a list of {given} — {hint}")
 
 
 __all__ = ["enforce_params", "enforce_schema"]

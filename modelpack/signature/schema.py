@@ -1,104 +1,30 @@
-"""Signature values: column and tensor specs, schemas, params, and their MLflow JSON form.
+"""Signature values: column and tensor specs, schemas, the model signature, and their JSON form.
 
 Every value here is a small frozen dataclass. The JSON written by ``to_json`` and
 ``ModelSignature.to_dict`` is exactly what MLflow writes into ``MLmodel``, and the
-readers accept what MLflow 2.x and 3.x write, so signatures move both ways.
+readers accept what MLflow 2.x and 3.x write, so signatures move both ways. Params
+(:class:`ParamSpec`, :class:`ParamSchema`) are defined in ``_params`` and re-exported here.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 import numpy as np
 
 from modelpack.errors import SchemaError
-
-
-class DataType(Enum):
-    """The column types of a signature, with the numpy dtype each one is held in.
-
-    >>> DataType.long.to_numpy()
-    dtype('int64')
-    >>> DataType.parse("double") is DataType.double
-    True
-    """
-
-    boolean = "boolean"
-    integer = "integer"
-    long = "long"
-    float = "float"
-    double = "double"
-    string = "string"
-    binary = "binary"
-    datetime = "datetime"
-
-    def to_numpy(self) -> np.dtype[Any]:
-        """The numpy dtype values of this type are held in (``object`` for string/binary)."""
-        return _NUMPY_DTYPES[self]
-
-    @classmethod
-    def from_numpy(cls, dtype: np.dtype[Any]) -> DataType | None:
-        """The type that holds ``dtype`` without loss, or None (uint64, object, complex...).
-
-        >>> DataType.from_numpy(np.dtype("uint32"))
-        <DataType.long: 'long'>
-        """
-        kind = dtype.kind
-        if kind in "iuf":
-            return _FROM_NUMPY.get(dtype)
-        return {"b": cls.boolean, "M": cls.datetime, "U": cls.string, "S": cls.binary}.get(kind)
-
-    @classmethod
-    def parse(cls, value: DataType | str) -> DataType:
-        """Return the member for ``value``; an unknown name is a :class:`SchemaError`."""
-        if isinstance(value, DataType):
-            return value
-        if isinstance(value, str) and value in cls.__members__:
-            return cls.__members__[value]
-        supported = ", ".join(cls.__members__)
-        raise SchemaError(
-            f"type {value!r} is not supported — use one of: {supported}"
-            if isinstance(value, str)
-            else f"a type must be a name such as 'double', got {type(value).__name__}"
-        )
-
-
-_NUMPY_DTYPES: dict[DataType, np.dtype[Any]] = {
-    DataType.boolean: np.dtype(np.bool_),
-    DataType.integer: np.dtype(np.int32),
-    DataType.long: np.dtype(np.int64),
-    DataType.float: np.dtype(np.float32),
-    DataType.double: np.dtype(np.float64),
-    DataType.string: np.dtype(object),
-    DataType.binary: np.dtype(object),
-    DataType.datetime: np.dtype("datetime64[ns]"),
-}
-
-_FROM_NUMPY: dict[np.dtype[Any], DataType] = {
-    **{np.dtype(t): DataType.integer for t in ("int8", "int16", "int32", "uint8", "uint16")},
-    **{np.dtype(t): DataType.long for t in ("int64", "uint32")},
-    **{np.dtype(t): DataType.float for t in ("float16", "float32")},
-    np.dtype("float64"): DataType.double,
-}
+from modelpack.signature._checks import loads_json, require_field
+from modelpack.signature._dtypes import DataType
+from modelpack.signature._params import ParamSchema, ParamSpec
 
 
 def _check_name(name: object, what: str) -> str | None:
     if name is None or (isinstance(name, str) and name):
         return name
     raise SchemaError(f"{what} name must be a non-empty string or None, got {type(name).__name__}")
-
-
-def _field(d: Mapping[str, Any], key: str, where: str) -> Any:
-    try:
-        return d[key]
-    except KeyError:
-        raise SchemaError(f"{where}: missing the '{key}' field") from None
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -132,7 +58,7 @@ class ColSpec:
     def from_dict(cls, d: Mapping[str, Any]) -> ColSpec:
         """Read a column element; ``required`` defaults to True, MLflow's old ``optional`` is read."""
         where = f"column {d.get('name')!r}" if d.get("name") is not None else "column"
-        type_ = _field(d, "type", where)
+        type_ = require_field(d, "type", where)
         if isinstance(type_, str) and type_ not in DataType.__members__:
             raise SchemaError(
                 f"{where}: type '{type_}' is an MLflow type modelpack does not support — "
@@ -184,10 +110,12 @@ class TensorSpec:
     def from_dict(cls, d: Mapping[str, Any]) -> TensorSpec:
         """Read a tensor element as MLflow writes it."""
         where = f"tensor {d.get('name')!r}" if d.get("name") is not None else "tensor"
-        spec = _field(d, "tensor-spec", where)
+        spec = require_field(d, "tensor-spec", where)
         if not isinstance(spec, Mapping):
             raise SchemaError(f"{where}: 'tensor-spec' must be an object")
-        return cls(_field(spec, "dtype", where), _field(spec, "shape", where), d.get("name"))
+        return cls(
+            require_field(spec, "dtype", where), require_field(spec, "shape", where), d.get("name")
+        )
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -208,7 +136,7 @@ class Schema:
     def __init__(self, inputs: Sequence[ColSpec] | Sequence[TensorSpec]):
         if isinstance(inputs, (str, bytes, Mapping)) or not isinstance(inputs, Sequence):
             raise SchemaError("a schema takes a list of ColSpec or a list of TensorSpec")
-        specs = tuple(inputs)
+        specs: tuple[ColSpec | TensorSpec, ...] = tuple(inputs)
         if not specs:
             raise SchemaError("a schema needs at least one column or tensor")
         if all(isinstance(s, ColSpec) for s in specs):
@@ -277,179 +205,7 @@ class Schema:
     @classmethod
     def from_json(cls, text: str | bytes) -> Schema:
         """Parse the JSON string MLflow or modelpack wrote."""
-        return cls.from_list(_loads(text, "schema"))
-
-
-def _loads(text: Any, what: str) -> Any:
-    if not isinstance(text, (str, bytes)):
-        raise SchemaError(f"a {what} must be a JSON string, got {type(text).__name__}")
-    try:
-        return json.loads(text)
-    except ValueError as e:  # JSONDecodeError; its message holds position only, not data
-        raise SchemaError(f"the {what} is not valid JSON ({e.msg} at position {e.pos})") from None
-
-
-_INT_RANGES = {DataType.integer: (-(2**31), 2**31 - 1), DataType.long: (-(2**63), 2**63 - 1)}
-
-
-def _param_scalar(name: str, dtype: DataType, value: Any) -> Any:
-    """The cleaned scalar for a param of type ``dtype``; refuses anything lossy."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    kind = type(value).__name__
-    bad = SchemaError(f"param '{name}': expected {dtype.value}, got {kind}")
-    if dtype in _INT_RANGES:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise bad
-        low, high = _INT_RANGES[dtype]
-        if not low <= value <= high:
-            raise SchemaError(f"param '{name}': the value does not fit in {dtype.value}")
-        return value
-    if dtype in (DataType.float, DataType.double):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad
-        if isinstance(value, int) and abs(value) > 2**53:
-            raise SchemaError(f"param '{name}': the integer is too large to be exact as a float")
-        return float(value)
-    if dtype is DataType.boolean:
-        if not isinstance(value, bool):
-            raise bad
-        return value
-    if dtype is DataType.string:
-        if not isinstance(value, str):
-            raise bad
-        return value
-    if dtype is DataType.datetime:
-        if isinstance(value, str):
-            try:
-                return dt.datetime.fromisoformat(value)
-            except ValueError:
-                raise SchemaError(f"param '{name}': expected an ISO 8601 datetime") from None
-        if isinstance(value, dt.datetime):
-            return value
-        if isinstance(value, dt.date):
-            return dt.datetime(value.year, value.month, value.day)
-        raise bad
-    raise SchemaError(f"param '{name}': binary params are not supported — use string")
-
-
-@dataclass(frozen=True, slots=True, init=False)
-class ParamSpec:
-    """One inference param: name, type, default, and shape (None for a scalar, ``(-1,)`` a list).
-
-    >>> ParamSpec("k", "long", 3).to_dict()
-    {'name': 'k', 'type': 'long', 'default': 3, 'shape': None}
-    >>> ParamSpec("k", "long", 3).validate(5)
-    5
-    """
-
-    name: str
-    dtype: DataType
-    default: Any
-    shape: tuple[int, ...] | None
-
-    def __init__(
-        self,
-        name: str,
-        dtype: DataType | str,
-        default: Any,
-        shape: Sequence[int] | None = None,
-    ):
-        if not isinstance(name, str) or not name:
-            raise SchemaError("a param name must be a non-empty string")
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "dtype", DataType.parse(dtype))
-        if shape is not None and tuple(shape) != (-1,):
-            raise SchemaError(f"param '{name}': shape must be None (scalar) or (-1,) (a list)")
-        object.__setattr__(self, "shape", None if shape is None else (-1,))
-        if default is not None:
-            default = self.validate(default)
-            if isinstance(default, list):
-                default = tuple(default)  # keeps the frozen spec hashable
-        object.__setattr__(self, "default", default)
-
-    def validate(self, value: Any) -> Any:
-        """Return ``value`` cleaned for this param (a list for a 1-D param), or raise.
-
-        The message names the param and the types, never the value.
-        """
-        if self.shape is None:
-            return _param_scalar(self.name, self.dtype, value)
-        if isinstance(value, np.ndarray) and value.ndim == 1:
-            value = value.tolist()
-        if not isinstance(value, (list, tuple)):
-            raise SchemaError(
-                f"param '{self.name}': expected a list of {self.dtype.value}, "
-                f"got {type(value).__name__}"
-            )
-        return [_param_scalar(self.name, self.dtype, v) for v in value]
-
-    def to_dict(self) -> dict[str, Any]:
-        """MLflow's JSON element for a param (datetimes as ISO strings)."""
-        default = self.default
-        if isinstance(default, tuple):
-            default = [v.isoformat() if isinstance(v, dt.datetime) else v for v in default]
-        elif isinstance(default, dt.datetime):
-            default = default.isoformat()
-        shape = None if self.shape is None else list(self.shape)
-        return {"name": self.name, "type": self.dtype.value, "default": default, "shape": shape}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ParamSpec:
-        """Read a param element as MLflow writes it."""
-        name = _field(d, "name", "param")
-        default = d.get("default")
-        if isinstance(default, float) and not math.isfinite(default):
-            raise SchemaError(f"param {name!r}: the default must be a finite number")
-        return cls(name, _field(d, "type", f"param {name!r}"), default, d.get("shape"))
-
-
-@dataclass(frozen=True, slots=True, init=False)
-class ParamSchema:
-    """The params a model accepts at prediction time.
-
-    >>> ps = ParamSchema([ParamSpec("k", "long", 3)])
-    >>> ParamSchema.from_json(ps.to_json()) == ps
-    True
-    """
-
-    params: tuple[ParamSpec, ...]
-
-    def __init__(self, params: Sequence[ParamSpec]):
-        if isinstance(params, (str, bytes, Mapping)) or not isinstance(params, Sequence):
-            raise SchemaError("a params schema takes a list of ParamSpec")
-        specs = tuple(params)
-        if not all(isinstance(p, ParamSpec) for p in specs):
-            raise SchemaError("a params schema holds only ParamSpec objects")
-        names = [p.name for p in specs]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise SchemaError(f"duplicate param names: {', '.join(map(repr, duplicates))}")
-        object.__setattr__(self, "params", specs)
-
-    def names(self) -> list[str]:
-        """The param names in order."""
-        return [p.name for p in self.params]
-
-    def to_list(self) -> list[dict[str, Any]]:
-        """The JSON-ready list of param elements."""
-        return [p.to_dict() for p in self.params]
-
-    def to_json(self) -> str:
-        """The JSON string MLflow stores under ``signature.params``."""
-        return json.dumps(self.to_list())
-
-    @classmethod
-    def from_list(cls, elements: Any) -> ParamSchema:
-        """Build a params schema from JSON elements."""
-        if not isinstance(elements, list) or not all(isinstance(e, Mapping) for e in elements):
-            raise SchemaError("a params schema must be a JSON list of objects")
-        return cls([ParamSpec.from_dict(e) for e in elements])
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> ParamSchema:
-        """Parse the JSON string MLflow or modelpack wrote."""
-        return cls.from_list(_loads(text, "params schema"))
+        return cls.from_list(loads_json(text, "schema"))
 
 
 @dataclass(frozen=True, slots=True)
