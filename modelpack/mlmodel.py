@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,7 @@ def new_mlmodel(*, flavors: JSONDict, metadata: JSONDict | None = None) -> JSOND
         "flavors": flavors,
         "model_uuid": uuid.uuid4().hex,
         "modelpack_version": __version__,
-        "utc_time_created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f"),
+        "utc_time_created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
     }
     if metadata:
         mlmodel["metadata"] = metadata

@@ -31,6 +31,8 @@ def loads_json(text: Any, what: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:  # its message holds position only, not data
         raise SchemaError(f"the {what} is not valid JSON ({e.msg} at position {e.pos})") from None
+    except UnicodeDecodeError:
+        raise SchemaError(f"the {what} is not valid UTF-8 text") from None
 
 
 def quoted(names: Iterable[Any]) -> str:

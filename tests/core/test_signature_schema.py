@@ -237,3 +237,11 @@ def test_signature_package_exports_are_sorted_and_complete() -> None:
     assert sig.__all__ == sorted(sig.__all__)
     modules = {"enforce", "infer", "schema"}
     assert {n for n in dir(sig) if not n.startswith("_")} - modules == set(sig.__all__)
+
+
+def test_undecodable_bytes_are_a_schema_error() -> None:
+    from modelpack.errors import SchemaError
+    from modelpack.signature import Schema
+
+    with pytest.raises(SchemaError, match="UTF-8"):
+        Schema.from_json(b'"\xff"')
