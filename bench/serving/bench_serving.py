@@ -1,0 +1,283 @@
+"""HTTP scoring throughput: ``modelpack serve`` vs ``mlflow models serve`` vs bare starlette.
+
+Both servers serve the *same* model directories, saved by MLflow itself
+(``mlflow.sklearn.save_model``, cloudpickle; modelpack serves them with ``--trust``):
+iris LogisticRegression fitted on named columns, and a RandomForest (100 trees, 20
+features). A bare starlette endpoint that reads the body and returns a constant, on
+the same uvicorn stack, is the ceiling. wrk drives every scenario in one run, one
+server at a time, and ratios are taken within the run.
+
+    python bench/serving/bench_serving.py [--duration 10] [--workers 1]
+
+Needs ``wrk`` (``apt-get install -y wrk``) and the MLflow venv (bench/README.md;
+``MODELPACK_BENCH_MLFLOW_PYTHON`` overrides its path). Exit status: 0 when every
+target is met, 1 when one is missed, 2 on a setup error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+MLFLOW_PYTHON = os.environ.get("MODELPACK_BENCH_MLFLOW_PYTHON", "/opt/mlflow-venv/bin/python")
+HERE = Path(__file__).resolve().parent
+
+TRAIN = r"""
+import sys, warnings
+warnings.simplefilter("ignore")
+import mlflow.sklearn, numpy as np, pandas as pd
+from mlflow.models import infer_signature
+from sklearn.datasets import load_iris, make_classification
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+out = sys.argv[1]
+x, y = load_iris(return_X_y=True, as_frame=True)
+x.columns = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+lr = LogisticRegression(max_iter=500).fit(x, y)
+mlflow.sklearn.save_model(lr, out + "/iris", signature=infer_signature(x, lr.predict(x)),
+                         serialization_format="cloudpickle")
+xs, ys = make_classification(n_samples=2000, n_features=20, random_state=0)
+xf = pd.DataFrame(xs, columns=[f"f{i}" for i in range(20)])
+rf = RandomForestClassifier(n_estimators=100, random_state=0).fit(xf, ys)
+mlflow.sklearn.save_model(rf, out + "/rf", signature=infer_signature(xf, rf.predict(xf)),
+                         serialization_format="cloudpickle")
+xf.head(100).to_json(out + "/rf_rows.json", orient="split", index=False)
+x.sample(100, random_state=0).to_json(out + "/iris_rows.json", orient="split", index=False)
+"""
+
+BARE = r"""
+import sys, uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+async def invocations(request):
+    await request.body()
+    return Response(b'{"predictions":[0]}', media_type="application/json")
+async def ping(request):
+    return Response("\n", media_type="application/json")
+app = Starlette(routes=[Route("/invocations", invocations, methods=["POST"]), Route("/ping", ping)])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools",
+            log_level="warning", access_log=False)
+"""
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """(total, largest process) RSS in MB of ``pid`` and its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    sizes = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        if match:
+            sizes.append(int(match.group(1)) / 1024)
+    return sum(sizes), max(sizes, default=0.0)
+
+
+class Server:
+    def __init__(
+        self, name: str, command: list[str], port: int, env: dict[str, str] | None = None
+    ) -> None:
+        self.name, self.port = name, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
+        start = time.perf_counter()
+        self.proc = subprocess.Popen(
+            command,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+        )
+        self.ready_s = self._wait(start)
+
+    def _wait(self, start: float, timeout: float = 120) -> float:
+        while time.perf_counter() - start < timeout:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.name} exited: see {self.log.name}")
+            try:
+                with urllib.request.urlopen(self.url + "/ping", timeout=1) as r:
+                    if r.status == 200:
+                        return time.perf_counter() - start
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise SystemExit(f"{self.name} not ready after {timeout} s: see {self.log.name}")
+
+    def stop(self) -> None:
+        # the whole session: mlflow's CLI runs its server in a child process
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def wrk(url: str, body: str, connections: int, duration: int, workdir: Path) -> Result:
+    script = workdir / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(body)}\n"
+    )
+    threads = min(2, connections)
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
+         url + "/invocations"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+
+    def latency(pct: str) -> float:
+        match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)", out, re.M)
+        if not match:
+            return float("nan")
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+        return float(match.group(1)) * scale
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = int(non2xx.group(1)) if non2xx else 0
+    errors += sum(map(int, sockets.groups())) if sockets else 0
+    return Result(rps, latency("50"), latency("99"), errors)
+
+
+def body_rows(path: Path, n: int) -> str:
+    split = json.loads(path.read_text())
+    return json.dumps({"dataframe_split": {"columns": split["columns"], "data": split["data"][:n]}})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--workers", type=int, default=1, help="modelpack workers")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    if not Path(MLFLOW_PYTHON).is_file():
+        print(f"{MLFLOW_PYTHON}: no MLflow venv (see bench/README.md)", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    subprocess.run([MLFLOW_PYTHON, "-c", TRAIN, str(work)], check=True)
+    mp = [sys.executable, "-c", "from modelpack.cli import main; main()", "serve", "--trust"]
+    mlflow_cli = [MLFLOW_PYTHON, "-m", "mlflow", "models", "serve", "--env-manager", "local"]
+    env_note = f"modelpack workers={args.workers}; mlflow workers=1 (its default)"
+    servers: dict[str, Server] = {}
+    try:
+        for model in ("iris", "rf"):
+            port = free_port()
+            servers[f"modelpack-{model}"] = Server(
+                f"modelpack-{model}",
+                [*mp, "-m", str(work / model), "--port", str(port), "--workers", str(args.workers)],
+                port,
+            )
+            port = free_port()
+            servers[f"mlflow-{model}"] = Server(
+                f"mlflow-{model}",
+                [*mlflow_cli, "-m", str(work / model), "-p", str(port), "-h", "127.0.0.1"],
+                port,
+                # mlflow execs `uvicorn` from PATH: it must be the venv's
+                env={"PATH": f"{Path(MLFLOW_PYTHON).parent}:{os.environ.get('PATH', '')}"},
+            )
+        port = free_port()
+        servers["bare"] = Server("bare", [sys.executable, "-c", BARE, str(port)], port)
+
+        iris1 = body_rows(work / "iris_rows.json", 1)
+        iris100 = body_rows(work / "iris_rows.json", 100)
+        rf1 = body_rows(work / "rf_rows.json", 1)
+        scenarios = [
+            ("iris LR 1-row, 1 conn", "iris", iris1, 1),
+            ("iris LR 1-row, 16 conn", "iris", iris1, 16),
+            ("RF 1-row, 16 conn", "rf", rf1, 16),
+            ("iris LR 100-row, 16 conn", "iris", iris100, 16),
+        ]
+        results: dict[tuple[str, str], Result] = {}
+        for label, model, body, conns in scenarios:
+            for side in ("modelpack", "mlflow"):
+                server = servers[f"{side}-{model}"]
+                results[(label, side)] = wrk(server.url, body, conns, args.duration, work)
+            if model == "iris" and "1-row" in label:
+                results[(label, "bare")] = wrk(servers["bare"].url, body, conns, args.duration, work)
+
+        print(f"\n{env_note}; wrk {args.duration} s per run; {os.cpu_count()} cores\n")
+        print(f"{'scenario':28} {'server':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+        for (label, side), r in results.items():
+            print(f"{label:28} {side:10} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:7d}")
+
+        checks: list[tuple[str, float, float]] = []  # (what, measured ratio, target)
+
+        def ratio(label: str, a: str, b: str) -> float:
+            return results[(label, a)].rps / results[(label, b)].rps
+
+        checks.append(("iris 1-row 16c throughput vs mlflow", ratio("iris LR 1-row, 16 conn", "modelpack", "mlflow"), 5))
+        p99 = results[("iris LR 1-row, 16 conn", "mlflow")].p99_ms / results[("iris LR 1-row, 16 conn", "modelpack")].p99_ms
+        checks.append(("iris 1-row 16c p99: mlflow / modelpack", p99, 5))
+        checks.append(("RF 1-row 16c throughput vs mlflow", ratio("RF 1-row, 16 conn", "modelpack", "mlflow"), 10))
+        checks.append(("iris 100-row 16c throughput vs mlflow", ratio("iris LR 100-row, 16 conn", "modelpack", "mlflow"), 3))
+        checks.append(("iris 1-row 16c vs bare starlette", ratio("iris LR 1-row, 16 conn", "modelpack", "bare"), 0.6))
+        checks.append(("iris 1-row 1c throughput vs mlflow", ratio("iris LR 1-row, 1 conn", "modelpack", "mlflow"), 0))
+
+        rss = {name: tree_rss_mb(s.proc.pid) for name, s in servers.items()}
+        print(f"\n{'server':16} {'ready s':>8} {'RSS total MB':>13} {'largest proc MB':>16}")
+        for name, server in servers.items():
+            total, largest = rss[name]
+            print(f"{name:16} {server.ready_s:8.2f} {total:13.0f} {largest:16.0f}")
+        ours, theirs = servers["modelpack-iris"], servers["mlflow-iris"]
+        per_worker = rss["modelpack-iris"][1]
+        checks.append(("iris RSS per worker: mlflow / modelpack", rss["mlflow-iris"][1] / per_worker, 2))
+        checks.append(("iris time to ready: mlflow / modelpack", theirs.ready_s / ours.ready_s, 3))
+
+        print(f"\n{'ratio (same run)':42} {'measured':>9} {'target':>7}")
+        ok = True
+        for what, value, target in checks:
+            met = value >= target
+            ok &= met
+            mark = "" if target == 0 else ("ok" if met else "MISSED")
+            print(f"{what:42} {value:9.2f} {('>= ' + str(target)) if target else '':>7} {mark}")
+        return 0 if ok else 1
+    finally:
+        for server in servers.values():
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
