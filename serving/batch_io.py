@@ -145,9 +145,12 @@ def iter_batches(
 
             parquet = pq.ParquetFile(source.path, buffer_size=1 << 20)
             done = 0
-            for batch in parquet.iter_batches(batch_size=batch_rows):
-                done += batch.num_rows
-                yield batch, source.size * done // max(source.rows or 1, 1)
+            # One reader per row group: a single reader over the whole file keeps what
+            # it decoded alive, and memory then grows with the file.
+            for group in range(parquet.num_row_groups):
+                for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[group]):
+                    done += batch.num_rows
+                    yield batch, source.size * done // max(source.rows or 1, 1)
             return
         with pa.OSFile(str(source.path), "rb") as handle:
             reader = _text_reader(handle, source.format, column_types)

@@ -1,0 +1,99 @@
+"""Estimate the container image size for the iris model (issue 5: target <= 500 MB, against
+MLflow's "< 1 GB").
+
+Installs exactly what the image's pip layer installs (the build context's pinned
+``requirements.txt`` plus the modelpack wheel, ``--no-compile`` as in the Dockerfile)
+into a fresh virtualenv, and measures the installed size per distribution. The image
+estimate adds the ``python:<version>-slim`` base, whose size is stated below (no Docker
+engine here to measure it).
+
+    python bench/bench_image_size.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: Uncompressed size of python:3.11-slim (bookworm, amd64) as Docker reports it.
+SLIM_BASE_MB = 125
+TARGET_MB = 500
+
+SIZES = """
+import json
+from importlib import metadata
+from pathlib import Path
+sizes = {}
+for dist in metadata.distributions():
+    total = 0
+    for file in dist.files or []:
+        path = Path(dist.locate_file(file))
+        if path.is_file():
+            total += path.stat().st_size
+    sizes[dist.metadata["Name"]] = total
+print(json.dumps(sizes))
+"""
+
+
+def du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def main() -> None:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    import modelpack
+    from modelpack.serving.docker import generate_build_context
+
+    with tempfile.TemporaryDirectory(prefix="bench-image-") as tmp_name:
+        tmp = Path(tmp_name)
+        x, y = load_iris(return_X_y=True, as_frame=True)
+        modelpack.sklearn.save_model(
+            LogisticRegression(max_iter=1000).fit(x, y), tmp / "iris", input_example=x.head()
+        )
+        context = generate_build_context(str(tmp / "iris"), tmp / "ctx")
+        requirements = (tmp / "ctx" / "requirements.txt").read_text().split()
+        (wheel,) = (tmp / "ctx" / "wheels").glob("*.whl")
+        venv = tmp / "venv"
+        subprocess.run(
+            [sys.executable, "-m", "virtualenv", "--quiet", "--no-setuptools", "--no-wheel"]
+            + [str(venv)],
+            check=True,
+        )
+        python = venv / "bin" / "python"
+        started = time.perf_counter()
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--no-compile"]
+            + ["--only-binary=:all:", "-r", str(tmp / "ctx" / "requirements.txt"), str(wheel)],
+            check=True,
+        )
+        print(f"installed the context's requirements in {time.perf_counter() - started:.0f} s")
+        sizes = json.loads(
+            subprocess.run(
+                [str(python), "-I", "-c", SIZES], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        site = next((venv / "lib").glob("python*/site-packages"))
+        installed_mb = du(site) / 1e6
+        tooling_mb = sum(sizes.get(n, 0) for n in ("pip",)) / 1e6
+
+    print(f"\n{len(requirements)} pinned requirements + the modelpack wheel")
+    print("largest distributions (MB):")
+    for name, size in sorted(sizes.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {name:<24} {size / 1e6:8.1f}")
+    image_mb = installed_mb - tooling_mb + SLIM_BASE_MB
+    print(f"\ninstalled dependency set: {installed_mb:.0f} MB (site-packages, incl. pip)")
+    print(
+        f"image estimate: {image_mb:.0f} MB = {installed_mb - tooling_mb:.0f} MB installed "
+        f"+ {SLIM_BASE_MB} MB python:{context.python_version}-slim base (target <= {TARGET_MB})"
+    )
+    print(json.dumps({"installed_mb": round(installed_mb), "image_mb": round(image_mb)}))
+
+
+if __name__ == "__main__":
+    main()
