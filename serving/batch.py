@@ -124,6 +124,7 @@ def score_files(
                     report.skipped.append(message)
                     if on_skip is not None:
                         on_skip(f"skipped {message}")
+                        bar.refresh()
                 elif isinstance(result, BaseException):
                     raise result
                 else:
@@ -179,6 +180,7 @@ def _batches(
     bytes_before = 0
     total_bytes = sum(s.size for s in sources) or 1
     rows_seen = 0
+    estimated = any(s.rows is None for s in sources)
     for source in sources:
         start = 0
         for batch, position in iter_batches(source, config.batch_rows, types):
@@ -192,10 +194,12 @@ def _batches(
             )
             start += batch.num_rows
             rows_seen += batch.num_rows
-            if bar.total is None or any(s.rows is None for s in sources):
+            if estimated:
                 done = bytes_before + position
                 bar.total = max(rows_seen * total_bytes // max(done, 1), rows_seen)
         bytes_before += source.size
+    if estimated:
+        bar.total = rows_seen
 
 
 def _kept_columns(
@@ -331,6 +335,9 @@ class _NoBar:
     total: int | None = None
 
     def update(self, n: int) -> None:
+        pass
+
+    def refresh(self) -> None:
         pass
 
     def __enter__(self) -> _NoBar:

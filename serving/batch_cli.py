@@ -180,7 +180,10 @@ def _rerun_in_virtualenv(model_uri: str) -> None:
 
 
 def _echo_err(message: str) -> None:
-    click.echo(message, err=True)
+    from tqdm import tqdm
+
+    # tqdm.write clears and redraws a progress bar around the line.
+    tqdm.write(message, file=sys.stderr)
 
 
 __all__ = ["EXIT_SKIPPED", "predict"]

@@ -154,9 +154,14 @@ def iter_batches(
             return
         with pa.OSFile(str(source.path), "rb") as handle:
             reader = _text_reader(handle, source.format, column_types)
-            for block in reader:
+            # The reader reads ahead, so the file position says little; each block is
+            # about _TEXT_BLOCK_BYTES of input, which gives a steady estimate.
+            for blocks, block in enumerate(reader):
                 for start in range(0, block.num_rows, batch_rows):
-                    yield block.slice(start, batch_rows), handle.tell()
+                    batch = block.slice(start, batch_rows)
+                    fraction = (start + batch.num_rows) / block.num_rows
+                    position = int((blocks + fraction) * _TEXT_BLOCK_BYTES)
+                    yield batch, min(position, source.size)
     except pa.ArrowInvalid as exc:
         raise InvalidInput(
             f"input '{source.path}' cannot be read as {source.format}: {_first_line(exc)}"
