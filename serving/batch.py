@@ -104,15 +104,16 @@ def score_files(
     if any(f.resolve() == resolved_output for f in files):
         raise InvalidInput(f"output '{output}' is also an input; choose another output path")
     output_format = config.output_format or format_of(output) or "parquet"
-    sources = [open_input(path, input_format) for path in files]
 
     metadata, local_model = _load(config)
     spec = OutputSpec.from_metadata(metadata, config.result_column)
-    names = input_names(metadata)
-    types = column_types(metadata) if input_format != "parquet" else None
-    report = BatchReport(files=len(sources))
+    # Workers start now, so loading their models overlaps with opening the inputs.
     scorer = _Scorer(config, metadata.path, local_model, spec)
     try:
+        sources = [open_input(path, input_format) for path in files]
+        names = input_names(metadata)
+        types = column_types(metadata) if input_format != "parquet" else None
+        report = BatchReport(files=len(sources))
         with AtomicWriter(output, output_format) as writer, _progress(config, sources) as bar:
             for job, result in scorer.run(_batches(config, sources, names, types, bar)):
                 report.rows_read += job.rows
@@ -266,6 +267,9 @@ class _Scorer:
                 initializer=_init_worker,
                 initargs=(str(model_path), config.trust, spec),
             )
+            # The pool starts a process per submission while none is idle: start them all.
+            for _ in range(config.workers):
+                self._pool.submit(_ready)
 
     def run(self, jobs: Iterator[_Job]) -> Iterator[tuple[_Job, pa.Table | BaseException]]:
         if self._pool is None:
@@ -323,6 +327,10 @@ def _init_worker(model_path: str, trust: bool | None, spec: OutputSpec) -> None:
         _WORKER["model"] = load_model(model_path, trust=trust)
     except ModelpackError as exc:
         _WORKER["error"] = exc
+
+
+def _ready() -> None:
+    """A no-op task: submitting it makes the pool start a worker (and load its model)."""
 
 
 def _score_in_worker(batch: pa.RecordBatch) -> pa.Table | BaseException:
