@@ -26,7 +26,7 @@ from modelpack.tracking.store import os_errors
 
 
 def log_model_dir(
-    save: Callable[[Path], None], name: str, *, registered_model_name: str | None = None
+    save: Callable[[Path], object], name: str, *, registered_model_name: str | None = None
 ) -> ModelInfo:
     """Save a model with ``save(path)`` straight into the active run (started if needed).
 
