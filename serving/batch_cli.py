@@ -124,14 +124,14 @@ def predict(
         model_uri=model_uri,
         input=input_,
         output=output,
-        input_format=input_format,  # type: ignore[arg-type]
-        output_format=output_format,  # type: ignore[arg-type]
+        input_format=input_format,
+        output_format=output_format,
         batch_rows=batch_rows,
         workers=workers,
         result_column=result_column,
         keep_columns=_split(keep_columns),
         keep_all_columns=keep_all_columns,
-        on_error=on_error,  # type: ignore[arg-type]
+        on_error=on_error,
         progress=not quiet and sys.stderr.isatty(),
         trust=trust or None,
     )

@@ -48,7 +48,7 @@ def _arrow_type(spec: Any) -> pa.DataType | None:
         return None
     if factory == "timestamp":
         return pa.timestamp("ns")
-    return getattr(pa, factory)()  # type: ignore[no-any-return]
+    return getattr(pa, factory)()
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class OutputSpec:
         """The spec the model's output signature and ``--result-column`` give."""
         signature = metadata.signature
         outputs = signature.outputs if signature is not None else None
-        specs = list(outputs.inputs) if outputs is not None else []
+        specs: list[Any] = list(outputs.inputs) if outputs is not None else []
         types = tuple(_arrow_type(s) for s in specs) or (None,)
         named = [s.name for s in specs if s.name is not None]
         if result_column is not None:
