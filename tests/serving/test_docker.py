@@ -244,3 +244,16 @@ def test_context_alone_serves_predictions(served_from_context: str) -> None:
 
     assert response.status_code == 200, response.text
     assert len(response.json()["predictions"]) == 3
+
+
+def test_context_for_a_model_saved_by_mlflow(tmp_path: Path) -> None:
+    fixture = Path(__file__).parents[1] / "fixtures" / "mlflow3" / "sklearn_skops"
+
+    built = generate_build_context(str(fixture), tmp_path / "ctx")
+
+    requirements = (tmp_path / "ctx" / "requirements.txt").read_text().split()
+    # The model's own pins come first and win; modelpack's dependencies are added, pinned.
+    assert requirements[0] == "mlflow==3.17.2"
+    assert any(r.startswith("starlette==") for r in requirements)
+    assert built.python_version == "3.11"
+    assert (tmp_path / "ctx" / "model" / "MLmodel").is_file()
