@@ -89,19 +89,8 @@ def free_port() -> int:
 
 def tree_rss_mb(pid: int) -> tuple[float, float]:
     """(total, largest process) RSS in MB of ``pid`` and its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
     sizes = []
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        todo += children.get(p, [])
+    for p in _tree(pid):
         try:
             status = Path(f"/proc/{p}/status").read_text()
         except OSError:
@@ -110,6 +99,37 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
         if match:
             sizes.append(int(match.group(1)) / 1024)
     return sum(sizes), max(sizes, default=0.0)
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size in MB of ``pid`` and its descendants: shared pages counted once."""
+    total = 0.0
+    for p in _tree(pid):
+        try:
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^Pss:\s+(\d+) kB", rollup, re.M)
+        if match:
+            total += int(match.group(1)) / 1024
+    return total
+
+
+def _tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
 
 
 class Server:
@@ -144,11 +164,16 @@ class Server:
 
     def stop(self) -> None:
         # the whole session: mlflow's CLI runs its server in a child process
+        if self.proc.poll() is not None:
+            return
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        except ProcessLookupError:
+            pass
 
 
 def wrk(url: str, body: str, connections: int, duration: int, workdir: Path) -> Result:
@@ -159,9 +184,19 @@ def wrk(url: str, body: str, connections: int, duration: int, workdir: Path) -> 
     )
     threads = min(2, connections)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
-         url + "/invocations"],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(script),
+            url + "/invocations",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
 
     def latency(pct: str) -> float:
@@ -173,7 +208,9 @@ def wrk(url: str, body: str, connections: int, duration: int, workdir: Path) -> 
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     errors = int(non2xx.group(1)) if non2xx else 0
     errors += sum(map(int, sockets.groups())) if sockets else 0
     return Result(rps, latency("50"), latency("99"), errors)
@@ -235,34 +272,132 @@ def main() -> int:
                 server = servers[f"{side}-{model}"]
                 results[(label, side)] = wrk(server.url, body, conns, args.duration, work)
             if model == "iris" and "1-row" in label:
-                results[(label, "bare")] = wrk(servers["bare"].url, body, conns, args.duration, work)
+                results[(label, "bare")] = wrk(
+                    servers["bare"].url, body, conns, args.duration, work
+                )
 
         print(f"\n{env_note}; wrk {args.duration} s per run; {os.cpu_count()} cores\n")
-        print(f"{'scenario':28} {'server':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+        print(
+            f"{'scenario':28} {'server':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        )
         for (label, side), r in results.items():
-            print(f"{label:28} {side:10} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:7d}")
+            print(
+                f"{label:28} {side:10} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:7d}"
+            )
 
         checks: list[tuple[str, float, float]] = []  # (what, measured ratio, target)
 
         def ratio(label: str, a: str, b: str) -> float:
             return results[(label, a)].rps / results[(label, b)].rps
 
-        checks.append(("iris 1-row 16c throughput vs mlflow", ratio("iris LR 1-row, 16 conn", "modelpack", "mlflow"), 5))
-        p99 = results[("iris LR 1-row, 16 conn", "mlflow")].p99_ms / results[("iris LR 1-row, 16 conn", "modelpack")].p99_ms
+        checks.append(
+            (
+                "iris 1-row 16c throughput vs mlflow",
+                ratio("iris LR 1-row, 16 conn", "modelpack", "mlflow"),
+                5,
+            )
+        )
+        p99 = (
+            results[("iris LR 1-row, 16 conn", "mlflow")].p99_ms
+            / results[("iris LR 1-row, 16 conn", "modelpack")].p99_ms
+        )
         checks.append(("iris 1-row 16c p99: mlflow / modelpack", p99, 5))
-        checks.append(("RF 1-row 16c throughput vs mlflow", ratio("RF 1-row, 16 conn", "modelpack", "mlflow"), 10))
-        checks.append(("iris 100-row 16c throughput vs mlflow", ratio("iris LR 100-row, 16 conn", "modelpack", "mlflow"), 3))
-        checks.append(("iris 1-row 16c vs bare starlette", ratio("iris LR 1-row, 16 conn", "modelpack", "bare"), 0.6))
-        checks.append(("iris 1-row 1c throughput vs mlflow", ratio("iris LR 1-row, 1 conn", "modelpack", "mlflow"), 0))
+        checks.append(
+            (
+                "RF 1-row 16c throughput vs mlflow",
+                ratio("RF 1-row, 16 conn", "modelpack", "mlflow"),
+                10,
+            )
+        )
+        checks.append(
+            (
+                "iris 100-row 16c throughput vs mlflow",
+                ratio("iris LR 100-row, 16 conn", "modelpack", "mlflow"),
+                3,
+            )
+        )
+        checks.append(
+            (
+                "iris 1-row 16c vs bare starlette",
+                ratio("iris LR 1-row, 16 conn", "modelpack", "bare"),
+                0.6,
+            )
+        )
+        checks.append(
+            (
+                "iris 1-row 1c throughput vs mlflow",
+                ratio("iris LR 1-row, 1 conn", "modelpack", "mlflow"),
+                0,
+            )
+        )
 
         rss = {name: tree_rss_mb(s.proc.pid) for name, s in servers.items()}
         print(f"\n{'server':16} {'ready s':>8} {'RSS total MB':>13} {'largest proc MB':>16}")
         for name, server in servers.items():
             total, largest = rss[name]
             print(f"{name:16} {server.ready_s:8.2f} {total:13.0f} {largest:16.0f}")
+        # memory per worker with several workers: modelpack forks after loading (pages
+        # shared copy-on-write), mlflow's uvicorn workers each import and load again
+        for server in servers.values():
+            server.stop()
+        n = max(2, args.workers)
+        multi: dict[str, Server] = {}
+        port = free_port()
+        multi["modelpack"] = servers["modelpack-multi"] = Server(
+            "modelpack-iris-multi",
+            [*mp, "-m", str(work / "iris"), "--port", str(port), "--workers", str(n)],
+            port,
+        )
+        port = free_port()
+        multi["mlflow"] = servers["mlflow-multi"] = Server(
+            "mlflow-iris-multi",
+            [
+                *mlflow_cli,
+                "-m",
+                str(work / "iris"),
+                "-p",
+                str(port),
+                "-h",
+                "127.0.0.1",
+                "-w",
+                str(n),
+            ],
+            port,
+            env={"PATH": f"{Path(MLFLOW_PYTHON).parent}:{os.environ.get('PATH', '')}"},
+        )
+        for server in multi.values():
+            for _ in range(50):  # touch every worker's model
+                urllib.request.urlopen(
+                    urllib.request.Request(
+                        server.url + "/invocations",
+                        data=iris1.encode(),
+                        headers={"Content-Type": "application/json"},
+                    )
+                ).read()
+        pss = {side: tree_pss_mb(server.proc.pid) / n for side, server in multi.items()}
+        for server in multi.values():
+            server.stop()
+        print(f"\nmemory per worker at {n} workers (PSS of the whole server / {n}):")
+        for side, value in pss.items():
+            print(f"  {side:10} {value:7.0f} MB")
         ours, theirs = servers["modelpack-iris"], servers["mlflow-iris"]
-        per_worker = rss["modelpack-iris"][1]
-        checks.append(("iris RSS per worker: mlflow / modelpack", rss["mlflow-iris"][1] / per_worker, 2))
+        checks.append(
+            (
+                "iris 1 worker, RSS of server: mlflow / ours",
+                rss["mlflow-iris"][0] / rss["modelpack-iris"][0],
+                2,
+            )
+        )
+        checks.append(
+            (
+                "iris 1 worker, largest process RSS ratio",
+                rss["mlflow-iris"][1] / rss["modelpack-iris"][1],
+                0,
+            )
+        )
+        checks.append(
+            (f"iris {n} workers, PSS per worker ratio", pss["mlflow"] / pss["modelpack"], 2)
+        )
         checks.append(("iris time to ready: mlflow / modelpack", theirs.ready_s / ours.ready_s, 3))
 
         print(f"\n{'ratio (same run)':42} {'measured':>9} {'target':>7}")
