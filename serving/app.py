@@ -113,7 +113,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def prepare(served: ServedModel, body: bytes, content_type: str | None) -> tuple[Any, Any]:
     """Parse a scoring body and put it through the model's signature enforcement."""
-    return served.enforce(*parse_request(body, content_type, served.input_schema))
+    data, params = parse_request(body, content_type, served.input_schema)
+    prepared: tuple[Any, Any] = served.enforce(data, params)
+    return prepared
 
 
 class ScoringApp:

@@ -61,12 +61,13 @@ def identify(uri: str) -> ModelIdentity:
 def batch_rows(config: ServeConfig, model: PyFuncModel) -> int:
     """The rows one prediction may merge: the configured value, or the automatic choice."""
     if config.max_batch_rows:
-        return config.max_batch_rows
+        return int(config.max_batch_rows)
     if model.flavor.name not in ROW_WISE_FLAVORS:
         return 1  # a custom model may look at the whole batch: never merge it unasked
     inputs = model.signature.inputs if model.signature else None
     if inputs is not None and inputs.is_tensor_spec():
-        if any(not spec.shape or spec.shape[0] != -1 for spec in inputs.inputs):
+        shapes = [getattr(spec, "shape", ()) for spec in inputs.inputs]
+        if any(not shape or shape[0] != -1 for shape in shapes):
             return 1
     return 256
 

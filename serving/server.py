@@ -151,9 +151,9 @@ def _serve_forked(config: ServeConfig, sock: socket.socket) -> None:
             break
         except InterruptedError:
             continue
-        slot = children.pop(pid, None)
+        slot = children.pop(pid, -1)
         metrics.worker_exited(pid)
-        if slot is not None and not stopping:
+        if slot >= 0 and not stopping:
             log.warning("worker %d exited (status %d); starting a new one", pid, status)
             time.sleep(0.5)
             spawn(slot)

@@ -1,0 +1,52 @@
+"""``modelpack serve`` options: one ServeConfig field each, from a flag or MODELPACK_SERVE_*."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from click.testing import CliRunner
+
+from modelpack.cli import cli
+from modelpack.errors import InvalidInput
+from modelpack.serving.config import ServeConfig, env_var, option_fields, to_argv
+
+
+def test_every_option_has_a_flag_and_an_environment_variable() -> None:
+    help_text = CliRunner().invoke(cli, ["serve", "--help"]).output
+    for name, _, _, _ in option_fields():
+        assert "--" + name.replace("_", "-") in help_text
+        assert env_var(name) in help_text
+
+
+def test_bad_values_are_an_error_line_not_a_traceback() -> None:
+    result = CliRunner().invoke(
+        cli, ["serve", "-m", "some/model"], env={"MODELPACK_SERVE_WORKERS": "0"}
+    )
+    assert result.exit_code == 1
+    assert "error: workers must be at least 1" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_config_survives_the_argv_round_trip_used_to_re_exec() -> None:
+    config = ServeConfig(model_uri="models:/iris@champion", port=8080, watch=True, timeout=2.5)
+    runner = CliRunner()
+    seen: list[ServeConfig] = []
+    import modelpack.serving.server as server
+
+    original = server.run
+    server.run = seen.append  # type: ignore[assignment]
+    try:
+        result = runner.invoke(cli, ["serve", *to_argv(config)])
+    finally:
+        server.run = original
+    assert result.exit_code == 0, result.output
+    assert seen == [config]
+
+
+@pytest.mark.parametrize(
+    "change", [{"port": 70000}, {"max_queue": 0}, {"env_manager": "conda"}, {"timeout": 0}]
+)
+def test_config_validates_at_the_edge(change: dict[str, object]) -> None:
+    with pytest.raises(InvalidInput):
+        dataclasses.replace(ServeConfig(model_uri="m"), **change)
