@@ -239,15 +239,20 @@ class AtomicWriter:
             self._writer.write_table(table)
 
     def _open_writer(self, schema: pa.Schema) -> Any:
+        if self.format == "jsonl":
+            return None
+        import pyarrow as pa
+
+        # Arrow's own file: its writes do not go through Python and hold no GIL.
+        self._handle.close()
+        self._handle = pa.OSFile(str(self.tmp), "wb")
         if self.format == "parquet":
             import pyarrow.parquet as pq
 
             return pq.ParquetWriter(self._handle, schema)
-        if self.format == "csv":
-            import pyarrow.csv as pacsv
+        import pyarrow.csv as pacsv
 
-            return pacsv.CSVWriter(self._handle, schema)
-        return None
+        return pacsv.CSVWriter(self._handle, schema)
 
     def _write_jsonl(self, table: pa.Table) -> None:
         frame = table.to_pandas()
@@ -262,9 +267,12 @@ class AtomicWriter:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
         self._handle.close()
+        fd = os.open(self.tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(self.tmp, self.target)
 
     def close(self) -> None:
