@@ -28,18 +28,15 @@ def test_bad_values_are_an_error_line_not_a_traceback() -> None:
     assert "Traceback" not in result.output
 
 
-def test_config_survives_the_argv_round_trip_used_to_re_exec() -> None:
+def test_config_survives_the_argv_round_trip_used_to_re_exec(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     config = ServeConfig(model_uri="models:/iris@champion", port=8080, watch=True, timeout=2.5)
-    runner = CliRunner()
     seen: list[ServeConfig] = []
     import modelpack.serving.server as server
 
-    original = server.run
-    server.run = seen.append  # type: ignore[assignment]
-    try:
-        result = runner.invoke(cli, ["serve", *to_argv(config)])
-    finally:
-        server.run = original
+    monkeypatch.setattr(server, "run", seen.append)
+    result = CliRunner().invoke(cli, ["serve", *to_argv(config)])
     assert result.exit_code == 0, result.output
     assert seen == [config]
 
@@ -50,3 +47,28 @@ def test_config_survives_the_argv_round_trip_used_to_re_exec() -> None:
 def test_config_validates_at_the_edge(change: dict[str, object]) -> None:
     with pytest.raises(InvalidInput):
         dataclasses.replace(ServeConfig(model_uri="m"), **change)
+
+
+def test_virtualenv_re_executes_serve_with_the_models_python(
+    monkeypatch: pytest.MonkeyPatch, iris_model: object
+) -> None:
+    import os
+    import sys
+
+    import modelpack.serving.envs as envs
+
+    calls: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(envs, "python_for_model", lambda model_dir: sys.executable)
+    monkeypatch.setattr(os, "execv", lambda path, argv: calls.append((path, argv)))
+    import modelpack.serving.server as server
+
+    monkeypatch.setattr(server, "run", lambda config: None)
+    result = CliRunner().invoke(
+        cli, ["serve", "-m", str(iris_model), "--env-manager", "virtualenv", "--port", "6000"]
+    )
+    assert result.exit_code == 0, result.output
+    ((path, argv),) = calls
+    assert path == sys.executable
+    rebuilt = argv[argv.index("-c") + 2 :]
+    assert rebuilt[rebuilt.index("--env-manager") + 1] == "local"
+    assert rebuilt[rebuilt.index("--port") + 1] == "6000"
