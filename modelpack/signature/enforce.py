@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -400,6 +401,13 @@ def _enforce_rows(data: Any, specs: tuple[ColSpec, ...]) -> pd.DataFrame:
     return _build(list(zip(labels, columns, specs, strict=True)))
 
 
+@functools.lru_cache(maxsize=256)
+def _column_index(labels: tuple[Any, ...]) -> pd.Index:
+    # Building an Index of string labels is a large share of a 1-row request under
+    # pandas 3; a schema's labels repeat on every call and an Index is immutable.
+    return pd.Index(labels)
+
+
 def _build(pairs: list[tuple[Any, Any, ColSpec]]) -> pd.DataFrame:
     columns = {
         label: _convert_value(_where(spec, i), value, spec)
@@ -410,6 +418,16 @@ def _build(pairs: list[tuple[Any, Any, ColSpec]]) -> pd.DataFrame:
         raise SchemaError(
             f"columns have different lengths ({sorted(lengths)}) — send equal columns"
         )
+    values = list(columns.values())
+    first = values[0] if values else None
+    if (
+        isinstance(first, np.ndarray)
+        and first.dtype.kind in "biuf"
+        and all(isinstance(v, np.ndarray) and v.dtype == first.dtype for v in values)
+    ):
+        # One numeric dtype: one 2-D block, no per-column consolidation.
+        block = np.column_stack(values) if len(values) > 1 else first.reshape(-1, 1)
+        return pd.DataFrame(block, columns=_column_index(tuple(columns)), copy=False)
     return pd.DataFrame(columns, copy=False)
 
 
