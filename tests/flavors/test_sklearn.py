@@ -199,3 +199,38 @@ def test_corrupt_mlmodel_and_missing_payload(iris_lr, tmp_path: Path) -> None:
     (tmp_path / "m" / "MLmodel").write_text(yaml.safe_dump({"flavors": {"zzz": {}}}))
     with pytest.raises(ModelFormatError, match="python_function"):
         modelpack.load_model(tmp_path / "m")
+
+
+def test_named_numeric_frames_take_the_array_path_with_identical_results(
+    iris_lr, iris, tmp_path: Path
+) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    features, target = iris
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(features, target)
+    for name, estimator in (("lr", iris_lr), ("rf", forest)):
+        signature = modelpack.infer_signature(features)
+        modelpack.sklearn.save_model(estimator, tmp_path / name, signature=signature)
+        model = modelpack.load_model(tmp_path / name)
+        np.testing.assert_array_equal(model.predict(features), estimator.predict(features))
+        # a JSON-like dict takes the same path; warnings are errors in this suite
+        rows = features.head(3).to_dict(orient="list")
+        np.testing.assert_array_equal(model.predict(rows), estimator.predict(features.head(3)))
+        assert list(model.get_raw_model().feature_names_in_) == list(features.columns)
+
+
+def test_column_selecting_pipelines_keep_the_frame(tmp_path: Path) -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = pd.DataFrame(
+        {"city": ["a", "b", "a", "c"] * 5, "size": np.arange(20.0), "rooms": np.arange(20) % 4}
+    )
+    target = (frame["size"] > 9).astype(int)
+    pipe = make_pipeline(
+        ColumnTransformer([("city", OneHotEncoder(), ["city"])], remainder="passthrough"),
+        LogisticRegression(max_iter=500),
+    ).fit(frame, target)
+    modelpack.sklearn.save_model(pipe, tmp_path / "m", input_example=frame.head(2))
+    model = modelpack.load_model(tmp_path / "m")
+    np.testing.assert_array_equal(model.predict(frame), pipe.predict(frame))
