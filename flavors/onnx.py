@@ -220,6 +220,7 @@ class OnnxFlavor:
 
     name = FLAVOR_NAME
     loader_modules = frozenset({"modelpack.flavors.onnx", "mlflow.onnx"})
+    rows_independent = True
 
     def load_pyfunc(self, model_dir: Path, mlmodel: JSONDict, *, trust: bool) -> _OnnxPredictor:
         import onnxruntime as ort

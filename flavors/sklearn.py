@@ -278,6 +278,7 @@ class SklearnFlavor:
 
     name = FLAVOR_NAME
     loader_modules = frozenset({"modelpack.flavors.sklearn", "mlflow.sklearn"})
+    rows_independent = True
 
     def load_pyfunc(self, model_dir: Path, mlmodel: JSONDict, *, trust: bool) -> _SklearnPredictor:
         estimator = _load_from_dir(model_dir, mlmodel, trust=trust)

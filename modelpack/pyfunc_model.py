@@ -96,6 +96,12 @@ class PyFuncModel:
     def signature(self) -> ModelSignature | None:
         return self.metadata.signature
 
+    @property
+    def rows_independent(self) -> bool:
+        """Whether each row's prediction depends on that row alone (the flavor says so),
+        so that requests may be merged into one batch and split back."""
+        return bool(getattr(self.flavor, "rows_independent", False))
+
     def prepare_input(self, data: Any, params: Any = None) -> tuple[Any, dict[str, Any] | None]:
         """Enforce the signature on ``data`` and ``params``; return the converted pair.
 

@@ -42,6 +42,10 @@ class Flavor(Protocol):
     name: str
     loader_modules: frozenset[str]
 
+    # Optional: ``rows_independent = True`` declares that a prediction for one row
+    # depends on that row alone, so a server may merge requests into one batch.
+    # Flavors that do not say so are never merged unasked.
+
     def load_pyfunc(self, model_dir: Path, mlmodel: JSONDict, *, trust: bool) -> PredictImpl:
         """Load the model in ``model_dir`` (already verified) for generic prediction."""
         ...

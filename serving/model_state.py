@@ -25,9 +25,6 @@ from modelpack.serving.metrics import ModelMetrics
 
 log = logging.getLogger("modelpack.serving")
 
-#: flavors whose predictions are row-wise, so merging requests cannot change a result
-ROW_WISE_FLAVORS = frozenset({"sklearn", "onnx"})
-
 
 @dataclass(frozen=True)
 class ModelIdentity:
@@ -62,7 +59,7 @@ def batch_rows(config: ServeConfig, model: PyFuncModel) -> int:
     """The rows one prediction may merge: the configured value, or the automatic choice."""
     if config.max_batch_rows:
         return int(config.max_batch_rows)
-    if model.flavor.name not in ROW_WISE_FLAVORS:
+    if not model.rows_independent:
         return 1  # a custom model may look at the whole batch: never merge it unasked
     inputs = model.signature.inputs if model.signature else None
     if inputs is not None and inputs.is_tensor_spec():

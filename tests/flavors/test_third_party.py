@@ -99,3 +99,15 @@ def test_model_from_an_uninstalled_flavor_says_so(iris_lr, tmp_path: Path) -> No
 def test_parametrize_mark_is_usable_by_plugins() -> None:
     mark = parametrize_conformance(FlavorCase("p", "polyfit", lambda p: None, None, None))
     assert len(mark.args[1]) == len(mark.kwargs["ids"]) >= 7
+
+
+def test_only_flavors_that_declare_it_are_row_independent(
+    third_party: None, iris_lr, iris_onnx, tmp_path: Path
+) -> None:
+    modelpack.sklearn.save_model(iris_lr, tmp_path / "sk")
+    modelpack.onnx.save_model(iris_onnx, tmp_path / "onnx")
+    assert modelpack.load_model(tmp_path / "sk").rows_independent
+    assert modelpack.load_model(tmp_path / "onnx").rows_independent
+    case = _case()
+    case.save(tmp_path / "poly")  # the example flavor does not declare it
+    assert not modelpack.load_model(tmp_path / "poly").rows_independent
