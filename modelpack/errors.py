@@ -18,7 +18,7 @@
     ├── DependencyMissing (ImportError) FEATURE_DISABLED 501
     ├── StoreError                      INTERNAL_ERROR   500
     ├── EnvironmentBuildError           INTERNAL_ERROR   500
-    └── PredictionError                 INTERNAL_ERROR   500
+    └── PredictionError                 BAD_REQUEST      400
 
 Each class carries a stable ``error_code`` (MLflow's names, so clients that parse
 MLflow errors keep working) and the HTTP status the server maps it to. Messages say
@@ -124,7 +124,15 @@ class EnvironmentBuildError(ModelpackError):
 
 
 class PredictionError(ModelpackError):
-    """The model itself failed while predicting on input that passed enforcement."""
+    """The model itself failed while predicting on input that passed enforcement.
+
+    A 400, as MLflow's scoring server answers: input that matches the signature but
+    breaks the model (NaN into an estimator that refuses NaN, say) is the request's
+    to fix; the server stays up and answers the next request.
+    """
+
+    error_code = "BAD_REQUEST"
+    http_status = 400
 
 
 __all__ = [
