@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelpack.environment import pinned
-from modelpack.errors import InvalidInput, ModelFormatError, SchemaError
+from modelpack.errors import DependencyMissing, InvalidInput, ModelFormatError, SchemaError
 from modelpack.mlmodel import PYFUNC_FLAVOR
 from modelpack.model_dir import safe_join, verify_model_dir
 from modelpack.saving import save_model_dir
@@ -32,8 +32,18 @@ MODEL_FILE = "model.onnx"
 THREADS_ENV = "MODELPACK_ONNX_INTRA_OP_THREADS"
 
 
+def _onnx() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        raise DependencyMissing(
+            "the onnx flavor needs the onnx package: pip install 'modelpack[onnx]'"
+        ) from None
+    return onnx
+
+
 def _as_model_proto(onnx_model: Any) -> Any:
-    import onnx
+    onnx = _onnx()
 
     if isinstance(onnx_model, onnx.ModelProto):
         return onnx_model
@@ -54,7 +64,7 @@ def _as_model_proto(onnx_model: Any) -> Any:
 
 
 def _read_onnx(path: Path) -> Any:
-    import onnx
+    onnx = _onnx()
 
     try:
         return onnx.load(str(path))
@@ -100,8 +110,7 @@ def save_model(
 
     >>> save_model(convert_sklearn(clf, initial_types=types), "models/iris-onnx")  # doctest: +SKIP
     """
-    import onnx
-
+    onnx = _onnx()
     model_proto = _as_model_proto(onnx_model)
     try:
         onnx.checker.check_model(model_proto)
@@ -223,7 +232,12 @@ class OnnxFlavor:
     rows_independent = True
 
     def load_pyfunc(self, model_dir: Path, mlmodel: JSONDict, *, trust: bool) -> _OnnxPredictor:
-        import onnxruntime as ort
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise DependencyMissing(
+                "ONNX models run on onnxruntime: pip install 'modelpack[onnx]'"
+            ) from None
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = _intra_op_threads()

@@ -51,6 +51,8 @@ _LAZY: dict[str, str] = {
     "set_tags": "modelpack.tracking",
     "set_tracking_uri": "modelpack.tracking",
     "start_run": "modelpack.tracking",
+    # scoring on Spark
+    "spark_udf": "modelpack.spark",
 }
 
 # short names for the flavor plugins: modelpack.sklearn is modelpack.flavors.sklearn

@@ -128,7 +128,7 @@ def spark_udf(
         from pyspark.sql.pandas.functions import pandas_udf
     except ImportError:
         raise DependencyMissing(
-            "spark_udf needs pyspark; install it with 'pip install pyspark'"
+            "spark_udf needs pyspark: pip install 'modelpack[spark]'"
         ) from None
     from modelpack.model_dir import verify_model_dir
     from modelpack.pyfunc_model import ModelMetadata

@@ -77,14 +77,16 @@ def _reexec_in_virtualenv(config: ServeConfig) -> None:
             "--env-manager virtualenv is unavailable in this installation "
             "(modelpack.serving.envs is missing); use --env-manager local"
         ) from None
+    from modelpack.serving.envs import cli_command
     from modelpack.serving.model_state import identify
 
     python = os.fspath(python_for_model(identify(config.model_uri).path))
     argv = to_argv(dataclasses.replace(config, env_manager="local"))
-    code = "import sys; from modelpack.cli import main; main(['serve', *sys.argv[1:]])"
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(python, [python, "-c", code, *argv])
+    # cli_command runs python isolated (-I), so a checkout in the working directory
+    # cannot shadow the modelpack installed in the model's environment.
+    os.execv(python, [*cli_command(python), "serve", *argv])
 
 
 __all__ = ["serve"]

@@ -12,6 +12,7 @@ shell: every command is an argument list.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -24,7 +25,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
-from modelpack.errors import EnvironmentBuildError, InvalidInput, ModelFormatError
+from modelpack.errors import (
+    DependencyMissing,
+    EnvironmentBuildError,
+    InvalidInput,
+    ModelFormatError,
+)
 
 EnvManager = Literal["local", "virtualenv"]
 ENV_MANAGERS: tuple[EnvManager, ...] = ("local", "virtualenv")
@@ -187,6 +193,11 @@ def build_env(spec: EnvSpec, wheel: Path) -> Path:
     """
     from modelpack import __version__
 
+    if importlib.util.find_spec("virtualenv") is None:
+        raise DependencyMissing(
+            "--env-manager virtualenv needs the virtualenv package: "
+            "pip install 'modelpack[virtualenv]'"
+        )
     cache = env_cache_dir()
     try:
         cache.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ EXPECTED_PUBLIC = {
     "active_run", "end_run", "get_tracking_uri", "infer_signature", "load_model",
     "log_artifact", "log_artifacts", "log_dict", "log_figure", "log_metric", "log_metrics",
     "log_param", "log_params", "register_model", "search_runs", "set_experiment", "set_tag",
-    "set_tags", "set_tracking_uri", "start_run",
+    "set_tags", "set_tracking_uri", "spark_udf", "start_run",
 }  # fmt: skip
 
 

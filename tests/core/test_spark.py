@@ -38,11 +38,6 @@ def iris(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, pd.DataFr
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    pytest.importorskip("pyspark")
-    import shutil
-
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java")
     from pyspark.sql import SparkSession
 
     session = (
@@ -62,7 +57,7 @@ def test_missing_pyspark_is_a_clear_error(
     from modelpack.spark import spark_udf
 
     monkeypatch.setitem(sys.modules, "pyspark.sql.functions", None)
-    with pytest.raises(DependencyMissing, match="pip install pyspark"):
+    with pytest.raises(DependencyMissing, match=r"pip install .modelpack\[spark\]"):
         spark_udf(object(), iris[0])
 
 

@@ -94,10 +94,14 @@ __all__ = [
 
 
 @pytest.fixture(scope="session")
-def env_cache(request: pytest.FixtureRequest) -> Iterator[Path]:
+def env_cache(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
     """``MODELPACK_ENV_CACHE`` pointed at pytest's cache, so built environments survive
-    between test runs (a full build takes about a minute; a reuse, a second)."""
-    path = Path(request.config.cache.mkdir("modelpack-envs"))
+    between test runs (a full build takes about a minute; a reuse, a second); a fresh
+    temporary directory when pytest runs without its cache plugin."""
+    cache = getattr(request.config, "cache", None)
+    path = Path(cache.mkdir("modelpack-envs")) if cache else tmp_path_factory.mktemp("envs")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MODELPACK_ENV_CACHE", str(path))
         yield path
