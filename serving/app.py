@@ -20,11 +20,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from modelpack import __version__
 from modelpack.errors import ModelpackError, PredictionError
 from modelpack.pyfunc_model import PyFuncModel
 from modelpack.serving import metrics
+from modelpack.serving.asgi import header, receive_body, send_json
 from modelpack.serving.config import ServeConfig
 from modelpack.serving.encoding import dumps, encode_predictions
 from modelpack.serving.model_state import ModelHolder, ModelIdentity, ServedModel, identify
@@ -95,20 +97,8 @@ def _failure(exc: Exception, v2: bool) -> tuple[Response, str]:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 before it is read whole if it exceeds ``limit``."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise HTTPException(400, "Content-Length must be a number of bytes")
-        if int(declared) > limit:
-            raise HTTPException(413, f"request body exceeds the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"request body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    body: bytes = await receive_body(request.receive, request.headers.get("content-length"), limit)
+    return body
 
 
 def prepare(served: ServedModel, body: bytes, content_type: str | None) -> tuple[Any, Any]:
@@ -170,14 +160,20 @@ class ScoringApp:
 
     async def invocations(self, request: Request, served: ServedModel | None) -> Response:
         """``POST /invocations``: MLflow's scoring protocol."""
+        body = await self.score(request.scope, request.receive, served)
+        return Response(body, media_type=JSON)
+
+    async def score(self, scope: Scope, receive: Receive, served: ServedModel | None) -> bytes:
+        """The ``/invocations`` response body for the request in ``scope``."""
         if served is None:
             raise HTTPException(503, "the model is still loading; retry shortly")
         deadline = time.monotonic() + self.config.timeout
         batcher = served.batcher
         batcher.arriving += 1
         try:
-            body = await read_body(request, self.config.max_body_bytes)
-            content_type = request.headers.get("content-type")
+            declared = header(scope, b"content-length")
+            body = await receive_body(receive, declared, self.config.max_body_bytes)
+            content_type = header(scope, b"content-type")
             if len(body) <= INLINE_PARSE_BYTES:
                 data, params = prepare(served, body, content_type)
             else:
@@ -185,7 +181,54 @@ class ScoringApp:
         finally:
             batcher.arriving -= 1
         predictions = await batcher.predict(data, params, max(deadline - time.monotonic(), 0.001))
-        return Response(encode_predictions(predictions), media_type=JSON)
+        encoded: bytes = encode_predictions(predictions)
+        return encoded
+
+    async def asgi_invocations(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /invocations`` as a raw ASGI app: what :meth:`route` and
+        :meth:`invocations` do together, without starlette's per-request objects."""
+        start = time.perf_counter()
+        served = self.holder.current
+        if served is None:
+            response, code = _failure(
+                HTTPException(503, "the model is still loading; retry shortly"), False
+            )
+            await response(scope, receive, send)
+            return
+        model_metrics = served.metrics
+        model_metrics.in_flight.inc()
+        try:
+            body = await self.score(scope, receive, served)
+        except Exception as exc:
+            model_metrics.in_flight.dec()
+            response, code = _failure(exc, False)
+            model_metrics.request(
+                "/invocations", response.status_code, time.perf_counter() - start, code
+            )
+            await response(scope, receive, send)
+            return
+        model_metrics.in_flight.dec()
+        model_metrics.request("/invocations", 200, time.perf_counter() - start)
+        await send_json(send, body)
+
+
+class ScoringStarlette(Starlette):
+    """The Starlette app, with ``POST /invocations`` answered before the middleware stack."""
+
+    def __init__(self, scoring: ScoringApp, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._invocations = scoring.asgi_invocations
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == "/invocations"
+            and scope["method"] == "POST"
+            and not scope.get("root_path")
+        ):
+            await self._invocations(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def build_app(
@@ -236,12 +279,12 @@ def build_app(
             served.metrics.request("unmatched", response.status_code, 0.0, code)
         return response
 
-    app = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
+    app = ScoringStarlette(
+        scoring, routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
     app.state.holder = holder
     app.state.config = config
     return app
 
 
-__all__ = ["ScoringApp", "build_app", "error_response", "read_body"]
+__all__ = ["ScoringApp", "ScoringStarlette", "build_app", "error_response", "read_body"]
