@@ -119,8 +119,10 @@ def generate_build_context(
     target = Path(directory).expanduser()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InvalidInput(f"'{target}' already exists and is not an empty directory")
-    if not target.parent.is_dir():
-        raise InvalidInput(f"directory '{target.parent}' does not exist")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"cannot create '{target.parent}': {exc.strerror}") from None
     model_dir = resolve_model_uri(model_uri)
     mlmodel = verify_model_dir(model_dir)
     name, version = _identify(model_uri, model_dir)

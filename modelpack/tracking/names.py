@@ -30,8 +30,11 @@ _RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _describe(value: object) -> str:
-    """A short, data-free description of a rejected value (type and length)."""
+    """A short description of a rejected value: a short printable string is quoted (a
+    user's own name or stage is what they need to see); anything else by type and size."""
     if isinstance(value, str):
+        if 0 < len(value) <= 40 and value.isprintable():
+            return repr(value)
         return f"a string of {len(value)} characters"
     return f"a value of type {type(value).__name__}"
 

@@ -121,3 +121,15 @@ def test_console_script_against_a_directory_store(
     )
     assert [m["name"] for m in json.loads(listed.stdout)] == ["m"]
     assert (store / "modelpack.db").is_file()
+
+
+def test_a_bad_stage_is_named_in_the_error(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from modelpack.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["models", "transition", "m", "1", "Bogus", "--tracking-uri", str(tmp_path / "s")]
+    )
+    assert result.exit_code == 1
+    assert "stage must be one of None, Staging, Production, Archived, got 'Bogus'" in result.output

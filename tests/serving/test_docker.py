@@ -131,6 +131,13 @@ def test_existing_directory_is_not_touched(iris_model: Path, tmp_path: Path) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["ctx"]
 
 
+def test_missing_parent_directories_are_created(iris_model: Path, tmp_path: Path) -> None:
+    target = tmp_path / "build" / "iris"
+    result = invoke("generate-dockerfile", "-m", iris_model, "-d", target)
+    assert result.exit_code == 0, result.stderr
+    assert (target / "Dockerfile").is_file()
+
+
 def test_missing_model_and_metacharacters_in_uri(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     result = invoke("generate-dockerfile", "-m", f"x; touch {marker}", "-d", tmp_path / "c")
