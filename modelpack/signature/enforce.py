@@ -8,7 +8,8 @@ for a float column); a float is still never turned into an integer. Datetime col
 keep their unit (s, ms, us, ns): converting to ns could overflow. ISO 8601 text is
 read for datetime columns and base64 text for binary columns, as JSON has neither.
 
-Columns are enforced here; tensors in ``_enforce_tensor`` and params in ``_params``
+Column inputs are mapped to columns here and each column converted by ``_convert``;
+tensors are enforced in ``_enforce_tensor`` and params in ``_params``
 (``enforce_params`` is re-exported from this module).
 """
 
