@@ -174,13 +174,17 @@ class ScoringApp:
             declared = header(scope, b"content-length")
             body = await receive_body(receive, declared, self.config.max_body_bytes)
             content_type = header(scope, b"content-type")
+            prepared = True
             if len(body) <= INLINE_PARSE_BYTES:
-                data, params = prepare(served, body, content_type)
+                # enforcement waits for the batch: one DataFrame for all its requests
+                data, params = parse_request(body, content_type, served.input_schema)
+                prepared = False
             else:
                 data, params = await asyncio.to_thread(prepare, served, body, content_type)
         finally:
             batcher.arriving -= 1
-        predictions = await batcher.predict(data, params, max(deadline - time.monotonic(), 0.001))
+        timeout = max(deadline - time.monotonic(), 0.001)
+        predictions = await batcher.predict(data, params, timeout, prepared=prepared)
         encoded: bytes = encode_predictions(predictions)
         return encoded
 

@@ -3,7 +3,9 @@
 One dispatcher task per loaded model takes every queued request (up to
 ``max_batch_rows`` rows), merges the prepared inputs, runs the model once in a
 worker thread (so a sync model never blocks the event loop) and hands each request
-its own rows. Requests queue while a prediction runs, so batches grow with load and
+its own rows. Column data not yet put through the signature (``prepared=False``)
+is merged first and enforced once per batch, in the worker thread: building a
+one-row DataFrame per request cost more than the rest of the request. Requests queue while a prediction runs, so batches grow with load and
 a lone request never waits: the dispatcher only lingers (up to ``max_wait_ms``) when
 other requests are still being read and parsed.
 """
@@ -16,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -28,6 +31,8 @@ from modelpack.pyfunc_model import PyFuncModel
 _WAIT_TIMEOUT = asyncio.TimeoutError
 #: ``(rows, seconds)`` of each prediction call, for metrics.
 BatchObserver = Callable[[int, float], None]
+#: signature enforcement: ``(data, params)`` in, the converted pair out
+Prepare = Callable[[Any, Any], tuple[Any, Any]]
 
 
 @dataclass(eq=False)
@@ -37,6 +42,36 @@ class _Job:
     rows: int
     key: Any
     future: asyncio.Future[Any] = field(repr=False)
+    raw: bool = False  # data still needs enforcement
+
+
+def _columns_key(data: Any, params: dict[str, Any] | None) -> tuple[int, Any]:
+    """Rows and merge key of unenforced ``{column: list}`` data; key None = enforce alone.
+
+    Only equal-length columns merge: otherwise two wrong requests could add up to a
+    table that passes enforcement.
+    """
+    if not isinstance(data, dict) or not data:
+        return 0, None
+    rows = -1
+    for name, values in data.items():
+        if type(values) is not list or type(name) is not str:
+            return 0, None
+        if rows != len(values):
+            if rows >= 0:
+                return 0, None
+            rows = len(values)
+    if rows < 1:
+        return 0, None
+    try:
+        pkey = None if not params else repr(sorted(params.items()))
+    except TypeError:
+        return 0, None
+    return rows, ("columns", tuple(data), pkey)
+
+
+def _merge_columns(items: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
+    return {name: list(chain.from_iterable(d[name] for d in items)) for name in items[0]}
 
 
 def _rows_and_key(data: Any, params: dict[str, Any] | None) -> tuple[int, Any]:
@@ -116,8 +151,10 @@ class Batcher:
         max_queue: int,
         observer: BatchObserver | None = None,
         on_depth: Callable[[int], None] | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         self.model = model
+        self._prepare = prepare
         self.max_batch_rows = max(1, max_batch_rows)
         self.max_wait = max_wait_ms / 1000.0
         self.max_queue = max_queue
@@ -136,14 +173,30 @@ class Batcher:
         """Requests waiting for the model."""
         return len(self._queue)
 
-    async def predict(self, data: Any, params: dict[str, Any] | None, timeout: float) -> Any:
-        """This request's predictions; 503 when the queue is full, 504 after ``timeout`` s."""
+    async def predict(
+        self, data: Any, params: Any, timeout: float, *, prepared: bool = True
+    ) -> Any:
+        """This request's predictions; 503 when the queue is full, 504 after ``timeout`` s.
+
+        With ``prepared=False`` the data has not been through the signature yet:
+        column data is enforced with its batch, anything else right here.
+        """
         if len(self._queue) >= self.max_queue:
             raise HTTPException(503, "the server is at capacity (prediction queue full); retry")
+        raw = False
+        if not prepared:
+            if self._prepare is None:
+                raise RuntimeError("this Batcher was built without a prepare function")
+            rows, key = _columns_key(data, params) if self.max_batch_rows > 1 else (0, None)
+            if key is None:
+                data, params = self._prepare(data, params)
+            else:
+                raw = True
+        if not raw:
+            rows, key = _rows_and_key(data, params) if self.max_batch_rows > 1 else (0, None)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._dispatch())
-        rows, key = _rows_and_key(data, params) if self.max_batch_rows > 1 else (0, None)
-        job = _Job(data, params, rows, key, asyncio.get_running_loop().create_future())
+        job = _Job(data, params, rows, key, asyncio.get_running_loop().create_future(), raw)
         self._queue.append(job)
         self._depth_changed()
         self._wakeup.set()
@@ -227,9 +280,12 @@ class Batcher:
     async def _run(self, batch: list[_Job]) -> None:
         live = [j for j in batch if not j.future.done()]
         if len(live) > 1:
+            raw = live[0].raw
             try:
-                merged = _merge([j.data for j in live])
-                output = await self._call(merged, live[0].params, sum(j.rows for j in live))
+                merge = _merge_columns if raw else _merge
+                merged = merge([j.data for j in live])
+                rows = sum(j.rows for j in live)
+                output = await self._call(merged, live[0].params, rows, raw)
             except (ModelpackError, ValueError, TypeError):
                 output = None  # a bad request in a batch must fail alone: retry one by one
             parts = None if output is None else split_rows(output, [j.rows for j in live])
@@ -242,7 +298,7 @@ class Batcher:
             if job.future.done():
                 continue
             try:
-                result = await self._call(job.data, job.params, max(job.rows, 1))
+                result = await self._call(job.data, job.params, max(job.rows, 1), job.raw)
             except Exception as exc:
                 if not job.future.done():
                     job.future.set_exception(exc)
@@ -250,20 +306,39 @@ class Batcher:
                 if not job.future.done():
                     job.future.set_result(result)
 
-    async def _call(self, data: Any, params: dict[str, Any] | None, rows: int) -> Any:
+    async def _call(
+        self, data: Any, params: dict[str, Any] | None, rows: int, raw: bool = False
+    ) -> Any:
         loop = asyncio.get_running_loop()
+        output, seconds, error = await loop.run_in_executor(
+            self._executor, self._run_model, data, params, raw
+        )
+        if seconds is not None and self._observer is not None:
+            self._observer(rows, seconds)
+        if error is not None:
+            raise error
+        return output
+
+    def _run_model(
+        self, data: Any, params: Any, raw: bool
+    ) -> tuple[Any, float | None, Exception | None]:
+        """In the worker thread: enforce (``raw``), then predict; ``(output, seconds, error)``.
+
+        ``seconds`` times the model call alone, and is None when enforcement refused
+        the input before the model was called.
+        """
+        if raw and self._prepare is not None:
+            data, params = self._prepare(data, params)
         start = time.perf_counter()
         try:
-            return await loop.run_in_executor(
-                self._executor, self.model.predict_prepared, data, params
-            )
-        finally:
-            if self._observer is not None:
-                self._observer(rows, time.perf_counter() - start)
+            output = self.model.predict_prepared(data, params)
+        except Exception as exc:
+            return None, time.perf_counter() - start, exc
+        return output, time.perf_counter() - start, None
 
     def _depth_changed(self) -> None:
         if self._on_depth is not None:
             self._on_depth(len(self._queue))
 
 
-__all__ = ["BatchObserver", "Batcher", "split_rows"]
+__all__ = ["BatchObserver", "Batcher", "Prepare", "split_rows"]

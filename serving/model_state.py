@@ -107,6 +107,7 @@ class ServedModel:
             max_queue=config.max_queue,
             observer=self.metrics.batch,
             on_depth=self.metrics.queue_depth,
+            prepare=self.enforce,
         )
         self.metadata = metadata_doc(identity, model, config.model_uri)
         self.metadata_body = dumps(self.metadata)
