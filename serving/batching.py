@@ -27,8 +27,6 @@ from starlette.exceptions import HTTPException
 from modelpack.errors import ModelpackError
 from modelpack.pyfunc_model import PyFuncModel
 
-#: what asyncio.wait_for raises (the builtin TimeoutError only from Python 3.11)
-_WAIT_TIMEOUT = asyncio.TimeoutError
 #: ``(rows, seconds)`` of each prediction call, for metrics.
 BatchObserver = Callable[[int, float], None]
 #: signature enforcement: ``(data, params)`` in, the converted pair out
@@ -43,6 +41,18 @@ class _Job:
     key: Any
     future: asyncio.Future[Any] = field(repr=False)
     raw: bool = False  # data still needs enforcement
+
+
+def _expire(future: asyncio.Future[Any], timeout: float) -> None:
+    if not future.done():
+        future.set_exception(
+            HTTPException(504, f"the prediction did not finish within {timeout:g} s")
+        )
+
+
+def _settle(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
 
 
 def _columns_key(data: Any, params: dict[str, Any] | None) -> tuple[int, Any]:
@@ -162,7 +172,7 @@ class Batcher:
         self._observer = observer
         self._on_depth = on_depth
         self._queue: deque[_Job] = deque()
-        self._wakeup = asyncio.Event()
+        self._waiter: asyncio.Future[bool] | None = None  # the idle dispatcher's
         self._task: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="modelpack-predict")
         self._closed = False
@@ -194,24 +204,25 @@ class Batcher:
                 raw = True
         if not raw:
             rows, key = _rows_and_key(data, params) if self.max_batch_rows > 1 else (0, None)
+        loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._dispatch())
-        job = _Job(data, params, rows, key, asyncio.get_running_loop().create_future(), raw)
+            self._task = loop.create_task(self._dispatch())
+        job = _Job(data, params, rows, key, loop.create_future(), raw)
         self._queue.append(job)
         self._depth_changed()
-        self._wakeup.set()
+        self._wake()
+        # a timer rather than asyncio.wait_for, which costs a task per call; on
+        # expiry the job's future fails, so a job still queued is dropped unrun
+        timer = loop.call_later(timeout, _expire, job.future, timeout)
         try:
-            # on timeout wait_for cancels the future: a queued job is then dropped unrun
-            return await asyncio.wait_for(job.future, timeout)
-        except _WAIT_TIMEOUT:
-            raise HTTPException(
-                504, f"the prediction did not finish within {timeout:g} s"
-            ) from None
+            return await job.future
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         """Finish what is queued, then stop (used when a newer model version takes over)."""
         self._closed = True
-        self._wakeup.set()
+        self._wake()
 
     async def _dispatch(self) -> None:
         while True:
@@ -219,8 +230,7 @@ class Batcher:
                 if self._closed:
                     self._executor.shutdown(wait=False)
                     return
-                self._wakeup.clear()
-                await self._wakeup.wait()
+                await self._sleep(None)
             batch = self._take()
             if batch and self.max_wait and batch[0].key is not None and self._worth_waiting(batch):
                 deadline = time.monotonic() + self.max_wait
@@ -228,10 +238,7 @@ class Batcher:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
-                    self._wakeup.clear()
-                    try:
-                        await asyncio.wait_for(self._wakeup.wait(), remaining)
-                    except _WAIT_TIMEOUT:
+                    if not await self._sleep(remaining):
                         break
                     batch += self._take(batch)
             self._expected = len(batch)
@@ -243,6 +250,24 @@ class Batcher:
                     for job in batch:
                         if not job.future.done():
                             job.future.set_exception(exc)
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(True)
+
+    async def _sleep(self, timeout: float | None) -> bool:
+        """Wait for a new request (or :meth:`close`); False when ``timeout`` s passed first."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self._waiter = waiter
+        timer = None if timeout is None else loop.call_later(timeout, _settle, waiter)
+        try:
+            return await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
 
     def _worth_waiting(self, batch: list[_Job]) -> bool:
         """More requests are on their way: some are being parsed, or the last batch was bigger.
