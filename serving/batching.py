@@ -232,16 +232,18 @@ class Batcher:
                     return
                 await self._sleep(None)
             batch = self._take()
+            lingered_out = False
             if batch and self.max_wait and batch[0].key is not None and self._worth_waiting(batch):
                 deadline = time.monotonic() + self.max_wait
                 while self._worth_waiting(batch):
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    if not await self._sleep(remaining):
+                    if remaining <= 0 or not await self._sleep(remaining):
+                        lingered_out = True
                         break
                     batch += self._take(batch)
-            self._expected = len(batch)
+            # Only a wait that ran out lowers the estimate: were each batch's size the
+            # estimate, two half-size groups taking turns would keep it at half forever.
+            self._expected = len(batch) if lingered_out else max(self._expected, len(batch))
             self._depth_changed()
             if batch:
                 try:
@@ -270,14 +272,14 @@ class Batcher:
                 timer.cancel()
 
     def _worth_waiting(self, batch: list[_Job]) -> bool:
-        """More requests are on their way: some are being parsed, or the last batch was bigger.
+        """More requests are on their way: some are being parsed, or batches were bigger.
 
-        The size of the last batch estimates how many clients are waiting on this
+        The largest recent batch estimates how many clients are waiting on this
         model; right after a batch is answered they send their next requests, and
         taking only the first to arrive would halve every batch under steady load.
         """
-        if sum(j.rows for j in batch) >= self.max_batch_rows:
-            return False
+        if self._queue or sum(j.rows for j in batch) >= self.max_batch_rows:
+            return False  # full, or what is queued cannot join it
         return self.arriving > 0 or len(batch) < self._expected
 
     def _take(self, batch: list[_Job] | None = None) -> list[_Job]:
