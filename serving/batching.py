@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import accumulate, chain
 from typing import Any
 
 import numpy as np
@@ -128,7 +128,7 @@ def split_rows(output: Any, counts: list[int]) -> list[Any] | None:
     [array([0]), array([1, 2])]
     """
     total = sum(counts)
-    bounds = np.cumsum([0, *counts]).tolist()
+    bounds = list(accumulate(counts, initial=0))  # np.cumsum of a list costs ~10 us
     cut: Callable[[Any, int, int], Any]
     if isinstance(output, np.ndarray) and output.ndim >= 1 and output.shape[0] == total:
         cut = lambda o, a, b: o[a:b]  # noqa: E731

@@ -92,6 +92,9 @@ def encode_predictions(predictions: Any) -> bytes:
     >>> encode_predictions(np.array([0, 2]))
     b'{"predictions":[0,2]}'
     """
+    if isinstance(predictions, np.ndarray) and predictions.dtype.kind in "biu":
+        # class labels, the common answer: nothing to convert and no NaN to look for
+        return orjson.dumps({"predictions": predictions}, default=_default, option=_NUMPY)
     return dumps({"predictions": jsonable(predictions)})
 
 

@@ -36,7 +36,7 @@ def media_type(content_type: str | None) -> str:
     >>> media_type("application/json; charset=utf-8")
     'application/json'
     """
-    if not content_type or not content_type.strip():
+    if content_type == JSON_TYPE or not content_type or not content_type.strip():
         return JSON_TYPE
     mime, _, rest = content_type.partition(";")
     for part in rest.split(";"):
