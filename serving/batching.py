@@ -16,7 +16,6 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate, chain
 from typing import Any
@@ -26,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from modelpack.errors import ModelpackError
 from modelpack.pyfunc_model import PyFuncModel
+from modelpack.serving.model_thread import ModelThread
 
 #: ``(rows, seconds)`` of each prediction call, for metrics.
 BatchObserver = Callable[[int, float], None]
@@ -174,7 +174,7 @@ class Batcher:
         self._queue: deque[_Job] = deque()
         self._waiter: asyncio.Future[bool] | None = None  # the idle dispatcher's
         self._task: asyncio.Task[None] | None = None
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="modelpack-predict")
+        self._thread = ModelThread("modelpack-predict")
         self._closed = False
         self._expected = 1  # requests in the last batch: how many clients are active
 
@@ -228,7 +228,7 @@ class Batcher:
         while True:
             while not self._queue:
                 if self._closed:
-                    self._executor.shutdown(wait=False)
+                    self._thread.shutdown()
                     return
                 await self._sleep(None)
             batch = self._take()
@@ -336,10 +336,7 @@ class Batcher:
     async def _call(
         self, data: Any, params: dict[str, Any] | None, rows: int, raw: bool = False
     ) -> Any:
-        loop = asyncio.get_running_loop()
-        output, seconds, error = await loop.run_in_executor(
-            self._executor, self._run_model, data, params, raw
-        )
+        output, seconds, error = await self._thread.call(self._run_model, data, params, raw)
         if seconds is not None and self._observer is not None:
             self._observer(rows, seconds)
         if error is not None:
