@@ -26,7 +26,7 @@ from modelpack import __version__
 from modelpack.errors import ModelpackError, PredictionError
 from modelpack.pyfunc_model import PyFuncModel
 from modelpack.serving import metrics
-from modelpack.serving.asgi import header, receive_body, send_json
+from modelpack.serving.asgi import body_headers, receive_body, send_json
 from modelpack.serving.config import ServeConfig
 from modelpack.serving.encoding import dumps, encode_predictions
 from modelpack.serving.model_state import ModelHolder, ModelIdentity, ServedModel, identify
@@ -171,9 +171,8 @@ class ScoringApp:
         batcher = served.batcher
         batcher.arriving += 1
         try:
-            declared = header(scope, b"content-length")
+            declared, content_type = body_headers(scope)
             body = await receive_body(receive, declared, self.config.max_body_bytes)
-            content_type = header(scope, b"content-type")
             prepared = True
             if len(body) <= INLINE_PARSE_BYTES:
                 # enforcement waits for the batch: one DataFrame for all its requests

@@ -15,16 +15,21 @@ from starlette.types import Receive, Scope, Send
 _JSON_TYPE = (b"content-type", b"application/json")
 
 
-def header(scope: Scope, name: bytes) -> str | None:
-    """The first value of header ``name`` (lower-case, as ASGI servers give names), or None.
+def body_headers(scope: Scope) -> tuple[str | None, str | None]:
+    """``(Content-Length, Content-Type)`` of the request, each None when absent; one pass.
 
-    >>> header({"headers": [(b"content-type", b"text/csv")]}, b"content-type")
-    'text/csv'
+    >>> body_headers({"headers": [(b"content-type", b"text/csv")]})
+    (None, 'text/csv')
     """
+    length: str | None = None
+    kind: str | None = None
     for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
+        if key == b"content-length":
+            if length is None:
+                length = value.decode("latin-1")
+        elif key == b"content-type" and kind is None:
+            kind = value.decode("latin-1")
+    return length, kind
 
 
 async def receive_body(receive: Receive, declared: str | None, limit: int) -> bytes:
@@ -72,4 +77,4 @@ async def send_json(send: Send, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["header", "receive_body", "send_json"]
+__all__ = ["body_headers", "receive_body", "send_json"]
