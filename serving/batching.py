@@ -232,18 +232,13 @@ class Batcher:
                     return
                 await self._sleep(None)
             batch = self._take()
-            lingered_out = False
             if batch and self.max_wait and batch[0].key is not None and self._worth_waiting(batch):
                 deadline = time.monotonic() + self.max_wait
                 while self._worth_waiting(batch):
                     remaining = deadline - time.monotonic()
                     if remaining <= 0 or not await self._sleep(remaining):
-                        lingered_out = True
                         break
                     batch += self._take(batch)
-            # Only a wait that ran out lowers the estimate: were each batch's size the
-            # estimate, two half-size groups taking turns would keep it at half forever.
-            self._expected = len(batch) if lingered_out else max(self._expected, len(batch))
             self._depth_changed()
             if batch:
                 try:
@@ -252,6 +247,10 @@ class Batcher:
                     for job in batch:
                         if not job.future.done():
                             job.future.set_exception(exc)
+                # Everyone in the system now: the clients just answered send their next
+                # requests right away. Counting only the last batch would let two groups
+                # taking turns (8 + 8 of 16 connections) keep every batch at half size.
+                self._expected = len(batch) + len(self._queue) + self.arriving
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -272,11 +271,12 @@ class Batcher:
                 timer.cancel()
 
     def _worth_waiting(self, batch: list[_Job]) -> bool:
-        """More requests are on their way: some are being parsed, or batches were bigger.
+        """More requests are on their way: some are being parsed, or more clients were active.
 
-        The largest recent batch estimates how many clients are waiting on this
-        model; right after a batch is answered they send their next requests, and
-        taking only the first to arrive would halve every batch under steady load.
+        The requests in the system when the last batch was answered estimate how
+        many clients are waiting on this model; the answered ones send their next
+        requests right away, and not waiting for them would split steady load into
+        smaller batches.
         """
         if self._queue or sum(j.rows for j in batch) >= self.max_batch_rows:
             return False  # full, or what is queued cannot join it
