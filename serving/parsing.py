@@ -156,7 +156,7 @@ def _split(value: Any) -> Any:
     if not data:
         return {name: [] for name in columns}
     # transposed by zip: one C-level pass instead of a comprehension per column
-    return dict(zip(columns, map(list, zip(*data))))
+    return dict(zip(columns, map(list, zip(*data, strict=True)), strict=True))
 
 
 def _rows(data: list[Any]) -> list[Any]:
