@@ -191,17 +191,17 @@ class Batcher:
         With ``prepared=False`` the data has not been through the signature yet:
         column data is enforced with its batch, anything else right here.
         """
-        if len(self._queue) >= self.max_queue:
-            raise HTTPException(503, "the server is at capacity (prediction queue full); retry")
         raw = False
         if not prepared:
             if self._prepare is None:
                 raise RuntimeError("this Batcher was built without a prepare function")
             rows, key = _columns_key(data, params) if self.max_batch_rows > 1 else (0, None)
-            if key is None:
+            if key is None:  # enforced here, before the queue check, as callers used to
                 data, params = self._prepare(data, params)
             else:
                 raw = True
+        if len(self._queue) >= self.max_queue:
+            raise HTTPException(503, "the server is at capacity (prediction queue full); retry")
         if not raw:
             rows, key = _rows_and_key(data, params) if self.max_batch_rows > 1 else (0, None)
         loop = asyncio.get_running_loop()
