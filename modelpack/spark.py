@@ -127,9 +127,7 @@ def spark_udf(
         from pyspark.sql.functions import col, struct
         from pyspark.sql.pandas.functions import pandas_udf
     except ImportError:
-        raise DependencyMissing(
-            "spark_udf needs pyspark: pip install 'modelpack[spark]'"
-        ) from None
+        raise DependencyMissing("spark_udf needs pyspark: pip install 'modelpack[spark]'") from None
     from modelpack.model_dir import verify_model_dir
     from modelpack.pyfunc_model import ModelMetadata
     from modelpack.uris import resolve_model_uri
