@@ -29,21 +29,28 @@ from _baseline import BenchError, exit_on_bench_error, mlflow_python, modelpack_
 TARGET = 0.1
 CHUNK = 1000
 
-_MLFLOW = """
+# One measurement, run against either library: only the imports differ, so both
+# sides do exactly the same work.
+_IMPORTS = {
+    "mlflow": "import mlflow as lib\nfrom mlflow import MlflowClient as Client\n"
+    "from mlflow.entities import Metric",
+    "modelpack": "import modelpack as lib\nfrom modelpack import Client\n"
+    "from modelpack.tracking import Metric",
+}
+
+_SNIPPET = """
 import json, logging, tempfile, time
 logging.disable(logging.WARNING)
-import mlflow
-from mlflow import MlflowClient
-from mlflow.entities import Metric
+{imports}
 N, CHUNK = {points}, {chunk}
 directory = tempfile.mkdtemp()
-mlflow.set_tracking_uri(f"sqlite:///{{directory}}/mlflow.db")
-client = MlflowClient()
+lib.set_tracking_uri(f"sqlite:///{{directory}}/store.db")
+client = Client()
 experiment = client.create_experiment("bench")
-with mlflow.start_run(experiment_id=experiment) as run:
+with lib.start_run(experiment_id=experiment) as run:
     start = time.perf_counter()
     for i in range(N):
-        mlflow.log_metric("loss", i * 0.5, step=i)
+        lib.log_metric("loss", i * 0.5, step=i)
     per_call = time.perf_counter() - start
 batch_run = client.create_run(experiment).info.run_id
 stamp = int(time.time() * 1000)
@@ -56,32 +63,8 @@ assert len(client.get_metric_history(run.info.run_id, "loss")) == N
 assert len(client.get_metric_history(batch_run, "loss")) == N
 print(json.dumps({{"per_call": per_call, "batch": batch}}))
 """
-
-_MODELPACK = """
-import json, tempfile, time
-import modelpack
-from modelpack.tracking import Metric
-N, CHUNK = {points}, {chunk}
-directory = tempfile.mkdtemp()
-modelpack.set_tracking_uri(f"sqlite:///{{directory}}/modelpack.db")
-client = modelpack.Client()
-experiment = client.create_experiment("bench")
-with modelpack.start_run(experiment_id=experiment) as run:
-    start = time.perf_counter()
-    for i in range(N):
-        modelpack.log_metric("loss", i * 0.5, step=i)
-    per_call = time.perf_counter() - start
-batch_run = client.create_run(experiment).info.run_id
-stamp = int(time.time() * 1000)
-points = [Metric("loss", i * 0.5, stamp, i) for i in range(N)]
-start = time.perf_counter()
-for offset in range(0, N, CHUNK):
-    client.log_batch(batch_run, metrics=points[offset : offset + CHUNK])
-batch = time.perf_counter() - start
-assert len(client.get_metric_history(run.info.run_id, "loss")) == N
-assert len(client.get_metric_history(batch_run, "loss")) == N
-print(json.dumps({{"per_call": per_call, "batch": batch}}))
-"""
+_MLFLOW = _SNIPPET.replace("{imports}", _IMPORTS["mlflow"])
+_MODELPACK = _SNIPPET.replace("{imports}", _IMPORTS["modelpack"])
 
 
 def _measure(python: str, template: str, points: int, runs: int) -> dict[str, float]:
