@@ -35,7 +35,8 @@ class ServeConfig:
     timeout: float = _opt(60.0, "Seconds a request may take before it gets a 504.")
     max_body_bytes: int = _opt(64 * 1024 * 1024, "Largest request body accepted (413 above).")
     max_batch_rows: int = _opt(
-        0, "Rows merged into one prediction; 0 = automatic (on for sklearn/onnx), 1 = off."
+        0,
+        "Rows merged into one prediction; 0 = automatic (on for flavors whose rows are independent: sklearn, onnx), 1 = off.",
     )
     max_wait_ms: float = _opt(2.0, "Longest a request waits for others to join its batch.")
     max_queue: int = _opt(1024, "Requests waiting for the model before new ones get a 503.")
