@@ -124,14 +124,14 @@ class ScoringApp:
             served = holder.current
             code = ""
             if served is not None:
-                served.metrics.in_flight.inc()
+                served.metrics.started()
             try:
                 response = await handler(request, served)
             except Exception as exc:
                 response, code = _failure(exc, v2)
             finally:
                 if served is not None:
-                    served.metrics.in_flight.dec()
+                    served.metrics.finished()
             if served is not None:
                 served.metrics.request(
                     path, response.status_code, time.perf_counter() - start, code
@@ -199,18 +199,18 @@ class ScoringApp:
             await response(scope, receive, send)
             return
         model_metrics = served.metrics
-        model_metrics.in_flight.inc()
+        model_metrics.started()
         try:
             body = await self.score(scope, receive, served)
         except Exception as exc:
-            model_metrics.in_flight.dec()
+            model_metrics.finished()
             response, code = _failure(exc, False)
             model_metrics.request(
                 "/invocations", response.status_code, time.perf_counter() - start, code
             )
             await response(scope, receive, send)
             return
-        model_metrics.in_flight.dec()
+        model_metrics.finished()
         model_metrics.request("/invocations", 200, time.perf_counter() - start)
         await send_json(send, body)
 

@@ -8,6 +8,9 @@ import time); ``/metrics`` then aggregates every worker's files.
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from prometheus_client import (
@@ -67,6 +70,47 @@ LOAD_SECONDS = Gauge(
 )
 
 
+#: records one observation (a duration, a row count) in a cached metric child
+Recorder = Callable[[float], None]
+
+
+def _adder(child: Any, amount: float) -> Callable[[], None]:
+    """``child.inc(amount)`` for a Counter or Gauge child, as one cheap call.
+
+    The public ``inc`` re-checks the labels and the sign on every call; the child's
+    value store (a locked float, or its mmap-backed twin in multiprocess mode) does
+    the same update. Without that store (another prometheus_client), the public call.
+    """
+    value = getattr(child, "_value", None)
+    if callable(getattr(value, "inc", None)):
+        return partial(value.inc, amount)  # type: ignore[union-attr]
+    return partial(child.inc, amount)
+
+
+def _observer(child: Any) -> Recorder:
+    """``child.observe`` of a Histogram child: the sum, then the first bucket that holds it.
+
+    What ``Histogram.observe`` does without exemplars, with the bucket found by
+    bisection rather than a Python loop over every bound.
+    """
+    bounds = getattr(child, "_upper_bounds", None)
+    buckets = getattr(child, "_buckets", None)
+    total = getattr(child, "_sum", None)
+    if not bounds or not buckets or len(bounds) != len(buckets) or total is None:
+        observe: Recorder = child.observe
+        return observe
+    bucket_incs = [bucket.inc for bucket in buckets]
+    total_inc = total.inc
+
+    def record(amount: float) -> None:
+        total_inc(amount)
+        i = bisect_left(bounds, amount)
+        if i < len(bucket_incs):  # past +Inf only for NaN, which no bucket counts
+            bucket_incs[i](1)
+
+    return record
+
+
 class ModelMetrics:
     """The metrics of one served model version, with label children cached.
 
@@ -76,35 +120,47 @@ class ModelMetrics:
 
     def __init__(self, name: str, version: str) -> None:
         self.labels = (name, version)
-        self._requests: dict[tuple[str, int], Any] = {}
-        self._latency: dict[str, Any] = {}
-        self._inference = INFERENCE_LATENCY.labels(*self.labels)
-        self._rows = BATCH_ROWS.labels(*self.labels)
-        self._depth = QUEUE_DEPTH.labels(*self.labels)
+        self._requests: dict[tuple[str, int], Recorder] = {}
+        self._inference = _observer(INFERENCE_LATENCY.labels(*self.labels))
+        self._rows = _observer(BATCH_ROWS.labels(*self.labels))
+        depth = QUEUE_DEPTH.labels(*self.labels)
+        value = getattr(depth, "_value", None)
+        self._set_depth: Callable[[float], None] = (
+            value.set if callable(getattr(value, "set", None)) else depth.set  # type: ignore[union-attr]
+        )
         self.in_flight = IN_FLIGHT.labels(*self.labels)
+        #: ``in_flight.inc()`` and ``in_flight.dec()``, each one call on the hot path
+        self.started = _adder(self.in_flight, 1)
+        self.finished = _adder(self.in_flight, -1)
+
+    def _recorder(self, route: str, status: int) -> Recorder:
+        count = _adder(REQUESTS.labels(*self.labels, route, str(status)), 1)
+        latency = _observer(REQUEST_LATENCY.labels(*self.labels, route))
+
+        def record(seconds: float) -> None:
+            count()
+            latency(seconds)
+
+        self._requests[route, status] = record
+        return record
 
     def request(self, route: str, status: int, seconds: float, error_code: str = "") -> None:
         """Count one answered request."""
-        key = (route, status)
-        counter = self._requests.get(key)
-        if counter is None:
-            counter = self._requests[key] = REQUESTS.labels(*self.labels, route, str(status))
-        counter.inc()
-        latency = self._latency.get(route)
-        if latency is None:
-            latency = self._latency[route] = REQUEST_LATENCY.labels(*self.labels, route)
-        latency.observe(seconds)
+        record = self._requests.get((route, status))
+        if record is None:
+            record = self._recorder(route, status)
+        record(seconds)
         if status >= 400:
             ERRORS.labels(*self.labels, route, str(status), error_code or "UNKNOWN").inc()
 
     def batch(self, rows: int, seconds: float) -> None:
         """Record one model call of ``rows`` rows."""
-        self._rows.observe(rows)
-        self._inference.observe(seconds)
+        self._rows(rows)
+        self._inference(seconds)
 
     def queue_depth(self, depth: int) -> None:
         """Set the number of requests waiting for the model."""
-        self._depth.set(depth)
+        self._set_depth(float(depth))
 
     def loaded(self, seconds: float) -> None:
         """Record how long loading the model took."""
