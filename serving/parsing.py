@@ -24,6 +24,7 @@ JSON_TYPE = "application/json"
 CSV_TYPE = "text/csv"
 PARQUET_TYPE = "application/vnd.apache.parquet"
 _PARQUET_ALIASES = {PARQUET_TYPE, "application/x-parquet", "application/parquet"}
+_is_str = str.__instancecheck__  # isinstance(value, str), usable by map()
 _REQUIRED = (
     "the request body must be a JSON object with exactly one of the fields "
     "'dataframe_split', 'dataframe_records', 'instances', 'inputs' (and optionally 'params')"
@@ -93,7 +94,7 @@ def parse_json_body(doc: Any, input_schema: Any = None) -> tuple[Any, Any]:
     """``(data, params)`` from a decoded MLflow scoring request."""
     if not isinstance(doc, dict):
         raise InvalidInput(f"{_REQUIRED}; got a JSON {_json_kind(doc)}")
-    present = [key for key in FORMATS if key in doc]
+    present = list(filter(doc.__contains__, FORMATS))  # C-level: no comprehension frame
     if len(present) != 1:
         got = ", ".join(present) if present else "none of them"
         raise InvalidInput(f"{_REQUIRED}; got {got}")
@@ -143,7 +144,7 @@ def _split(value: Any) -> Any:
         raise InvalidInput("'dataframe_split' must have 'data': a list of rows")
     if columns is None:
         return _rows(data)
-    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+    if not isinstance(columns, list) or not all(map(_is_str, columns)):
         raise InvalidInput("'dataframe_split.columns' must be a list of column names")
     if len(set(columns)) != len(columns):
         raise InvalidInput("'dataframe_split.columns' has a column name twice")
@@ -155,8 +156,9 @@ def _split(value: Any) -> Any:
             )
     if not data:
         return {name: [] for name in columns}
-    # transposed by zip: one C-level pass instead of a comprehension per column
-    return dict(zip(columns, map(list, zip(*data, strict=True)), strict=True))
+    # transposed by zip: one C-level pass instead of a comprehension per column (every
+    # row was checked to hold one value per column, so neither zip needs strict=True)
+    return dict(zip(columns, map(list, zip(*data))))  # noqa: B905
 
 
 def _rows(data: list[Any]) -> list[Any]:
