@@ -39,7 +39,7 @@ async def receive_body(receive: Receive, declared: str | None, limit: int) -> by
     A client that hangs up mid-body raises starlette's ``ClientDisconnect``.
     """
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):  # '²'.isdigit() is True
             raise HTTPException(400, "Content-Length must be a number of bytes")
         if int(declared) > limit:
             raise HTTPException(413, f"request body exceeds the limit of {limit} bytes")
