@@ -88,15 +88,18 @@ def _label(value: str) -> str:
     return _LABEL_UNSAFE.sub("_", value)[:128] or "unnamed"
 
 
-def _identify(model_uri: str, model_dir: Path) -> tuple[str, str]:
-    """(name, version) for labels: the registry's for ``models:/``, else the directory's."""
+def _locate(model_uri: str) -> tuple[Path, str, str]:
+    """(directory, name, version): the registry's version for ``models:/``, resolved once so
+    the labels always name the version that is copied; else the directory's name."""
     if model_uri.startswith("models:"):
-        from modelpack.tracking.config import current_store
-        from modelpack.tracking.resolve import models_uri_version
+        from modelpack.tracking.resolve import resolve_models_uri
 
-        name, version = models_uri_version(current_store(), model_uri)
-        return name, str(version)
-    return model_dir.name, "unversioned"
+        name, version, model_dir = resolve_models_uri(model_uri)
+        return model_dir, name, str(version)
+    from modelpack.uris import resolve_model_uri
+
+    model_dir = resolve_model_uri(model_uri)
+    return model_dir, model_dir.name, "unversioned"
 
 
 def generate_build_context(
@@ -112,7 +115,6 @@ def generate_build_context(
     from modelpack.model_dir import verify_model_dir
     from modelpack.serving.envs import env_cache_dir, read_env_spec
     from modelpack.serving.wheel import modelpack_wheel
-    from modelpack.uris import resolve_model_uri
 
     if not 1 <= port <= 65535:
         raise InvalidInput(f"port must be 1-65535, got {port}")
@@ -123,9 +125,8 @@ def generate_build_context(
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InvalidInput(f"cannot create '{target.parent}': {exc.strerror}") from None
-    model_dir = resolve_model_uri(model_uri)
+    model_dir, name, version = _locate(model_uri)
     mlmodel = verify_model_dir(model_dir)
-    name, version = _identify(model_uri, model_dir)
     spec = read_env_spec(model_dir)
     wheel = modelpack_wheel(wheel_cache or env_cache_dir() / "wheels")
     values = {

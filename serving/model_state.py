@@ -44,11 +44,9 @@ def identify(uri: str) -> ModelIdentity:
     from modelpack.uris import resolve_model_uri
 
     if uri.startswith("models:"):
-        from modelpack.tracking.config import current_store
-        from modelpack.tracking.resolve import models_uri_version
+        from modelpack.tracking.resolve import resolve_models_uri
 
-        name, version = models_uri_version(current_store(), uri)
-        path = resolve_model_uri(f"models:/{name}/{version}")
+        name, version, path = resolve_models_uri(uri)
         return ModelIdentity(name, str(version), path)
     path = resolve_model_uri(uri)
     name = path.name if not uri.startswith("runs:") else uri.rstrip("/").rsplit("/", 1)[-1]

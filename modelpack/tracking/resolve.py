@@ -95,6 +95,23 @@ def parse_runs_uri(uri: str) -> tuple[str, str | None]:
     return run_id, (check_artifact_path(path) if path.strip("/") else None)
 
 
+def resolve_models_uri(uri: str, store: Store | None = None) -> tuple[str, int, Path]:
+    """(name, version, directory) of a ``models:/`` URI, from one lookup of the version, so
+    the directory is always that version's even if an alias or stage moves meanwhile.
+
+    >>> resolve_models_uri("models:/iris@champion")  # doctest: +SKIP
+    ('iris', 3, PosixPath('/work/modelpack-store/artifacts/models/blobs/3f2a...'))
+    """
+    store = store or current_store()
+    name, version = models_uri_version(store, uri)
+    digest = store.read(
+        "SELECT blob FROM model_versions WHERE name = ? AND version = ?", (name, version)
+    )
+    if not digest:
+        raise ModelNotFound(f"registered model '{name}' version {version} was just deleted")
+    return name, version, blob_dir(store, digest[0][0])
+
+
 def resolve_store_uri(uri: str, store: Store | None = None) -> Path:
     """The local directory a ``runs:/`` or ``models:/`` URI names in the current store.
 
@@ -103,13 +120,7 @@ def resolve_store_uri(uri: str, store: Store | None = None) -> Path:
     """
     store = store or current_store()
     if uri.startswith("models:"):
-        name, version = models_uri_version(store, uri)
-        digest = store.read(
-            "SELECT blob FROM model_versions WHERE name = ? AND version = ?", (name, version)
-        )
-        if not digest:
-            raise ModelNotFound(f"registered model '{name}' version {version} was just deleted")
-        return blob_dir(store, digest[0][0])
+        return resolve_models_uri(uri, store)[2]
     if uri.startswith("runs:"):
         run_id, path = parse_runs_uri(uri)
         try:
@@ -128,4 +139,10 @@ def resolve_store_uri(uri: str, store: Store | None = None) -> Path:
     raise InvalidURI("expected a runs:/ or models:/ URI")
 
 
-__all__ = ["models_uri_version", "parse_models_uri", "parse_runs_uri", "resolve_store_uri"]
+__all__ = [
+    "models_uri_version",
+    "parse_models_uri",
+    "parse_runs_uri",
+    "resolve_models_uri",
+    "resolve_store_uri",
+]
