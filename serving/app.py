@@ -73,12 +73,13 @@ def error_response(
 def _failure(exc: Exception, v2: bool) -> tuple[Response, str]:
     """The response for an exception a handler raised, and its error code for metrics."""
     if isinstance(exc, PredictionError):
-        # As MLflow's server does: input that passed the signature but made the model
-        # fail (NaN into an estimator that refuses NaN, say) is the request's problem.
+        # Its status (400, as MLflow's server answers) comes from the error tree; the
+        # server adds the cause's type to its log and a pointer to the signature.
         cause = type(exc.__cause__).__name__ if exc.__cause__ else "error"
         log.warning("the model failed on a request's input (%s)", cause)
         message = f"{exc.message}; check that the input suits the model (see GET /metadata)"
-        return error_response(400, message, "BAD_REQUEST", v2=v2), "BAD_REQUEST"
+        response = error_response(exc.http_status, message, exc.error_code, v2=v2)
+        return response, exc.error_code
     if isinstance(exc, ModelpackError):
         code = exc.error_code
         if exc.http_status >= 500:
