@@ -230,6 +230,7 @@ class OnnxFlavor:
     name = FLAVOR_NAME
     loader_modules = frozenset({"modelpack.flavors.onnx", "mlflow.onnx"})
     rows_independent = True
+    fork_safe = False  # an InferenceSession's thread pools do not survive fork()
 
     def load_pyfunc(self, model_dir: Path, mlmodel: JSONDict, *, trust: bool) -> _OnnxPredictor:
         try:

@@ -102,6 +102,11 @@ class PyFuncModel:
         so that requests may be merged into one batch and split back."""
         return bool(getattr(self.flavor, "rows_independent", False))
 
+    @property
+    def fork_safe(self) -> bool:
+        """Whether the loaded model survives ``fork()`` (see :func:`fork_safe`)."""
+        return fork_safe(self.flavor)
+
     def prepare_input(self, data: Any, params: Any = None) -> tuple[Any, dict[str, Any] | None]:
         """Enforce the signature on ``data`` and ``params``; return the converted pair.
 
@@ -179,13 +184,16 @@ def trust_from_env(trust: bool | None) -> bool:
     return os.environ.get(TRUST_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
-def load_model(model_uri: str | os.PathLike[str], *, trust: bool | None = None) -> PyFuncModel:
-    """Load any model as a :class:`PyFuncModel`, by path or URI.
+def fork_safe(flavor: Flavor) -> bool:
+    """Whether a model of ``flavor`` may be loaded once and shared by forked workers:
+    true unless the flavor declares ``fork_safe = False`` (native thread pools)."""
+    return bool(getattr(flavor, "fork_safe", True))
 
-    ``trust=True`` (or ``MODELPACK_TRUST_PICKLE=1``) allows payloads whose loading
-    executes code (pickle, cloudpickle); without it they are refused.
 
-    >>> model = load_model("models:/iris@champion")  # doctest: +SKIP
+def locate_model(model_uri: str | os.PathLike[str]) -> tuple[Path, JSONDict, Flavor]:
+    """The verified directory, ``MLmodel`` and flavor plugin of a model, without loading it.
+
+    >>> path, mlmodel, flavor = locate_model("models:/iris@champion")  # doctest: +SKIP
     """
     from modelpack.model_dir import verify_model_dir
     from modelpack.plugins import flavor_for_loader
@@ -204,8 +212,28 @@ def load_model(model_uri: str | os.PathLike[str], *, trust: bool | None = None) 
     if not isinstance(loader, str):
         raise ModelFormatError(f"MLmodel at '{path}': python_function.loader_module is missing")
     flavor = flavor_for_loader(loader, [name for name in flavors if name != PYFUNC_FLAVOR])
+    return path, mlmodel, flavor
+
+
+def load_model(model_uri: str | os.PathLike[str], *, trust: bool | None = None) -> PyFuncModel:
+    """Load any model as a :class:`PyFuncModel`, by path or URI.
+
+    ``trust=True`` (or ``MODELPACK_TRUST_PICKLE=1``) allows payloads whose loading
+    executes code (pickle, cloudpickle); without it they are refused.
+
+    >>> model = load_model("models:/iris@champion")  # doctest: +SKIP
+    """
+    path, mlmodel, flavor = locate_model(model_uri)
     impl = flavor.load_pyfunc(path, mlmodel, trust=trust_from_env(trust))
     return PyFuncModel(impl, ModelMetadata(path=path, mlmodel=mlmodel), flavor)
 
 
-__all__ = ["ModelMetadata", "PyFuncModel", "TRUST_ENV", "load_model", "trust_from_env"]
+__all__ = [
+    "ModelMetadata",
+    "PyFuncModel",
+    "TRUST_ENV",
+    "fork_safe",
+    "load_model",
+    "locate_model",
+    "trust_from_env",
+]

@@ -45,6 +45,11 @@ class Flavor(Protocol):
     # Optional: ``rows_independent = True`` declares that a prediction for one row
     # depends on that row alone, so a server may merge requests into one batch.
     # Flavors that do not say so are never merged unasked.
+    #
+    # Optional: ``fork_safe = False`` declares that a loaded model holds native
+    # threads (an inference thread pool) that do not survive ``fork()``; servers and
+    # batch scorers then load it in each worker process instead of before forking.
+    # Flavors that do not say so are loaded once and shared copy-on-write.
 
     def load_pyfunc(self, model_dir: Path, mlmodel: JSONDict, *, trust: bool) -> PredictImpl:
         """Load the model in ``model_dir`` (already verified) for generic prediction."""

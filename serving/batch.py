@@ -2,7 +2,9 @@
 
 Every batch goes through :meth:`PyFuncModel.prepare_input`, the same enforcement as
 ``predict`` and the HTTP server. With ``workers > 1`` batches are scored in that many
-processes, each holding one copy of the model, and written in input order.
+processes and written in input order. The model is loaded once and the workers are
+forked from it, unless its flavor declares ``fork_safe = False``; then each spawned
+worker loads its own copy.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from modelpack.serving.batch_io import (
     iter_batches,
     open_input,
 )
-from modelpack.serving.batch_output import OutputSpec, column_types, input_names, to_table
+from modelpack.serving.batch_output import (
+    OutputSpec,
+    column_types,
+    input_names,
+    single_tensor,
+    to_table,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -115,7 +123,9 @@ def score_files(
         types = column_types(metadata) if input_format != "parquet" else None
         report = BatchReport(files=len(sources))
         with AtomicWriter(output, output_format) as writer, _progress(config, sources) as bar:
-            for job, result in scorer.run(_batches(config, sources, names, types, bar)):
+            for job, result in scorer.run(
+                _batches(config, sources, names, single_tensor(metadata), types, bar)
+            ):
                 report.rows_read += job.rows
                 if isinstance(result, (SchemaError, PredictionError)):
                     message = f"'{job.path}' rows {job.start + 1}-{job.start + job.rows}: "
@@ -146,18 +156,22 @@ def score_files(
 
 
 def _load(config: BatchConfig) -> tuple[ModelMetadata, PyFuncModel | None]:
-    """The model's metadata, plus the model itself when scoring happens in this process."""
-    if config.workers == 1:
-        from modelpack.pyfunc_model import load_model
+    """The model's metadata, plus the model itself when this process loads it: always
+    with one worker, and before forking the workers when the flavor allows it."""
+    from modelpack.pyfunc_model import (
+        ModelMetadata,
+        PyFuncModel,
+        fork_safe,
+        locate_model,
+        trust_from_env,
+    )
 
-        model = load_model(config.model_uri, trust=config.trust)
-        return model.metadata, model
-    from modelpack.model_dir import verify_model_dir
-    from modelpack.pyfunc_model import ModelMetadata
-    from modelpack.uris import resolve_model_uri
-
-    path = resolve_model_uri(config.model_uri)
-    return ModelMetadata(path=path, mlmodel=verify_model_dir(path)), None
+    path, mlmodel, flavor = locate_model(config.model_uri)
+    metadata = ModelMetadata(path=path, mlmodel=mlmodel)
+    if config.workers > 1 and not fork_safe(flavor):
+        return metadata, None  # each worker loads its own copy
+    impl = flavor.load_pyfunc(path, mlmodel, trust=trust_from_env(config.trust))
+    return metadata, PyFuncModel(impl, metadata, flavor)
 
 
 @dataclass
@@ -175,6 +189,7 @@ def _batches(
     config: BatchConfig,
     sources: list[InputFile],
     names: list[str] | None,
+    tensor: str | None,
     types: dict[str, pa.DataType] | None,
     bar: Any,
 ) -> Iterator[_Job]:
@@ -188,8 +203,11 @@ def _batches(
             if batch.num_rows == 0:
                 continue
             columns = batch.schema.names
-            keep = _kept_columns(config, columns, names, source.path)
-            model_cols = [c for c in columns if names is None or c in names]
+            reads = _read_columns(names, tensor, columns)
+            keep = _kept_columns(config, columns, reads, source.path)
+            model_cols = [c for c in columns if c in reads] if reads is not None else columns
+            if reads is None and config.keep_columns and not config.keep_all_columns:
+                model_cols = [c for c in model_cols if c not in config.keep_columns]
             yield _Job(
                 source.path, start, batch.num_rows, batch.select(model_cols), batch.select(keep)
             )
@@ -201,6 +219,19 @@ def _batches(
         bytes_before += source.size
     if estimated:
         bar.total = rows_seen
+
+
+def _read_columns(
+    names: list[str] | None, tensor: str | None, columns: list[str]
+) -> list[str] | None:
+    """The columns the model reads, or None for every column the user does not keep.
+
+    A model with one tensor input reads its named column when the file has one, else
+    every column (an ONNX model on a float32 table): nothing names its features.
+    """
+    if tensor is not None and tensor not in columns:
+        return None
+    return names
 
 
 def _kept_columns(
@@ -257,15 +288,26 @@ class _Scorer:
         self._spec = spec
         self._workers = config.workers
         self._pool: ProcessPoolExecutor | None = None
-        if model is None:
+        if config.workers > 1:
             import multiprocessing
+            from multiprocessing.context import BaseContext
 
-            # spawn, not fork: the parent holds Arrow's thread pools, which fork cannot copy.
+            context: BaseContext
+            if model is not None:
+                # Loaded here, before any Arrow thread pool runs: forked workers share the
+                # model copy-on-write and start scoring at once.
+                context = multiprocessing.get_context("fork")
+                initializer: Callable[..., None] = _init_forked_worker
+                initargs: tuple[Any, ...] = (model, spec)
+            else:
+                # The flavor's native threads would not survive fork: each worker loads.
+                context = multiprocessing.get_context("spawn")
+                initializer, initargs = _init_worker, (str(model_path), config.trust, spec)
             self._pool = ProcessPoolExecutor(
                 max_workers=config.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(str(model_path), config.trust, spec),
+                mp_context=context,
+                initializer=initializer,
+                initargs=initargs,
             )
             # The pool starts a process per submission while none is idle: start them all.
             for _ in range(config.workers):
@@ -315,10 +357,8 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(model_path: str, trust: bool | None, spec: OutputSpec) -> None:
-    import signal
-
-    # Ctrl-C is the parent's to handle; a worker that died of it would break the pool.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """A spawned worker: loads its own copy of the model."""
+    _ignore_ctrl_c()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _WORKER["spec"] = spec
     try:
@@ -327,6 +367,22 @@ def _init_worker(model_path: str, trust: bool | None, spec: OutputSpec) -> None:
         _WORKER["model"] = load_model(model_path, trust=trust)
     except ModelpackError as exc:
         _WORKER["error"] = exc
+
+
+def _init_forked_worker(model: PyFuncModel, spec: OutputSpec) -> None:
+    """A forked worker: the parent's model is already here (the arguments are inherited)."""
+    _ignore_ctrl_c()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # one BLAS/OpenMP thread per worker process; workers fill the cores
+    _WORKER["model"], _WORKER["spec"] = model, spec
+
+
+def _ignore_ctrl_c() -> None:
+    import signal
+
+    # Ctrl-C is the parent's to handle; a worker that died of it would break the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _ready() -> None:

@@ -22,9 +22,6 @@ from modelpack.serving.config import ServeConfig
 
 log = logging.getLogger("modelpack.serving")
 
-#: flavors whose loaded models hold native thread pools that do not survive fork()
-FORK_UNSAFE_FLAVORS = frozenset({"onnx"})
-
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host:port``, inheritable by forked workers."""
@@ -63,11 +60,11 @@ def _setup_logging() -> None:
 
 
 def _fork_safe(config: ServeConfig) -> bool:
-    from modelpack.mlmodel import read_mlmodel
+    """Whether the model's flavor lets it be loaded once, before forking the workers."""
+    from modelpack.pyfunc_model import fork_safe, locate_model
     from modelpack.serving.model_state import identify
 
-    flavors = read_mlmodel(identify(config.model_uri).path).get("flavors") or {}
-    return not FORK_UNSAFE_FLAVORS.intersection(flavors)
+    return fork_safe(locate_model(identify(config.model_uri).path)[2])
 
 
 def run(config: ServeConfig) -> None:
@@ -159,4 +156,4 @@ def _serve_forked(config: ServeConfig, sock: socket.socket) -> None:
             spawn(slot)
 
 
-__all__ = ["FORK_UNSAFE_FLAVORS", "bind", "run"]
+__all__ = ["bind", "run"]
