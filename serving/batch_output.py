@@ -95,6 +95,15 @@ def input_names(metadata: ModelMetadata) -> list[str] | None:
     return names or None
 
 
+def single_tensor(metadata: ModelMetadata) -> str | None:
+    """The name of the model's only input when that input is a tensor ('' if unnamed)."""
+    signature = metadata.signature
+    inputs = signature.inputs if signature is not None else None
+    if inputs is None or not inputs.is_tensor_spec() or len(inputs.inputs) != 1:
+        return None
+    return inputs.inputs[0].name or ""
+
+
 def column_types(metadata: ModelMetadata) -> dict[str, pa.DataType] | None:
     """Arrow types for the signature's named columns, to parse CSV and JSON lines with."""
     signature = metadata.signature
@@ -184,4 +193,11 @@ def _cast(column: pa.Array, target: pa.DataType | None, name: str) -> pa.Array:
         ) from None
 
 
-__all__ = ["DEFAULT_RESULT_COLUMN", "OutputSpec", "column_types", "input_names", "to_table"]
+__all__ = [
+    "DEFAULT_RESULT_COLUMN",
+    "OutputSpec",
+    "column_types",
+    "single_tensor",
+    "input_names",
+    "to_table",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import conftest_batch
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest_batch import FEATURES, WriteInputs, iris_frame, write_table
 
+import modelpack
 from modelpack.cli import cli
 
 iris_estimator = conftest_batch.iris_estimator
@@ -92,6 +94,61 @@ def test_two_workers_write_the_same_output_in_order(
 
     assert result.exit_code == 0, result.stderr
     assert pq.read_table(one).equals(pq.read_table(two))
+
+
+class _WhereRun(modelpack.pyfunc.PythonModel):
+    """Answers, per row, the process that loaded the model and the one that scored the row."""
+
+    def load_context(self, context: object) -> None:
+        self.loaded_in = os.getpid()
+
+    def predict(self, context: object, model_input: pd.DataFrame, params: object = None) -> object:
+        rows = len(model_input)
+        return pd.DataFrame(
+            {"loaded_in": [self.loaded_in] * rows, "scored_in": [os.getpid()] * rows}
+        )
+
+
+def test_two_workers_share_one_loaded_model(
+    tmp_path: Path, iris_model: Path, write_inputs: WriteInputs
+) -> None:
+    model = tmp_path / "where"
+    modelpack.pyfunc.save_model(model, python_model=_WhereRun())
+    directory = write_inputs(n_files=2, rows=100)
+
+    result = run(
+        "-m", model, "-i", directory, "-o", tmp_path / "out.parquet", "-w", "2", "--trust", "-q"
+    )
+
+    assert result.exit_code == 0, result.stderr
+    scored = pq.read_table(tmp_path / "out.parquet")
+    # Loaded once, here, before the workers were forked; scored in the workers.
+    assert set(scored["loaded_in"].to_pylist()) == {os.getpid()}
+    assert os.getpid() not in set(scored["scored_in"].to_pylist())
+
+
+def test_onnx_tensor_model_reads_every_column_not_kept(tmp_path: Path, onnx_model: Path) -> None:
+    frame = iris_frame(90)
+    frame[FEATURES] = frame[FEATURES].astype(np.float32)
+    source = write_table(frame, tmp_path / "in.parquet")
+    expected_labels = modelpack.load_model(onnx_model).predict(frame[FEATURES].to_numpy())["label"]
+
+    # -w 2 spawns workers that load their own session: onnxruntime's threads do not fork.
+    for workers in ("1", "2"):
+        out = tmp_path / f"scores-{workers}.parquet"
+        result = run(
+            "-m", onnx_model, "-i", source, "-o", out, "--keep-columns", "id", "-w", workers, "-q"
+        )
+        assert result.exit_code == 0, result.stderr
+
+    one, two = (
+        pq.read_table(tmp_path / "scores-1.parquet"),
+        pq.read_table(tmp_path / "scores-2.parquet"),
+    )
+    assert one.equals(two)
+    assert one.column_names == ["id", "label", "probabilities"]
+    assert one["id"].to_pylist() == list(range(90))
+    np.testing.assert_array_equal(one["label"].to_numpy(), expected_labels)
 
 
 def test_keep_columns_options(tmp_path: Path, iris_model: Path) -> None:
