@@ -37,10 +37,12 @@ def bind(host: str, port: int) -> socket.socket:
 def _uvicorn_server(config: ServeConfig, app: Any) -> Any:
     import uvicorn
 
+    from modelpack.serving.transport import OneWriteHttpToolsProtocol
+
     uv_config = uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
+        http=OneWriteHttpToolsProtocol,
         lifespan="on",
         access_log=config.access_log,
         log_level="info",
