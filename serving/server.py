@@ -45,6 +45,7 @@ def _uvicorn_server(config: ServeConfig, app: Any) -> Any:
         http=OneWriteHttpToolsProtocol,
         lifespan="on",
         access_log=config.access_log,
+        server_header=False,  # no "server: uvicorn": nothing to fingerprint, fewer bytes
         log_level="info",
         timeout_graceful_shutdown=int(config.timeout) + 1,
         # the socket is ours: uvicorn must not print a misleading bind address

@@ -84,6 +84,7 @@ def test_connection_close_sends_the_whole_response_then_closes(iris_server: Any)
 
     assert status == b"HTTP/1.1 200 OK"
     assert headers["connection"] == "close"
+    assert "server" not in headers  # nothing advertises the server software
     assert json.loads(body) == {"predictions": [0]}
 
 
