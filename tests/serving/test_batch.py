@@ -96,6 +96,28 @@ def test_two_workers_write_the_same_output_in_order(
     assert pq.read_table(one).equals(pq.read_table(two))
 
 
+def test_large_csv_streams_in_order_with_types_from_a_large_first_block(
+    tmp_path: Path, iris_model: Path, iris_estimator: object
+) -> None:
+    frame = iris_frame(200_000)
+    # a kept column that looks like integers for its first ~3 MB, then has a decimal:
+    # typed from one small parse block it would be int64 and fail further down
+    frame["weight"] = np.where(np.arange(len(frame)) < 150_000, 1.0, 1.5)
+    source = tmp_path / "big.csv"
+    frame.to_csv(source, index=False, float_format="%.10g")
+    assert source.stat().st_size > 4 << 20  # several of the reader's 1 MB blocks
+    out = tmp_path / "scores.parquet"
+
+    result = run("-m", iris_model, "-i", source, "-o", out, "--batch-rows", "30000", "-q")
+
+    assert result.exit_code == 0, result.stderr
+    scored = pq.read_table(out)
+    assert scored.column_names == ["id", "weight", "prediction"]
+    np.testing.assert_array_equal(scored["id"].to_numpy(), frame["id"].to_numpy())
+    np.testing.assert_array_equal(scored["weight"].to_numpy(), frame["weight"].to_numpy())
+    np.testing.assert_array_equal(scored["prediction"].to_numpy(), expected(iris_estimator, frame))
+
+
 class _WhereRun(modelpack.pyfunc.PythonModel):
     """Answers, per row, the process that loaded the model and the one that scored the row."""
 
