@@ -320,7 +320,8 @@ class _Scorer:
             return
         pending: deque[tuple[_Job, Future[Any]]] = deque()
         for job in jobs:
-            pending.append((job, self._pool.submit(_score_in_worker, job.model_input)))
+            payload = _pack(job.model_input)
+            pending.append((job, self._pool.submit(_score_in_worker, payload)))
             if len(pending) >= 2 * self._workers:
                 yield self._collect(*pending.popleft())
         while pending:
@@ -331,7 +332,8 @@ class _Scorer:
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            return job, future.result()
+            result = future.result()
+            return job, _unpack(result) if isinstance(result, bytes) else result
         except BrokenProcessPool:
             raise PredictionError(
                 "a worker process died while scoring (out of memory?); retry with fewer "
@@ -389,10 +391,29 @@ def _ready() -> None:
     """A no-op task: submitting it makes the pool start a worker (and load its model)."""
 
 
-def _score_in_worker(batch: pa.RecordBatch) -> pa.Table | BaseException:
+def _score_in_worker(payload: bytes) -> bytes | BaseException:
     if "error" in _WORKER:
         raise _WORKER["error"]
-    return _score(_WORKER["model"], _WORKER["spec"], batch)
+    import pyarrow as pa
+
+    result = _score(_WORKER["model"], _WORKER["spec"], _unpack(payload).to_batches()[0])
+    return _pack(result) if isinstance(result, (pa.Table, pa.RecordBatch)) else result
+
+
+def _pack(data: pa.RecordBatch | pa.Table) -> bytes:
+    """Arrow IPC bytes: ~40x cheaper to send to a process than pickling the batch."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, data.schema) as stream:
+        stream.write(data)
+    return sink.getvalue().to_pybytes()  # type: ignore[no-any-return]
+
+
+def _unpack(payload: bytes) -> pa.Table:
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(payload).read_all()
 
 
 class _NoBar:
