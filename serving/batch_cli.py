@@ -61,7 +61,8 @@ Exit codes:
     type=click.IntRange(1, 256),
     default=1,
     show_default=True,
-    help="Processes scoring batches, each with its own copy of the model.",
+    help="Processes scoring batches. The model is loaded once and shared by forked "
+    "workers; flavors that cannot be forked (onnx) load one copy per worker.",
 )
 @click.option(
     "--result-column",
@@ -71,7 +72,8 @@ Exit codes:
     "--keep-columns",
     multiple=True,
     help="Input columns to copy to the output (comma-separated or repeated). "
-    "Default: the columns the model does not read (keys).",
+    "Default: the columns the model does not read (keys). A model with one tensor "
+    "input (onnx) reads every column not named here.",
 )
 @click.option("--keep-all-columns", is_flag=True, help="Copy every input column to the output.")
 @click.option(
