@@ -2,23 +2,18 @@
 
 Every batch goes through :meth:`PyFuncModel.prepare_input`, the same enforcement as
 ``predict`` and the HTTP server. With ``workers > 1`` batches are scored in that many
-processes and written in input order. The model is loaded once and the workers are
-forked from it, unless its flavor declares ``fork_safe = False``; then each spawned
-worker loads its own copy.
+processes (:mod:`modelpack.serving.batch_workers`) and written in input order.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from modelpack.errors import InvalidInput, ModelpackError, PredictionError, SchemaError
+from modelpack.errors import InvalidInput, PredictionError, SchemaError
 from modelpack.serving.batch_io import (
     AtomicWriter,
     Format,
@@ -29,13 +24,8 @@ from modelpack.serving.batch_io import (
     iter_batches,
     open_input,
 )
-from modelpack.serving.batch_output import (
-    OutputSpec,
-    column_types,
-    input_names,
-    single_tensor,
-    to_table,
-)
+from modelpack.serving.batch_output import OutputSpec, column_types, input_names, single_tensor
+from modelpack.serving.batch_workers import Job, Scorer
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -116,7 +106,7 @@ def score_files(
     metadata, local_model = _load(config)
     spec = OutputSpec.from_metadata(metadata, config.result_column)
     # Workers start now, so loading their models overlaps with opening the inputs.
-    scorer = _Scorer(config, metadata.path, local_model, spec)
+    scorer = Scorer(config.workers, spec, local_model, metadata.path, config.trust)
     try:
         sources = [open_input(path, input_format) for path in files]
         names = input_names(metadata)
@@ -174,17 +164,6 @@ def _load(config: BatchConfig) -> tuple[ModelMetadata, PyFuncModel | None]:
     return metadata, PyFuncModel(impl, metadata, flavor)
 
 
-@dataclass
-class _Job:
-    """One record batch on its way through the scorer, with where it came from."""
-
-    path: Path
-    start: int
-    rows: int
-    model_input: pa.RecordBatch
-    kept: pa.RecordBatch
-
-
 def _batches(
     config: BatchConfig,
     sources: list[InputFile],
@@ -192,7 +171,7 @@ def _batches(
     tensor: str | None,
     types: dict[str, pa.DataType] | None,
     bar: Any,
-) -> Iterator[_Job]:
+) -> Iterator[Job]:
     bytes_before = 0
     total_bytes = sum(s.size for s in sources) or 1
     rows_seen = 0
@@ -208,7 +187,7 @@ def _batches(
             model_cols = [c for c in columns if c in reads] if reads is not None else columns
             if reads is None and config.keep_columns and not config.keep_all_columns:
                 model_cols = [c for c in model_cols if c not in config.keep_columns]
-            yield _Job(
+            yield Job(
                 source.path, start, batch.num_rows, batch.select(model_cols), batch.select(keep)
             )
             start += batch.num_rows
@@ -250,7 +229,7 @@ def _kept_columns(
     return list(config.keep_columns)
 
 
-def _join(job: _Job, predictions: pa.Table) -> pa.Table:
+def _join(job: Job, predictions: pa.Table) -> pa.Table:
     import pyarrow as pa
 
     clash = set(job.kept.schema.names) & set(predictions.schema.names)
@@ -265,7 +244,7 @@ def _join(job: _Job, predictions: pa.Table) -> pa.Table:
     return kept
 
 
-def _write(writer: AtomicWriter, job: _Job, predictions: pa.Table) -> None:
+def _write(writer: AtomicWriter, job: Job, predictions: pa.Table) -> None:
     import pyarrow as pa
 
     try:
@@ -276,144 +255,6 @@ def _write(writer: AtomicWriter, job: _Job, predictions: pa.Table) -> None:
             f"the types of the first batch written ({str(exc).splitlines()[0][:160]}); "
             "make the input files agree on column types"
         ) from None
-
-
-class _Scorer:
-    """Turns jobs into prediction tables, in this process or in a pool, keeping order."""
-
-    def __init__(
-        self, config: BatchConfig, model_path: Path, model: PyFuncModel | None, spec: OutputSpec
-    ) -> None:
-        self._model = model
-        self._spec = spec
-        self._workers = config.workers
-        self._pool: ProcessPoolExecutor | None = None
-        if config.workers > 1:
-            import multiprocessing
-            from multiprocessing.context import BaseContext
-
-            context: BaseContext
-            if model is not None:
-                # Loaded here, before any Arrow thread pool runs: forked workers share the
-                # model copy-on-write and start scoring at once.
-                context = multiprocessing.get_context("fork")
-                initializer: Callable[..., None] = _init_forked_worker
-                initargs: tuple[Any, ...] = (model, spec)
-            else:
-                # The flavor's native threads would not survive fork: each worker loads.
-                context = multiprocessing.get_context("spawn")
-                initializer, initargs = _init_worker, (str(model_path), config.trust, spec)
-            self._pool = ProcessPoolExecutor(
-                max_workers=config.workers,
-                mp_context=context,
-                initializer=initializer,
-                initargs=initargs,
-            )
-            # The pool starts a process per submission while none is idle: start them all.
-            for _ in range(config.workers):
-                self._pool.submit(_ready)
-
-    def run(self, jobs: Iterator[_Job]) -> Iterator[tuple[_Job, pa.Table | BaseException]]:
-        if self._pool is None:
-            for job in jobs:
-                yield job, _score(self._model, self._spec, job.model_input)
-            return
-        pending: deque[tuple[_Job, Future[Any]]] = deque()
-        for job in jobs:
-            payload = _pack(job.model_input)
-            pending.append((job, self._pool.submit(_score_in_worker, payload)))
-            if len(pending) >= 2 * self._workers:
-                yield self._collect(*pending.popleft())
-        while pending:
-            yield self._collect(*pending.popleft())
-
-    @staticmethod
-    def _collect(job: _Job, future: Future[Any]) -> tuple[_Job, pa.Table | BaseException]:
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            result = future.result()
-            return job, _unpack(result) if isinstance(result, bytes) else result
-        except BrokenProcessPool:
-            raise PredictionError(
-                "a worker process died while scoring (out of memory?); retry with fewer "
-                "--workers or a smaller --batch-rows"
-            ) from None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _score(model: Any, spec: OutputSpec, batch: pa.RecordBatch) -> pa.Table | BaseException:
-    """Enforce, predict and convert one batch; a user-caused error is returned, not raised."""
-    try:
-        frame = batch.to_pandas()
-        data, params = model.prepare_input(frame)
-        return to_table(model.predict_prepared(data, params), batch.num_rows, spec)
-    except (SchemaError, PredictionError) as exc:
-        return exc
-
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(model_path: str, trust: bool | None, spec: OutputSpec) -> None:
-    """A spawned worker: loads its own copy of the model."""
-    _ignore_ctrl_c()
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _WORKER["spec"] = spec
-    try:
-        from modelpack.pyfunc_model import load_model
-
-        _WORKER["model"] = load_model(model_path, trust=trust)
-    except ModelpackError as exc:
-        _WORKER["error"] = exc
-
-
-def _init_forked_worker(model: PyFuncModel, spec: OutputSpec) -> None:
-    """A forked worker: the parent's model is already here (the arguments are inherited)."""
-    _ignore_ctrl_c()
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)  # one BLAS/OpenMP thread per worker process; workers fill the cores
-    _WORKER["model"], _WORKER["spec"] = model, spec
-
-
-def _ignore_ctrl_c() -> None:
-    import signal
-
-    # Ctrl-C is the parent's to handle; a worker that died of it would break the pool.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _ready() -> None:
-    """A no-op task: submitting it makes the pool start a worker (and load its model)."""
-
-
-def _score_in_worker(payload: bytes) -> bytes | BaseException:
-    if "error" in _WORKER:
-        raise _WORKER["error"]
-    import pyarrow as pa
-
-    result = _score(_WORKER["model"], _WORKER["spec"], _unpack(payload).to_batches()[0])
-    return _pack(result) if isinstance(result, (pa.Table, pa.RecordBatch)) else result
-
-
-def _pack(data: pa.RecordBatch | pa.Table) -> bytes:
-    """Arrow IPC bytes: ~40x cheaper to send to a process than pickling the batch."""
-    import pyarrow as pa
-
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, data.schema) as stream:
-        stream.write(data)
-    return sink.getvalue().to_pybytes()  # type: ignore[no-any-return]
-
-
-def _unpack(payload: bytes) -> pa.Table:
-    import pyarrow as pa
-
-    return pa.ipc.open_stream(payload).read_all()
 
 
 class _NoBar:
