@@ -190,17 +190,10 @@ def fork_safe(flavor: Flavor) -> bool:
     return bool(getattr(flavor, "fork_safe", True))
 
 
-def locate_model(model_uri: str | os.PathLike[str]) -> tuple[Path, JSONDict, Flavor]:
-    """The verified directory, ``MLmodel`` and flavor plugin of a model, without loading it.
-
-    >>> path, mlmodel, flavor = locate_model("models:/iris@champion")  # doctest: +SKIP
-    """
-    from modelpack.model_dir import verify_model_dir
+def flavor_of(path: Path, mlmodel: JSONDict) -> Flavor:
+    """The flavor plugin that loads the model whose ``MLmodel`` is ``mlmodel``."""
     from modelpack.plugins import flavor_for_loader
-    from modelpack.uris import resolve_model_uri
 
-    path = resolve_model_uri(model_uri)
-    mlmodel = verify_model_dir(path)
     flavors = mlmodel["flavors"]
     pyfunc = flavors.get(PYFUNC_FLAVOR)
     if pyfunc is None:
@@ -211,8 +204,20 @@ def locate_model(model_uri: str | os.PathLike[str]) -> tuple[Path, JSONDict, Fla
     loader = pyfunc.get("loader_module")
     if not isinstance(loader, str):
         raise ModelFormatError(f"MLmodel at '{path}': python_function.loader_module is missing")
-    flavor = flavor_for_loader(loader, [name for name in flavors if name != PYFUNC_FLAVOR])
-    return path, mlmodel, flavor
+    return flavor_for_loader(loader, [name for name in flavors if name != PYFUNC_FLAVOR])
+
+
+def locate_model(model_uri: str | os.PathLike[str]) -> tuple[Path, JSONDict, Flavor]:
+    """The verified directory, ``MLmodel`` and flavor plugin of a model, without loading it.
+
+    >>> path, mlmodel, flavor = locate_model("models:/iris@champion")  # doctest: +SKIP
+    """
+    from modelpack.model_dir import verify_model_dir
+    from modelpack.uris import resolve_model_uri
+
+    path = resolve_model_uri(model_uri)
+    mlmodel = verify_model_dir(path)
+    return path, mlmodel, flavor_of(path, mlmodel)
 
 
 def load_model(model_uri: str | os.PathLike[str], *, trust: bool | None = None) -> PyFuncModel:
@@ -232,6 +237,7 @@ __all__ = [
     "ModelMetadata",
     "PyFuncModel",
     "TRUST_ENV",
+    "flavor_of",
     "fork_safe",
     "load_model",
     "locate_model",

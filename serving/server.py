@@ -63,11 +63,14 @@ def _setup_logging() -> None:
 
 
 def _fork_safe(config: ServeConfig) -> bool:
-    """Whether the model's flavor lets it be loaded once, before forking the workers."""
-    from modelpack.pyfunc_model import fork_safe, locate_model
+    """Whether the model's flavor lets it be loaded once, before forking the workers
+    (read from ``MLmodel`` alone: the files are verified when the model is loaded)."""
+    from modelpack.mlmodel import read_mlmodel
+    from modelpack.pyfunc_model import flavor_of, fork_safe
     from modelpack.serving.model_state import identify
 
-    return fork_safe(locate_model(identify(config.model_uri).path)[2])
+    path = identify(config.model_uri).path
+    return fork_safe(flavor_of(path, read_mlmodel(path)))
 
 
 def run(config: ServeConfig) -> None:

@@ -45,6 +45,21 @@ def test_workers_share_the_socket_and_metrics_add_up(start_server: Any, iris_mod
     assert server.stop() == 0
 
 
+def test_onnx_workers_each_load_their_own_session(
+    start_server: Any, onnx_model: Path, iris_frame: Any
+) -> None:
+    # onnxruntime's thread pools do not survive fork(): the flavor says fork_safe = False
+    server: Server = start_server(onnx_model, "--workers", "2")
+    rows = iris_frame[0].iloc[[0, 60, 120]].to_numpy().tolist()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: _post(server.url, {"inputs": rows}), range(60)))
+
+    assert [a.status_code for a in answers] == [200] * 60
+    assert all(a.json()["predictions"]["label"] == [0, 1, 2] for a in answers)
+    assert "before forking" not in server.log()  # loaded in each worker, not in the parent
+    assert server.stop() == 0
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_lets_in_flight_requests_finish(
     start_server: Any, pyfunc_model: Path, workers: str
