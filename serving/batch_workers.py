@@ -37,7 +37,15 @@ class Job:
 
 
 class Scorer:
-    """Turns jobs into prediction tables, in this process or in a pool, keeping order."""
+    """Turns jobs into prediction tables, in this process or in a pool, keeping order.
+
+    ``model`` is the loaded model, or None when each worker must load its own from
+    ``model_path`` (a flavor that is not fork-safe).
+
+    >>> scorer = Scorer(2, spec, model, model.metadata.path, trust=None)  # doctest: +SKIP
+    >>> for job, table_or_error in scorer.run(jobs): ...  # doctest: +SKIP
+    >>> scorer.close()  # doctest: +SKIP
+    """
 
     def __init__(
         self,
