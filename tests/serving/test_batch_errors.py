@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import conftest_batch
@@ -11,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest_batch import WriteInputs, iris_frame, write_table
 
+import modelpack
 from modelpack.cli import cli
 
 iris_model = conftest_batch.iris_model
@@ -167,3 +172,54 @@ def test_existing_output_survives_a_failed_run(
 def test_usage_errors_exit_2(tmp_path: Path, iris_model: Path) -> None:
     result = run("-m", iris_model, "-i", "x", "-o", "y", "--workers", "0")
     assert result.exit_code == 2
+
+
+class _SlowModel(modelpack.pyfunc.PythonModel):
+    """Answers zeros, a fifth of a second per batch: a job long enough to interrupt."""
+
+    def predict(self, context: object, model_input: pd.DataFrame, params: object = None) -> object:
+        time.sleep(0.2)
+        return [0.0] * len(model_input)
+
+
+def _processes_mentioning(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_forked_workers_and_leaves_no_output(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the CLI cannot import us
+    model = tmp_path / "slow"
+    modelpack.pyfunc.save_model(model, python_model=_SlowModel())
+    source = write_table(iris_frame(400), tmp_path / "in.parquet")
+    out = tmp_path / f"out-{sig.name}.parquet"
+    command = [sys.executable, "-c", "from modelpack.cli import main; main()", "predict"]
+    command += ["-m", str(model), "-i", str(source), "-o", str(out), "--batch-rows", "10"]
+    proc = subprocess.Popen([*command, "-w", "2", "--trust", "-q"], stderr=subprocess.PIPE)
+
+    deadline = time.monotonic() + 60
+    while not any(".tmp-" in p.name for p in tmp_path.iterdir()):  # batches are being written
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()  # type: ignore[union-attr]
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=30)
+
+    assert proc.returncode == 130, stderr
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+    for _ in range(100):  # the forked workers end with their parent
+        if not _processes_mentioning(str(out)):
+            break
+        time.sleep(0.1)
+    assert _processes_mentioning(str(out)) == []
