@@ -18,13 +18,20 @@ from modelpack.serving.batch_io import (
     AtomicWriter,
     Format,
     InputFile,
+    TextTypes,
     check_output,
     discover_inputs,
     format_of,
     iter_batches,
     open_input,
 )
-from modelpack.serving.batch_output import OutputSpec, column_types, input_names, single_tensor
+from modelpack.serving.batch_output import (
+    OutputSpec,
+    column_types,
+    input_names,
+    single_tensor,
+    tensor_type,
+)
 from modelpack.serving.batch_workers import Job, Scorer
 
 if TYPE_CHECKING:
@@ -110,7 +117,7 @@ def score_files(
     try:
         sources = [open_input(path, input_format) for path in files]
         names = input_names(metadata)
-        types = column_types(metadata) if input_format != "parquet" else None
+        types = _text_types(config, metadata) if input_format != "parquet" else None
         report = BatchReport(files=len(sources))
         with AtomicWriter(output, output_format) as writer, _progress(config, sources) as bar:
             for job, result in scorer.run(
@@ -169,7 +176,7 @@ def _batches(
     sources: list[InputFile],
     names: list[str] | None,
     tensor: str | None,
-    types: dict[str, pa.DataType] | None,
+    types: TextTypes | None,
     bar: Any,
 ) -> Iterator[Job]:
     bytes_before = 0
@@ -198,6 +205,26 @@ def _batches(
         bytes_before += source.size
     if estimated:
         bar.total = rows_seen
+
+
+def _text_types(config: BatchConfig, metadata: ModelMetadata) -> TextTypes:
+    """How to type a CSV or JSON-lines file's columns for this model.
+
+    Columns of a column signature get their declared types. A model with one numeric
+    tensor input, read from every column not kept, gets them all parsed as the tensor's
+    element type (float32 for most ONNX models): parsing as float64 and converting
+    would round twice, and enforcement never converts a tensor.
+    """
+    named = column_types(metadata) or {}
+    tensor, element = single_tensor(metadata), tensor_type(metadata)
+    kept = set(config.keep_columns or ())
+
+    def types(names: list[str]) -> dict[str, pa.DataType]:
+        if element is not None and tensor not in names:
+            return {name: element for name in names if name not in kept}
+        return {name: t for name, t in named.items() if name in names}
+
+    return types
 
 
 def _read_columns(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import glob
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +33,8 @@ _EXTENSIONS: dict[str, Format] = {
     ".json": "jsonl",
 }
 _GLOB_CHARS = frozenset("*?[")
+#: given a text file's column names, the types to parse some of them as
+TextTypes = Callable[[list[str]], dict[str, "pa.DataType"]]
 # Column types of CSV and JSON lines are inferred from a first block this large ...
 _INFER_BLOCK_BYTES = 8 << 20
 # ... then the file is parsed in blocks of this many bytes. Arrow's streaming readers
@@ -133,13 +135,14 @@ def open_input(path: Path, fmt: Format) -> InputFile:
 
 
 def iter_batches(
-    source: InputFile, batch_rows: int, column_types: dict[str, pa.DataType] | None = None
+    source: InputFile, batch_rows: int, text_types: TextTypes | None = None
 ) -> Iterator[tuple[pa.RecordBatch, int]]:
     """Stream ``source`` as record batches of at most ``batch_rows`` rows.
 
-    Yields ``(batch, bytes_read_so_far)``. ``column_types`` fixes the type of the named
-    columns in text formats, so a column is not inferred as long from its first block
-    and then refused at a decimal point further down.
+    Yields ``(batch, bytes_read_so_far)``. In text formats ``text_types`` is given the
+    file's column names and fixes the types of the columns it returns, so a column is
+    not inferred as long from its first block and then refused at a decimal point
+    further down; the other columns' types are inferred.
     """
     import pyarrow as pa
 
@@ -157,7 +160,7 @@ def iter_batches(
                     yield batch, source.size * done // max(source.rows or 1, 1)
             return
         with pa.OSFile(str(source.path), "rb") as handle:
-            types = _inferred_types(handle, source.format, column_types)
+            types = _inferred_types(handle, source.format, text_types)
         with pa.OSFile(str(source.path), "rb") as handle:
             reader = _text_reader(handle, source.format, types, _TEXT_BLOCK_BYTES)
             yield from _rebatch(reader, batch_rows, source.size)
@@ -168,13 +171,15 @@ def iter_batches(
 
 
 def _inferred_types(
-    handle: pa.NativeFile, fmt: Format, column_types: dict[str, pa.DataType] | None
+    handle: pa.NativeFile, fmt: Format, text_types: TextTypes | None
 ) -> dict[str, pa.DataType]:
-    """Every column's type: ``column_types`` where given, else inferred from a first
-    large block, as a reader with large blocks would infer it."""
-    reader = _text_reader(handle, fmt, column_types, _INFER_BLOCK_BYTES)
-    schema = reader.schema
-    return {name: schema.field(name).type for name in schema.names}
+    """Every column's type: from ``text_types`` where it says, else inferred from a
+    first large block, as a reader with large blocks would infer it."""
+    schema = _text_reader(handle, fmt, None, _INFER_BLOCK_BYTES).schema
+    types = {name: schema.field(name).type for name in schema.names}
+    if text_types is not None:
+        types |= text_types(list(types))
+    return types
 
 
 def _rebatch(reader: Any, batch_rows: int, size: int) -> Iterator[tuple[pa.RecordBatch, int]]:
@@ -344,6 +349,7 @@ __all__ = [
     "AtomicWriter",
     "Format",
     "InputFile",
+    "TextTypes",
     "check_output",
     "discover_inputs",
     "format_of",

@@ -104,6 +104,15 @@ def single_tensor(metadata: ModelMetadata) -> str | None:
     return inputs.inputs[0].name or ""
 
 
+def tensor_type(metadata: ModelMetadata) -> pa.DataType | None:
+    """The Arrow type of the elements of the model's only input, when that is a tensor."""
+    signature = metadata.signature
+    inputs = signature.inputs if signature is not None else None
+    if inputs is None or not inputs.is_tensor_spec() or len(inputs.inputs) != 1:
+        return None
+    return _arrow_type(inputs.inputs[0])
+
+
 def column_types(metadata: ModelMetadata) -> dict[str, pa.DataType] | None:
     """Arrow types for the signature's named columns, to parse CSV and JSON lines with."""
     signature = metadata.signature
@@ -198,6 +207,7 @@ __all__ = [
     "OutputSpec",
     "column_types",
     "single_tensor",
+    "tensor_type",
     "input_names",
     "to_table",
 ]

@@ -173,6 +173,25 @@ def test_onnx_tensor_model_reads_every_column_not_kept(tmp_path: Path, onnx_mode
     np.testing.assert_array_equal(one["label"].to_numpy(), expected_labels)
 
 
+@pytest.mark.parametrize("ext", [".csv", ".jsonl"])
+def test_onnx_tensor_model_scores_text_input_parsed_as_its_dtype(
+    tmp_path: Path, onnx_model: Path, ext: str
+) -> None:
+    frame = iris_frame(90)
+    source = write_table(frame, tmp_path / f"in{ext}")
+    features = frame[FEATURES].to_numpy(np.float32)
+    expected_labels = modelpack.load_model(onnx_model).predict(features)["label"]
+    out = tmp_path / "scores.parquet"
+
+    # float32 straight from the text: a float64 column would be refused by enforcement
+    result = run("-m", onnx_model, "-i", source, "-o", out, "--keep-columns", "id", "-q")
+
+    assert result.exit_code == 0, result.stderr
+    scored = pq.read_table(out)
+    assert scored["id"].to_pylist() == list(range(90))
+    np.testing.assert_array_equal(scored["label"].to_numpy(), expected_labels)
+
+
 def test_keep_columns_options(tmp_path: Path, iris_model: Path) -> None:
     source = write_table(iris_frame(30), tmp_path / "in.parquet")
     out = tmp_path / "out.parquet"
