@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import os
 import pickle
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -228,23 +228,39 @@ def load_model(model_uri: str | os.PathLike[str], *, trust: bool | None = None) 
 def _array_twin(estimator: Any) -> Any | None:
     """A shallow copy that predicts on arrays without re-checking column names, or None.
 
-    Only for a plain scikit-learn estimator (no nested estimators, so no column
-    transformer or user function that selects columns by name): for it, predicting on
-    a numeric DataFrame whose columns are exactly ``feature_names_in_`` is the same as
-    predicting on ``frame.to_numpy()``, and several times cheaper per call.
+    Only for a plain scikit-learn estimator: no estimator anywhere in its parameters
+    (a list of them included, as in ``VotingClassifier``), so no column transformer or
+    user function that selects columns by name, and no parameter naming a feature
+    (``categorical_features=["city"]``). For it, predicting on a numeric DataFrame whose
+    columns are exactly ``feature_names_in_`` is the same as predicting on
+    ``frame.to_numpy()``, and several times cheaper per call.
     """
     from sklearn.base import BaseEstimator
 
     if not type(estimator).__module__.startswith("sklearn."):
         return None
-    if any(isinstance(v, BaseEstimator) for v in estimator.get_params(deep=False).values()):
-        return None
+    names = set(getattr(estimator, "feature_names_in_", ()))
+    for value in estimator.get_params(deep=False).values():
+        for item in _nested(value):
+            if isinstance(item, BaseEstimator) or (isinstance(item, str) and item in names):
+                return None
     twin = copy.copy(estimator)
     try:
         del twin.feature_names_in_
     except AttributeError:
         return None
     return twin
+
+
+def _nested(value: Any) -> Iterator[Any]:
+    """``value`` and everything inside it, through lists, tuples, sets and dict values."""
+    yield value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from _nested(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _nested(item)
 
 
 class _SklearnPredictor:

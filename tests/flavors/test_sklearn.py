@@ -234,3 +234,26 @@ def test_column_selecting_pipelines_keep_the_frame(tmp_path: Path) -> None:
     modelpack.sklearn.save_model(pipe, tmp_path / "m", input_example=frame.head(2))
     model = modelpack.load_model(tmp_path / "m")
     np.testing.assert_array_equal(model.predict(frame), pipe.predict(frame))
+
+
+def test_meta_estimators_and_name_parameters_keep_the_frame(tmp_path: Path) -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"age": rng.normal(size=200), "city": rng.integers(0, 3, 200) * 1.0})
+    target = (frame["age"] + frame["city"] > 1).astype(int)
+    by_name = ColumnTransformer([("age", StandardScaler(), ["age"])], remainder="passthrough")
+    voting = VotingClassifier(  # its column selector hides in a list of (name, estimator)
+        [("pipe", make_pipeline(by_name, LogisticRegression())), ("lr", LogisticRegression())]
+    )
+    boosted = HistGradientBoostingClassifier(categorical_features=["city"], max_iter=5)
+    for name, estimator in (("voting", voting), ("boosted", boosted)):
+        estimator.fit(frame, target)
+        path = tmp_path / name  # cloudpickle: skops' allow-list has no functools.partial
+        modelpack.sklearn.save_model(
+            estimator, path, serialization_format="cloudpickle", input_example=frame.head(2)
+        )
+        model = modelpack.load_model(path, trust=True)
+        np.testing.assert_array_equal(model.predict(frame), estimator.predict(frame))
