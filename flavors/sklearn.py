@@ -228,28 +228,81 @@ def load_model(model_uri: str | os.PathLike[str], *, trust: bool | None = None) 
 def _array_twin(estimator: Any) -> Any | None:
     """A shallow copy that predicts on arrays without re-checking column names, or None.
 
-    Only for a plain scikit-learn estimator: no estimator anywhere in its parameters
-    (a list of them included, as in ``VotingClassifier``), so no column transformer or
-    user function that selects columns by name, and no parameter naming a feature
-    (``categorical_features=["city"]``). For it, predicting on a numeric DataFrame whose
-    columns are exactly ``feature_names_in_`` is the same as predicting on
-    ``frame.to_numpy()``, and several times cheaper per call.
+    For a numeric DataFrame whose columns are exactly ``feature_names_in_``, predicting
+    on ``frame.to_numpy()`` instead is the same, and several times cheaper per call,
+    when nothing in the model selects or treats columns by name:
+    - a plain scikit-learn estimator: no estimator anywhere in its parameters (a list
+      of them included, as in ``VotingClassifier``), so no column transformer or user
+      function, and no parameter naming a feature (``categorical_features=["city"]``);
+    - a ``Pipeline`` of plain steps, where only the first step saw column names (a
+      later step that did was fed DataFrames, by ``set_output``).
     """
-    from sklearn.base import BaseEstimator
+    from sklearn.pipeline import Pipeline
 
-    if not type(estimator).__module__.startswith("sklearn."):
+    if type(estimator) is Pipeline:
+        return _pipeline_twin(estimator)
+    if not _plain(estimator):
         return None
-    names = set(getattr(estimator, "feature_names_in_", ()))
-    for value in estimator.get_params(deep=False).values():
-        for item in _nested(value):
-            if isinstance(item, BaseEstimator) or (isinstance(item, str) and item in names):
-                return None
     twin = copy.copy(estimator)
     try:
         del twin.feature_names_in_
     except AttributeError:
         return None
     return twin
+
+
+def _fitted_names(estimator: Any) -> Any:
+    """The column names the model was fitted on, or None (fitted on arrays).
+
+    A Pipeline reports its first step's names, so one that starts with "passthrough"
+    reports none; the first real step has them.
+    """
+    from sklearn.pipeline import Pipeline
+
+    if type(estimator) is Pipeline:
+        for _, step in estimator.steps:
+            if step is not None and not (isinstance(step, str) and step == "passthrough"):
+                return getattr(step, "feature_names_in_", None)
+        return None
+    return getattr(estimator, "feature_names_in_", None)
+
+
+def _plain(estimator: Any) -> bool:
+    """A scikit-learn estimator with no estimator and no feature name in its parameters."""
+    from sklearn.base import BaseEstimator
+
+    if not type(estimator).__module__.startswith("sklearn."):
+        return False
+    names = set(getattr(estimator, "feature_names_in_", ()))
+    for value in estimator.get_params(deep=False).values():
+        for item in _nested(value):
+            if isinstance(item, BaseEstimator) or (isinstance(item, str) and item in names):
+                return False
+    return True
+
+
+def _pipeline_twin(pipeline: Any) -> Any | None:
+    steps = []
+    named_seen = False
+    for name, step in pipeline.steps:
+        if step is None or (isinstance(step, str) and step == "passthrough"):
+            steps.append((name, step))
+            continue
+        if hasattr(step, "feature_names_in_"):
+            if named_seen:
+                return None
+            twin = _array_twin(step)
+            if twin is None:
+                return None
+            steps.append((name, twin))
+        elif not _plain(step):
+            return None
+        else:
+            steps.append((name, step))
+        named_seen = True
+    twin_pipeline = copy.copy(pipeline)
+    twin_pipeline.steps = steps
+    return twin_pipeline
 
 
 def _nested(value: Any) -> Iterator[Any]:
@@ -269,7 +322,7 @@ class _SklearnPredictor:
     def __init__(self, estimator: Any, predict_fn: str) -> None:
         self.raw_model = estimator
         self._fn = getattr(estimator, predict_fn)
-        self._feature_names = getattr(estimator, "feature_names_in_", None)
+        self._feature_names = _fitted_names(estimator)
         self._names = None if self._feature_names is None else list(self._feature_names)
         twin = _array_twin(estimator) if self._names is not None else None
         self._array_fn = None if twin is None else getattr(twin, predict_fn)

@@ -257,3 +257,28 @@ def test_meta_estimators_and_name_parameters_keep_the_frame(tmp_path: Path) -> N
         )
         model = modelpack.load_model(path, trust=True)
         np.testing.assert_array_equal(model.predict(frame), estimator.predict(frame))
+
+
+def test_numeric_pipelines_predict_the_same_on_the_array_path(iris, tmp_path: Path) -> None:
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    features, target = iris
+    pandas_out = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    pandas_out.set_output(transform="pandas")  # later steps are fitted on named frames
+    pipelines = {
+        "scaled": make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)),
+        "passthrough-first": Pipeline(
+            [("skip", "passthrough"), ("pca", PCA(2)), ("lr", LogisticRegression())]
+        ),
+        "pandas-output": pandas_out,
+    }
+    for name, pipe in pipelines.items():
+        pipe.fit(features, target)
+        modelpack.sklearn.save_model(pipe, tmp_path / name, input_example=features.head(2))
+        model = modelpack.load_model(tmp_path / name)
+        # warnings are errors in this suite: a names-vs-array mix-up would fail here
+        np.testing.assert_array_equal(model.predict(features), pipe.predict(features))
+        rows = features.head(3).to_dict(orient="list")
+        np.testing.assert_array_equal(model.predict(rows), pipe.predict(features.head(3)))
