@@ -5,7 +5,9 @@ uvicorn writes a response's status line and headers, then its body, as two
 and its own packet. For a small JSON answer those two calls were over a third of the
 server's CPU time per request. The protocol here gives uvicorn a transport that holds
 what is written during one event-loop callback and sends it as one write when the
-callback is over (or at once, when the transport is closed).
+callback is over (at once when the transport is closed, or when more than
+:data:`HOLD_LIMIT` bytes are held, so a large or streamed body still meets the real
+transport's flow control).
 
 Only the asyncio ``Transport`` interface is relied on: the protocol overrides
 ``connection_made``, a standard asyncio ``Protocol`` method, and nothing else.
@@ -18,6 +20,9 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+#: bytes held before they are sent without waiting for the end of the callback
+HOLD_LIMIT = 64 * 1024
+
 
 class OneWriteTransport:
     """A transport proxy that sends the writes of one loop callback as one ``write``.
@@ -26,19 +31,24 @@ class OneWriteTransport:
     >>> transport.write(b"HTTP/1.1 200 OK\\r\\n\\r\\n"); transport.write(b"{}")  # doctest: +SKIP
     """
 
-    __slots__ = ("_flush_handle", "_loop", "_pending", "_transport")
+    __slots__ = ("_flush_handle", "_held", "_loop", "_pending", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._held = 0
         self._flush_handle: asyncio.Handle | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        self._pending.append(bytes(data))
-        if self._flush_handle is None:
+        chunk = bytes(data)
+        self._pending.append(chunk)
+        self._held += len(chunk)
+        if self._held > HOLD_LIMIT:
+            self.flush()
+        elif self._flush_handle is None:
             self._flush_handle = self._loop.call_soon(self._flush)
 
     def writelines(self, lines: Any) -> None:
@@ -51,6 +61,7 @@ class OneWriteTransport:
         if not pending:
             return
         self._pending = []
+        self._held = 0
         if self._transport.is_closing():
             return  # the peer went away: what was held has nowhere to go
         self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
@@ -75,11 +86,11 @@ class OneWriteTransport:
             self._flush_handle.cancel()
             self._flush_handle = None
         self._pending = []
+        self._held = 0
         self._transport.abort()
 
     def get_write_buffer_size(self) -> int:
-        held = sum(map(len, self._pending))
-        return held + self._transport.get_write_buffer_size()
+        return self._held + self._transport.get_write_buffer_size()
 
     def __getattr__(self, name: str) -> Any:
         # everything else (get_extra_info, is_closing, pause_reading, ...) as is
@@ -94,4 +105,4 @@ class OneWriteHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(proxy)
 
 
-__all__ = ["OneWriteHttpToolsProtocol", "OneWriteTransport"]
+__all__ = ["HOLD_LIMIT", "OneWriteHttpToolsProtocol", "OneWriteTransport"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from modelpack.serving.transport import OneWriteTransport
+from modelpack.serving.transport import HOLD_LIMIT, OneWriteTransport
 
 BODY = json.dumps(
     {
@@ -167,6 +167,43 @@ def test_abort_drops_what_is_held(loop_name: str) -> None:
         return bytes(sink.data)
 
     assert _run(scenario(), loop_name) == b""
+
+
+class _Writer(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.paused = False
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+
+class _Stalled(asyncio.Protocol):
+    """A peer that reads nothing: what is sent to it piles up in the socket buffers."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.pause_reading()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("loop_name", ["asyncio", "uvloop"])
+def test_a_large_body_meets_flow_control_within_the_callback(loop_name: str) -> None:
+    async def scenario() -> tuple[bool, int]:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(_Stalled, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        raw, writer = await loop.create_connection(_Writer, "127.0.0.1", port)
+        transport = OneWriteTransport(raw, loop)  # type: ignore[arg-type]
+        chunk = b"x" * 65536
+        for _ in range(256):  # 16 MB in one callback, more than loopback buffers take
+            transport.write(chunk)
+        paused_before_yielding = writer.paused
+        held = transport.get_write_buffer_size() - raw.get_write_buffer_size()
+        transport.abort()
+        server.close()
+        return paused_before_yielding, held
+
+    paused, held = _run(scenario(), loop_name)
+    assert paused  # the real transport saw the data and asked the writer to wait
+    assert held <= HOLD_LIMIT
 
 
 def _run(coro: Any, loop_name: str) -> Any:
