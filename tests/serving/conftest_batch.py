@@ -6,6 +6,8 @@ Imported by name from the test modules (``from conftest_batch import ...``) beca
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -64,6 +66,18 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def predict_process(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``modelpack predict *args`` as its own process, as a user runs it.
+
+    Used where the job forks workers: forking the test runner itself would copy its
+    threads and state into the workers.
+    """
+    command = [sys.executable, "-c", "from modelpack.cli import main; main()", "predict"]
+    return subprocess.run(
+        [*command, *map(str, args)], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
 @pytest.fixture
 def write_inputs(tmp_path: Path) -> WriteInputs:
     """Factory: ``write_inputs(n_files, rows, ext=".parquet")`` -> directory of input files
@@ -88,6 +102,7 @@ __all__ = [
     "iris_estimator",
     "iris_frame",
     "iris_model",
+    "predict_process",
     "write_inputs",
     "write_table",
 ]

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
-from conftest_batch import WriteInputs, iris_frame, write_table
+from conftest_batch import WriteInputs, iris_frame, predict_process, write_table
 
 import modelpack
 from modelpack.cli import cli
@@ -79,9 +79,10 @@ def test_two_workers_report_the_mismatch_the_same_way(
     directory = write_inputs(n_files=6, rows=20)
     break_file(directory, 4)
 
-    result = run("-m", iris_model, "-i", directory, "-o", tmp_path / "out.parquet", "-w", "2", "-q")
+    out = tmp_path / "out.parquet"
+    result = predict_process("-m", iris_model, "-i", directory, "-o", out, "-w", "2", "-q")
 
-    assert result.exit_code == 1
+    assert result.returncode == 1
     assert "part-004.parquet" in result.stderr and "petal_width" in result.stderr
     assert leftovers(tmp_path) == []
 
