@@ -8,6 +8,7 @@ pools); then each spawned worker loads its own copy. Batches travel as Arrow IPC
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -68,6 +69,7 @@ class Scorer:
                 # Loaded here, before any Arrow thread pool runs: forked workers share the
                 # model copy-on-write and start scoring at once.
                 context = multiprocessing.get_context("fork")
+                gc.freeze()  # the workers' collections then leave the shared pages alone
                 initializer: Callable[..., None] = _init_forked_worker
                 initargs: tuple[Any, ...] = (model, spec)
             else:
@@ -112,8 +114,13 @@ class Scorer:
             ) from None
 
     def close(self) -> None:
+        """Stop the workers: queued batches are dropped, running ones finish (one each).
+
+        Waiting matters: a pool left shutting down while the interpreter exits races
+        its wake-up pipe on CPython 3.11 and prints "Bad file descriptor" at exit.
+        """
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def score_batch(model: Any, spec: OutputSpec, batch: pa.RecordBatch) -> pa.Table | BaseException:
