@@ -69,7 +69,9 @@ class Scorer:
                 # Loaded here, before any Arrow thread pool runs: forked workers share the
                 # model copy-on-write and start scoring at once.
                 context = multiprocessing.get_context("fork")
-                gc.freeze()  # the workers' collections then leave the shared pages alone
+                # the workers' collections then leave the shared pages alone (close()
+                # hands the objects back to this process's collector)
+                gc.freeze()
                 initializer: Callable[..., None] = _init_forked_worker
                 initargs: tuple[Any, ...] = (model, spec)
             else:
@@ -121,6 +123,8 @@ class Scorer:
         """
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._model is not None:
+                gc.unfreeze()
 
 
 def score_batch(model: Any, spec: OutputSpec, batch: pa.RecordBatch) -> pa.Table | BaseException:
