@@ -261,10 +261,15 @@ def _fitted_names(estimator: Any) -> Any:
 
     if type(estimator) is Pipeline:
         for _, step in estimator.steps:
-            if step is not None and not (isinstance(step, str) and step == "passthrough"):
+            if not _passthrough(step):
                 return getattr(step, "feature_names_in_", None)
         return None
     return getattr(estimator, "feature_names_in_", None)
+
+
+def _passthrough(step: Any) -> bool:
+    """A Pipeline step that passes its input on unchanged: None or "passthrough"."""
+    return step is None or (isinstance(step, str) and step == "passthrough")
 
 
 def _plain(estimator: Any) -> bool:
@@ -285,7 +290,7 @@ def _pipeline_twin(pipeline: Any) -> Any | None:
     steps = []
     named_seen = False
     for name, step in pipeline.steps:
-        if step is None or (isinstance(step, str) and step == "passthrough"):
+        if _passthrough(step):
             steps.append((name, step))
             continue
         if hasattr(step, "feature_names_in_"):

@@ -102,11 +102,6 @@ class PyFuncModel:
         so that requests may be merged into one batch and split back."""
         return bool(getattr(self.flavor, "rows_independent", False))
 
-    @property
-    def fork_safe(self) -> bool:
-        """Whether the loaded model survives ``fork()`` (see :func:`fork_safe`)."""
-        return fork_safe(self.flavor)
-
     def prepare_input(self, data: Any, params: Any = None) -> tuple[Any, dict[str, Any] | None]:
         """Enforce the signature on ``data`` and ``params``; return the converted pair.
 
@@ -228,7 +223,13 @@ def load_model(model_uri: str | os.PathLike[str], *, trust: bool | None = None) 
 
     >>> model = load_model("models:/iris@champion")  # doctest: +SKIP
     """
-    path, mlmodel, flavor = locate_model(model_uri)
+    return load_located(*locate_model(model_uri), trust=trust)
+
+
+def load_located(
+    path: Path, mlmodel: JSONDict, flavor: Flavor, *, trust: bool | None = None
+) -> PyFuncModel:
+    """Load a model :func:`locate_model` found (its files already verified)."""
     impl = flavor.load_pyfunc(path, mlmodel, trust=trust_from_env(trust))
     return PyFuncModel(impl, ModelMetadata(path=path, mlmodel=mlmodel), flavor)
 
@@ -239,6 +240,7 @@ __all__ = [
     "TRUST_ENV",
     "flavor_of",
     "fork_safe",
+    "load_located",
     "load_model",
     "locate_model",
     "trust_from_env",

@@ -155,20 +155,13 @@ def score_files(
 def _load(config: BatchConfig) -> tuple[ModelMetadata, PyFuncModel | None]:
     """The model's metadata, plus the model itself when this process loads it: always
     with one worker, and before forking the workers when the flavor allows it."""
-    from modelpack.pyfunc_model import (
-        ModelMetadata,
-        PyFuncModel,
-        fork_safe,
-        locate_model,
-        trust_from_env,
-    )
+    from modelpack.pyfunc_model import ModelMetadata, fork_safe, load_located, locate_model
 
     path, mlmodel, flavor = locate_model(config.model_uri)
-    metadata = ModelMetadata(path=path, mlmodel=mlmodel)
     if config.workers > 1 and not fork_safe(flavor):
-        return metadata, None  # each worker loads its own copy
-    impl = flavor.load_pyfunc(path, mlmodel, trust=trust_from_env(config.trust))
-    return metadata, PyFuncModel(impl, metadata, flavor)
+        return ModelMetadata(path=path, mlmodel=mlmodel), None  # each worker loads its own
+    model = load_located(path, mlmodel, flavor, trust=config.trust)
+    return model.metadata, model
 
 
 def _batches(

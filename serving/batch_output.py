@@ -95,22 +95,25 @@ def input_names(metadata: ModelMetadata) -> list[str] | None:
     return names or None
 
 
-def single_tensor(metadata: ModelMetadata) -> str | None:
-    """The name of the model's only input when that input is a tensor ('' if unnamed)."""
+def _only_tensor(metadata: ModelMetadata) -> Any | None:
+    """The model's only input's TensorSpec, when its one input is a tensor."""
     signature = metadata.signature
     inputs = signature.inputs if signature is not None else None
     if inputs is None or not inputs.is_tensor_spec() or len(inputs.inputs) != 1:
         return None
-    return inputs.inputs[0].name or ""
+    return inputs.inputs[0]
+
+
+def single_tensor(metadata: ModelMetadata) -> str | None:
+    """The name of the model's only input when that input is a tensor ('' if unnamed)."""
+    spec = _only_tensor(metadata)
+    return None if spec is None else spec.name or ""
 
 
 def tensor_type(metadata: ModelMetadata) -> pa.DataType | None:
     """The Arrow type of the elements of the model's only input, when that is a tensor."""
-    signature = metadata.signature
-    inputs = signature.inputs if signature is not None else None
-    if inputs is None or not inputs.is_tensor_spec() or len(inputs.inputs) != 1:
-        return None
-    return _arrow_type(inputs.inputs[0])
+    spec = _only_tensor(metadata)
+    return None if spec is None else _arrow_type(spec)
 
 
 def column_types(metadata: ModelMetadata) -> dict[str, pa.DataType] | None:
@@ -206,8 +209,8 @@ __all__ = [
     "DEFAULT_RESULT_COLUMN",
     "OutputSpec",
     "column_types",
+    "input_names",
     "single_tensor",
     "tensor_type",
-    "input_names",
     "to_table",
 ]
