@@ -75,13 +75,24 @@ def _columns_key(data: Any, params: dict[str, Any] | None) -> tuple[int, Any]:
             if rows >= 0:
                 return 0, None
             rows = len(values)
-    if rows < 1:
-        return 0, None
-    try:
-        pkey = None if not params else repr(sorted(params.items()))
-    except TypeError:
+    pkey = _params_key(params)
+    if rows < 1 or pkey is _ALONE:
         return 0, None
     return rows, ("columns", tuple(data), pkey)
+
+
+#: what _params_key answers for params that cannot be compared: the request runs alone
+_ALONE = object()
+
+
+def _params_key(params: dict[str, Any] | None) -> Any:
+    """A comparable stand-in for ``params`` (None when there are none), or ``_ALONE``."""
+    if not params:
+        return None
+    try:
+        return repr(sorted(params.items()))
+    except TypeError:
+        return _ALONE
 
 
 def _merge_columns(items: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
@@ -90,9 +101,8 @@ def _merge_columns(items: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
 
 def _rows_and_key(data: Any, params: dict[str, Any] | None) -> tuple[int, Any]:
     """Row count and a merge key (inputs with equal keys concatenate); key None = alone."""
-    try:
-        pkey = None if not params else repr(sorted(params.items()))
-    except TypeError:
+    pkey = _params_key(params)
+    if pkey is _ALONE:
         return 0, None
     if isinstance(data, np.ndarray):
         if data.ndim == 0:
