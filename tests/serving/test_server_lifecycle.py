@@ -29,6 +29,19 @@ def _post(url: str, body: Any) -> httpx.Response:
         return client.post("/invocations", json=body)
 
 
+def _wait_in_flight(server: Server, requests: int, timeout: float = 20.0) -> None:
+    """Wait until the server reports ``requests`` model requests in flight (a sleep is not
+    enough on a busy machine: a request not yet accepted would meet a closed socket)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = server.client.get("/metrics").text
+        # the scrape itself is one of the requests in flight
+        if _metric(text, "modelpack_in_flight_requests") - 1 >= requests:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{requests} requests were not in flight within {timeout} s")
+
+
 def test_workers_share_the_socket_and_metrics_add_up(start_server: Any, iris_model: Path) -> None:
     server: Server = start_server(iris_model, "--workers", "2")
     body = {"inputs": [[5.1, 3.5, 1.4, 0.2]]}
@@ -68,7 +81,7 @@ def test_sigterm_lets_in_flight_requests_finish(
     body = {"inputs": {"x": [2.0]}, "params": {"delay": 0.8}}
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(_post, server.url, body) for _ in range(4)]
-        time.sleep(0.4)  # all four are in the server now; some still queued behind the others
+        _wait_in_flight(server, 4)  # all four in the server; some queued behind the others
         server.proc.send_signal(signal.SIGTERM)
         responses = [f.result() for f in futures]
     assert [r.status_code for r in responses] == [200] * 4
