@@ -123,12 +123,23 @@ def _slow(server: Server, delay: float) -> httpx.Response:
         return client.post("/invocations", json=body)
 
 
+def _answers_again(server: Server, within: float = 20.0) -> bool:
+    """The server answers a quick request with a 200 again (each try may wait out the
+    prediction still running in the model thread, and 504 at --timeout)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if _slow(server, 0).status_code == 200:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_timeout_is_a_504_and_the_server_moves_on(pyfunc_server: Server) -> None:
     start = time.monotonic()
-    _assert_error(_slow(pyfunc_server, 1.5), 504, "DEADLINE_EXCEEDED")
-    assert time.monotonic() - start < 1.4  # --timeout 1: answered at the deadline, not after
-    time.sleep(0.6)  # the abandoned prediction's thread finishes
-    assert _slow(pyfunc_server, 0).status_code == 200
+    _assert_error(_slow(pyfunc_server, 4.0), 504, "DEADLINE_EXCEEDED")
+    # --timeout 1: answered at the deadline, long before the 4 s prediction ends
+    assert time.monotonic() - start < 3.0
+    assert _answers_again(pyfunc_server)
 
 
 def test_full_queue_is_a_503(pyfunc_server: Server) -> None:
@@ -140,8 +151,7 @@ def test_full_queue_is_a_503(pyfunc_server: Server) -> None:
     for response in responses:
         if response.status_code == 503:
             _assert_error(response, 503, "TEMPORARILY_UNAVAILABLE")
-    time.sleep(1.0)
-    assert _slow(pyfunc_server, 0).status_code == 200
+    assert _answers_again(pyfunc_server)
 
 
 def _mutations(seed: int, valid: list[bytes]) -> Iterator[tuple[bytes, str]]:
