@@ -2,7 +2,8 @@
 
 A request takes ``holder.current`` once and keeps that :class:`ServedModel` to the end,
 so a swap (load the new version fully, then replace one reference) never touches an
-in-flight request; the old batcher finishes its queue and stops.
+in-flight request; the old batcher finishes its queue and stops, and once every request
+that took the old version is over, the holder collects it (see :meth:`ModelHolder._reclaim`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import gc
 import logging
 import os
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,6 +144,10 @@ def _settle_heap() -> None:
     gc.freeze()
 
 
+#: attempts at collecting a replaced version, ``--timeout`` + 1 s apart
+RECLAIM_TRIES = 5
+
+
 class ModelHolder:
     """Holds the current :class:`ServedModel`; loads it and follows ``--watch``."""
 
@@ -204,12 +210,35 @@ class ModelHolder:
             _settle_heap()
             if current is not None:
                 current.batcher.close()
+                self._tasks = [task for task in self._tasks if not task.done()]
+                self._tasks.append(asyncio.create_task(self._reclaim(weakref.ref(current))))
+                del current  # this loop must not be what keeps the old version alive
             log.info(
                 "--watch: now serving %s version %s (pid %d)",
                 identity.name,
                 identity.version,
                 os.getpid(),
             )
+
+    async def _reclaim(self, replaced: weakref.ref[ServedModel]) -> None:
+        """Free a replaced version once the requests that took it are over.
+
+        ``gc.freeze()`` put it out of the collector's reach, and its batcher and its
+        enforcement refer to each other, so reference counting alone never frees it:
+        each ``--watch`` swap would keep one more model in memory. Past ``--timeout``
+        every request routed to it has been answered or has failed; the heap is
+        unfrozen, collected (one full collection, tens of milliseconds) and frozen
+        again. A request still reading its body may hold the old version longer: then
+        it is tried again, a few times.
+        """
+        for _ in range(RECLAIM_TRIES):
+            await asyncio.sleep(self.config.timeout + 1.0)
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            if replaced() is None:
+                return
+        log.warning("--watch: a replaced model version is still in use; not freed")
 
 
 __all__ = ["ModelHolder", "ModelIdentity", "ServedModel", "batch_rows", "identify", "load"]

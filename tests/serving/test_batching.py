@@ -1,15 +1,20 @@
-"""The batcher of a model version that a ``--watch`` swap has just replaced.
+"""A model version that a ``--watch`` swap has just replaced.
 
 A request takes the served model once, when it arrives. If the swap happens while it
 is being read, it reaches the old version's batcher after that batcher was closed; it
-must still be answered (by the version it was routed to), never left waiting.
+must still be answered (by the version it was routed to), never left waiting. Once
+nothing uses the old version any more, its memory must be given back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from modelpack.pyfunc_model import load_model
 from modelpack.serving.batching import Batcher
@@ -71,3 +76,53 @@ def test_requests_racing_the_close_are_all_answered_in_order(
     answers = asyncio.run(asyncio.wait_for(scenario(), 60))
     for round_, got in enumerate(answers):
         assert got == [[want[i]] for i in range(round_, round_ + 6)]
+
+
+def test_watch_frees_the_versions_it_replaced(
+    iris_model: Path,
+    shifted_iris_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the server freezes its heap after each load (gc.freeze), and a served version's
+    # batcher and enforcement refer to each other: unless the holder collects the
+    # replaced version, every alias move would keep another model in memory
+    import modelpack
+    from modelpack.serving.config import ServeConfig
+    from modelpack.serving.model_state import ModelHolder
+
+    store = tmp_path / "store"
+    monkeypatch.setenv("MODELPACK_TRACKING_URI", str(store))
+    client = modelpack.Client(str(store))
+    modelpack.register_model(iris_model, "iris", client=client)
+    modelpack.register_model(shifted_iris_model, "iris", client=client)
+    client.set_registered_model_alias("iris", "champion", 1)
+    config = ServeConfig(
+        model_uri="models:/iris@champion", watch=True, watch_interval=0.05, timeout=0.2
+    )
+
+    async def scenario() -> tuple[list[str], list[bool]]:
+        holder = ModelHolder(config)
+        await holder.start()
+        served: list[weakref.ref[Any]] = []
+        versions = []
+        try:
+            for move in range(5):
+                while holder.current is None or (served and served[-1]() is holder.current.model):
+                    await asyncio.sleep(0.02)
+                versions.append(holder.current.identity.version)
+                served.append(weakref.ref(holder.current.model))
+                if move < 4:
+                    client.set_registered_model_alias("iris", "champion", 2 - move % 2)
+            await asyncio.sleep(1.5)  # past --timeout: nothing can use the old ones now
+            assert holder.current is not None and served[-1]() is holder.current.model
+            return versions, [ref() is not None for ref in served]
+        finally:
+            await holder.stop()
+
+    try:
+        versions, alive = asyncio.run(asyncio.wait_for(scenario(), 60))
+    finally:
+        gc.unfreeze()
+    assert versions == ["1", "2", "1", "2", "1"]
+    assert alive == [False, False, False, False, True]  # only the one being served
