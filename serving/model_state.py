@@ -146,6 +146,15 @@ def _settle_heap() -> None:
 
 #: attempts at collecting a replaced version, ``--timeout`` + 1 s apart
 RECLAIM_TRIES = 5
+#: longest wait before ``--watch`` tries again a version that failed to load (the wait
+#: doubles from ``--watch-interval`` with each failure)
+RETRY_MAX_S = 300.0
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, for a log line: our own message, or only the exception's type
+    (a foreign exception's text may quote the model's files or data)."""
+    return exc.message if isinstance(exc, ModelpackError) else type(exc).__name__
 
 
 class ModelHolder:
@@ -192,20 +201,36 @@ class ModelHolder:
         log.info("model %s version %s ready", loaded[1].name, loaded[1].version)
 
     async def _watch(self) -> None:
+        interval = self.config.watch_interval
+        failed: tuple[ModelIdentity, float, float] | None = None  # (which, retry at, delay)
         while True:
-            await asyncio.sleep(self.config.watch_interval)
+            await asyncio.sleep(interval)
             current = self.current
             try:
                 identity = await asyncio.to_thread(identify, self.config.model_uri)
-                if current is not None and identity == current.identity:
-                    continue
+            except Exception as exc:  # the registry unreadable for a moment: keep serving
+                log.warning("--watch: keeping the current model: %s", _reason(exc))
+                continue
+            if current is not None and identity == current.identity:
+                continue
+            if failed is not None and failed[0] == identity and time.monotonic() < failed[1]:
+                continue  # the version that failed to load: only retried after its delay
+            try:
                 loaded = await asyncio.to_thread(load, self.config, identity)
-            except ModelpackError as exc:
-                log.warning("--watch: keeping the current model: %s", exc.message)
-                continue
             except Exception as exc:  # a broken new version must not stop the server
-                log.warning("--watch: keeping the current model: %s", type(exc).__name__)
+                delay = min(2 * failed[2], RETRY_MAX_S) if failed and failed[0] == identity else 0
+                delay = max(delay, interval)
+                failed = (identity, time.monotonic() + delay, delay)
+                log.warning(
+                    "--watch: %s version %s could not be loaded (%s); keeping the current "
+                    "model; retrying that version in %.1f s",
+                    identity.name,
+                    identity.version,
+                    _reason(exc),
+                    delay,
+                )
                 continue
+            failed = None
             self.current = ServedModel(self.config, *loaded)
             _settle_heap()
             if current is not None:

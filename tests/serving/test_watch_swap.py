@@ -3,7 +3,8 @@
 A request takes the served model once, when it arrives. If the swap happens while it
 is being read, it reaches the old version's batcher after that batcher was closed; it
 must still be answered (by the version it was routed to), never left waiting. Once
-nothing uses the old version any more, its memory must be given back.
+nothing uses the old version any more, its memory must be given back. A new version
+that cannot be loaded leaves the old one serving, and is not reloaded in a tight loop.
 """
 
 from __future__ import annotations
@@ -126,3 +127,61 @@ def test_watch_frees_the_versions_it_replaced(
         gc.unfreeze()
     assert versions == ["1", "2", "1", "2", "1"]
     assert alive == [False, False, False, False, True]  # only the one being served
+
+
+def test_watch_keeps_serving_past_a_broken_version_and_backs_off(
+    iris_model: Path,
+    shifted_iris_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import modelpack
+    from modelpack.serving.config import ServeConfig
+    from modelpack.serving.model_state import ModelHolder
+    from modelpack.tracking.resolve import resolve_models_uri
+
+    store = tmp_path / "store"
+    monkeypatch.setenv("MODELPACK_TRACKING_URI", str(store))
+    client = modelpack.Client(str(store))
+    for model in (iris_model, shifted_iris_model, iris_model):  # the store dedups content
+        modelpack.register_model(model, "iris", client=client)
+    broken = resolve_models_uri("models:/iris/2")[2] / "MLmodel"
+    broken.write_text("flavors: [unclosed\n")  # a version whose files were damaged
+    client.set_registered_model_alias("iris", "champion", 1)
+    config = ServeConfig(
+        model_uri="models:/iris@champion", watch=True, watch_interval=0.05, timeout=0.2
+    )
+
+    async def version(holder: ModelHolder, want: str) -> str:
+        deadline = asyncio.get_running_loop().time() + 10
+        while asyncio.get_running_loop().time() < deadline:
+            if holder.current is not None and holder.current.identity.version == want:
+                break
+            await asyncio.sleep(0.02)
+        return "" if holder.current is None else holder.current.identity.version
+
+    async def scenario() -> tuple[str, str, str]:
+        holder = ModelHolder(config)
+        await holder.start()
+        try:
+            first = await version(holder, "1")
+            client.set_registered_model_alias("iris", "champion", 2)
+            await asyncio.sleep(1.6)
+            during = await version(holder, "1")
+            client.set_registered_model_alias("iris", "champion", 3)
+            return first, during, await version(holder, "3")
+        finally:
+            await holder.stop()
+
+    with caplog.at_level("WARNING", logger="modelpack.serving"):
+        try:
+            first, during, after = asyncio.run(asyncio.wait_for(scenario(), 60))
+        finally:
+            gc.unfreeze()
+    assert (first, during, after) == ("1", "1", "3")
+    tries = [r for r in caplog.records if "version 2 could not be loaded" in r.getMessage()]
+    # the wait doubles from 0.05 s: 0.05 + 0.1 + 0.2 + 0.4 + 0.8 covers the 1.6 s, where
+    # trying every 0.05 s would have loaded the broken version some thirty times
+    assert 2 <= len(tries) <= 7, [r.getMessage() for r in tries]
+    assert "MLmodel" in tries[0].getMessage()  # says what is wrong with it
