@@ -9,6 +9,7 @@ that took the old version is over, the holder collects it (see :meth:`ModelHolde
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import os
@@ -107,22 +108,29 @@ class ServedModel:
             max_queue=config.max_queue,
             observer=self.metrics.batch,
             on_depth=self.metrics.queue_depth,
-            prepare=self.enforce,
+            # the model's, not this object's: a bound method here would make the served
+            # version and its batcher a cycle, which only a full collection could free
+            prepare=functools.partial(enforce, model),
         )
         self.metadata = metadata_doc(identity, model, config.model_uri)
         self.metadata_body = dumps(self.metadata)
 
     def enforce(self, data: Any, params: Any) -> tuple[Any, Any]:
         """``prepare_input``, with any stray exception of enforcement reported as a 400."""
-        try:
-            return self.model.prepare_input(data, params)
-        except ModelpackError:
-            raise
-        except Exception as exc:  # input shaped so oddly that enforcement tripped over it
-            raise SchemaError(
-                f"the input does not fit the model's signature ({type(exc).__name__}); "
-                "see GET /metadata for the expected columns and types"
-            ) from None
+        return enforce(self.model, data, params)
+
+
+def enforce(model: PyFuncModel, data: Any, params: Any) -> tuple[Any, Any]:
+    """``model.prepare_input``, with any stray exception of enforcement reported as a 400."""
+    try:
+        return model.prepare_input(data, params)
+    except ModelpackError:
+        raise
+    except Exception as exc:  # input shaped so oddly that enforcement tripped over it
+        raise SchemaError(
+            f"the input does not fit the model's signature ({type(exc).__name__}); "
+            "see GET /metadata for the expected columns and types"
+        ) from None
 
 
 def load(
@@ -248,16 +256,20 @@ class ModelHolder:
     async def _reclaim(self, replaced: weakref.ref[ServedModel]) -> None:
         """Free a replaced version once the requests that took it are over.
 
-        ``gc.freeze()`` put it out of the collector's reach, and its batcher and its
-        enforcement refer to each other, so reference counting alone never frees it:
-        each ``--watch`` swap would keep one more model in memory. Past ``--timeout``
-        every request routed to it has been answered or has failed; the heap is
-        unfrozen, collected (one full collection, tens of milliseconds) and frozen
-        again. A request still reading its body may hold the old version longer: then
-        it is tried again, a few times.
+        Reference counting usually frees it as soon as its last request is answered.
+        But ``gc.freeze()`` put it out of the collector's reach, so any reference cycle
+        inside it (a model's own objects may refer to each other) would keep it in memory
+        for good, one more model per ``--watch`` swap. Past ``--timeout`` every request
+        routed to it has been answered or has failed. If it is still there, the heap is
+        unfrozen, collected and frozen again. That is one full collection: tens of
+        milliseconds, and in a forked worker it copies the pages shared with the parent.
+        A request still reading its body may hold the old version longer, so the check
+        is repeated a few times.
         """
         for _ in range(RECLAIM_TRIES):
             await asyncio.sleep(self.config.timeout + 1.0)
+            if replaced() is None:
+                return  # reference counting freed it: no collection needed
             gc.unfreeze()
             gc.collect()
             gc.freeze()

@@ -185,3 +185,31 @@ def test_watch_keeps_serving_past_a_broken_version_and_backs_off(
     # trying every 0.05 s would have loaded the broken version some thirty times
     assert 2 <= len(tries) <= 7, [r.getMessage() for r in tries]
     assert "MLmodel" in tries[0].getMessage()  # says what is wrong with it
+
+
+def test_a_drained_version_is_freed_without_a_garbage_collection(
+    iris_model: Path, iris_frame: Any
+) -> None:
+    # a full collection after a swap blocks the event loop for tens of milliseconds and,
+    # in a forked worker, copies the heap pages shared with the parent: reference
+    # counting alone must free a served version once its requests are answered
+    from modelpack.serving.config import ServeConfig
+    from modelpack.serving.model_state import ServedModel, load
+
+    config = ServeConfig(model_uri=str(iris_model), timeout=0.05)
+    frame = iris_frame[0]
+
+    async def scenario() -> tuple[weakref.ref[Any], weakref.ref[Any]]:
+        served = ServedModel(config, *load(config))
+        rows = [frame.iloc[i : i + 1] for i in range(4)]
+        await asyncio.gather(*(served.batcher.predict(r, None, 0.05, prepared=False) for r in rows))
+        served.batcher.close()
+        await asyncio.sleep(0.3)  # the batcher drains; the deadline timer has fired
+        return weakref.ref(served), weakref.ref(served.model)
+
+    gc.disable()
+    try:
+        served, model = asyncio.run(scenario())
+        assert served() is None and model() is None
+    finally:
+        gc.enable()
