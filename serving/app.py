@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,7 +18,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -52,6 +53,10 @@ STATUS_CODES = {
 Handler = Callable[[Request, ServedModel | None], Awaitable[Response]]
 
 
+#: the error code of a request whose client hung up before it was read
+CLIENT_CLOSED = "CLIENT_CLOSED_REQUEST"
+
+
 def error_response(
     status: int, message: str, code: str | None = None, *, v2: bool = False
 ) -> Response:
@@ -67,7 +72,11 @@ def error_response(
             "error_code": code or STATUS_CODES.get(status, "INTERNAL_ERROR"),
             "message": message,
         }
-    return Response(dumps(body), status_code=status, media_type=JSON)
+    try:
+        content = dumps(body)
+    except Exception:  # an error about odd input must itself never fail: ASCII escapes all
+        content = json.dumps(body).encode()
+    return Response(content, status_code=status, media_type=JSON)
 
 
 def _failure(exc: Exception, v2: bool) -> tuple[Response, str]:
@@ -91,6 +100,11 @@ def _failure(exc: Exception, v2: bool) -> tuple[Response, str]:
         if exc.headers:
             response.headers.update(exc.headers)
         return response, code
+    if isinstance(exc, ClientDisconnect):
+        # the client hung up before its body arrived: nothing to answer and no fault of
+        # the server's; 499 as nginx counts it, so 5xx alerts do not fire
+        response = error_response(499, "the client closed the request", CLIENT_CLOSED, v2=v2)
+        return response, CLIENT_CLOSED
     # never the message: a library's message can quote the request's values
     log.error("internal error while serving a request: %s", type(exc).__name__)
     return error_response(500, "internal server error", "INTERNAL_ERROR", v2=v2), "INTERNAL_ERROR"
@@ -143,8 +157,7 @@ class ScoringApp:
 
     async def ping(self, request: Request, served: ServedModel | None) -> Response:
         if served is None:
-            reason = self.holder.load_error or "the model is still loading"
-            raise HTTPException(503, reason)
+            raise self.holder.not_ready()
         return Response("\n", media_type=JSON)
 
     async def version(self, request: Request, served: ServedModel | None) -> Response:
@@ -152,7 +165,7 @@ class ScoringApp:
 
     async def metadata(self, request: Request, served: ServedModel | None) -> Response:
         if served is None:
-            raise HTTPException(503, "the model is still loading")
+            raise self.holder.not_ready()
         return Response(served.metadata_body, media_type=JSON)
 
     async def metrics(self, request: Request, served: ServedModel | None) -> Response:
@@ -167,7 +180,7 @@ class ScoringApp:
     async def score(self, scope: Scope, receive: Receive, served: ServedModel | None) -> bytes:
         """The ``/invocations`` response body for the request in ``scope``."""
         if served is None:
-            raise HTTPException(503, "the model is still loading; retry shortly")
+            raise self.holder.not_ready()
         deadline = time.monotonic() + self.config.timeout
         batcher = served.batcher
         batcher.arriving += 1
@@ -194,9 +207,7 @@ class ScoringApp:
         start = time.perf_counter()
         served = self.holder.current
         if served is None:
-            response, code = _failure(
-                HTTPException(503, "the model is still loading; retry shortly"), False
-            )
+            response, code = _failure(self.holder.not_ready(), False)
             await response(scope, receive, send)
             return
         model_metrics = served.metrics

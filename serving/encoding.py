@@ -1,7 +1,7 @@
 """Predictions to JSON bytes, the way MLflow's scoring server writes them, with orjson.
 
-DataFrames become a list of records, Series and arrays become (nested) lists, a dict
-of arrays stays a dict. MLflow writes non-finite floats as the ``NaN``/``Infinity``
+DataFrames, and a Series answered as a whole, become a list of records; arrays become
+(nested) lists, a dict of arrays stays a dict. MLflow writes non-finite floats as the ``NaN``/``Infinity``
 tokens Python's ``json`` reads, so a response holding one takes the stdlib path.
 """
 
@@ -18,7 +18,9 @@ import orjson
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
 
-def _default(obj: Any) -> Any:
+def json_value(obj: Any) -> Any:
+    """What a value orjson cannot write itself becomes in a response: base64 for bytes,
+    ISO 8601 for times, null for pandas' missing markers; TypeError for anything else."""
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):
@@ -27,14 +29,14 @@ def _default(obj: Any) -> Any:
         import base64
 
         return base64.b64encode(obj).decode("ascii")
+    if type(obj).__name__ in ("NAType", "NaTType"):  # before isoformat: NaT has one
+        return None
     if isinstance(obj, (dt.datetime, dt.date)):
         return obj.isoformat()
     if hasattr(obj, "isoformat"):  # pandas Timestamp
         return obj.isoformat()
     if hasattr(obj, "tolist"):
         return obj.tolist()
-    if obj is getattr(obj, "NA", None) or type(obj).__name__ in ("NAType", "NaTType"):
-        return None
     raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
 
 
@@ -46,6 +48,8 @@ def jsonable(obj: Any) -> Any:
     """
     kind = type(obj).__name__
     if kind == "DataFrame":
+        if not all(isinstance(c, str) for c in obj.columns):
+            obj = obj.rename(columns=str)  # JSON keys are text, as json.dumps makes them
         return obj.to_dict(orient="records")
     if kind in ("Series", "Index", "Categorical"):
         return obj.tolist()
@@ -82,8 +86,8 @@ def dumps(doc: Any) -> bytes:
     b'{"predictions": [1.0, NaN]}'
     """
     if has_nonfinite(doc):
-        return json.dumps(doc, default=_default, allow_nan=True).encode()
-    return orjson.dumps(doc, default=_default, option=_NUMPY)
+        return json.dumps(doc, default=json_value, allow_nan=True).encode()
+    return orjson.dumps(doc, default=json_value, option=_NUMPY)
 
 
 def encode_predictions(predictions: Any) -> bytes:
@@ -94,8 +98,12 @@ def encode_predictions(predictions: Any) -> bytes:
     """
     if isinstance(predictions, np.ndarray) and predictions.dtype.kind in "biu":
         # class labels, the common answer: nothing to convert and no NaN to look for
-        return orjson.dumps({"predictions": predictions}, default=_default, option=_NUMPY)
+        return orjson.dumps({"predictions": predictions}, default=json_value, option=_NUMPY)
+    if type(predictions).__name__ == "Series":
+        # MLflow's server answers a Series as the records of a one-column frame:
+        # [{"name": value}, ...], with the column named "0" when the Series has no name
+        predictions = predictions.to_frame(0 if predictions.name is None else predictions.name)
     return dumps({"predictions": jsonable(predictions)})
 
 
-__all__ = ["dumps", "encode_predictions", "has_nonfinite", "jsonable"]
+__all__ = ["dumps", "encode_predictions", "has_nonfinite", "json_value", "jsonable"]

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from starlette.exceptions import HTTPException
+
 from modelpack.errors import ModelpackError, SchemaError
 from modelpack.pyfunc_model import PyFuncModel, load_model
 from modelpack.serving.batching import Batcher
@@ -179,6 +181,11 @@ class ModelHolder:
         self._tasks: list[asyncio.Task[None]] = []
         self.load_error: str | None = None
 
+    def not_ready(self) -> HTTPException:
+        """The 503 for a request that needs the model before it is there: still loading,
+        or why loading failed (the server stays up to say so)."""
+        return HTTPException(503, self.load_error or "the model is still loading; retry shortly")
+
     async def start(self) -> None:
         """Begin serving: take the preloaded model or load it in the background; start watching."""
         if self._preloaded is not None:
@@ -200,9 +207,9 @@ class ModelHolder:
     async def _load_initial(self) -> None:
         try:
             loaded = await asyncio.to_thread(load, self.config)
-        except ModelpackError as exc:
-            self.load_error = exc.message
-            log.error("could not load the model: %s", exc.message)
+        except Exception as exc:  # a model's own loading code may raise anything
+            self.load_error = f"could not load the model: {_reason(exc)}"
+            log.error("%s", self.load_error)
             return
         self.current = ServedModel(self.config, *loaded)
         _settle_heap()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -174,7 +173,7 @@ def routes(app: ScoringApp) -> list[Route]:
 
     async def openapi_json(request: Request, served: ServedModel | None) -> Response:
         if served is None:
-            raise HTTPException(503, "the model is still loading")
+            raise app.holder.not_ready()
         return Response(dumps(document(served)), media_type="application/json")
 
     async def docs(request: Request, served: ServedModel | None) -> Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -75,19 +76,48 @@ def parse_request(
     return parse_json_body(loads(body), input_schema)
 
 
+#: a run of digits that may be an integer too wide for orjson to keep exact (2**64 has 20)
+_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+
+
 def loads(body: bytes) -> Any:
     """Decode JSON; ``NaN`` and ``Infinity`` are accepted as MLflow's server accepts them."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+    if _LONG_DIGITS.search(body) is None:
         try:
-            # stdlib json reads the NaN/Infinity tokens Python clients send; orjson refuses them
-            return json.loads(body)
-        except (ValueError, RecursionError):
-            raise InvalidInput(
-                f"request body is not valid JSON ({exc.msg} at line {exc.lineno}, "
-                f"column {exc.colno})"
-            ) from None
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass  # perhaps NaN or Infinity, which orjson refuses: stdlib json judges
+    # Also here: a run of 20 digits. orjson reads an integer past 64 bits as a float,
+    # silently changing it; stdlib json keeps it exact, and enforcement then refuses what
+    # the column cannot hold.
+    try:
+        doc = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"request body is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except (ValueError, RecursionError) as exc:  # undecodable bytes; nesting too deep
+        raise InvalidInput(f"request body is not valid JSON ({type(exc).__name__})") from None
+    if _has_lone_surrogate(doc):
+        # "\ud800" alone is no character: orjson refused it, and a name or value holding
+        # it could not be written back into any answer or log line
+        raise InvalidInput(
+            "request body is not valid JSON (a \\u escape names half of a UTF-16 "
+            "surrogate pair, which is not a character)"
+        )
+    return doc
+
+
+def _has_lone_surrogate(doc: Any) -> bool:
+    """Whether a string anywhere in ``doc`` holds half a surrogate pair (only stdlib json,
+    the fallback, lets one through)."""
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except (ValueError, RecursionError):  # nesting too deep to re-encode: judged elsewhere
+        return False
+    return False
 
 
 def parse_json_body(doc: Any, input_schema: Any = None) -> tuple[Any, Any]:
@@ -207,24 +237,38 @@ def _array(value: Any, where: str) -> np.ndarray[Any, Any]:
 
 
 def parse_csv(body: bytes, input_schema: Any = None) -> Any:
-    """A DataFrame from a CSV body; string columns of the signature stay strings."""
+    """A DataFrame from a CSV body, typed where the signature declares a column.
+
+    String columns stay strings, and float and double columns are read as numbers of
+    that type: text has no integer type, so ``2000`` in a double column is the number
+    2000.0, as the batch scorer reads it, not an int64 column that enforcement refuses.
+    """
     import pandas as pd
 
-    dtype = {name: str for name in _string_columns(input_schema)}
+    declared = _csv_types(input_schema)
     try:
-        return pd.read_csv(io.BytesIO(body), dtype=dtype or None)
+        try:
+            return pd.read_csv(io.BytesIO(body), dtype=declared or None)
+        except ValueError:
+            # a numeric column holding text: read it untyped, and enforcement names the
+            # column and what it holds
+            strings = {k: v for k, v in declared.items() if v is str}
+            return pd.read_csv(io.BytesIO(body), dtype=strings or None)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"request body is not valid CSV ({type(exc).__name__})") from None
 
 
-def _string_columns(input_schema: Any) -> list[str]:
+def _csv_types(input_schema: Any) -> dict[str, Any]:
+    """``read_csv`` types for the signature's string, float and double columns."""
     if input_schema is None or input_schema.is_tensor_spec():
-        return []
-    return [
-        spec.name
-        for spec in input_schema.inputs
-        if getattr(spec, "name", None) and str(getattr(spec.type, "name", spec.type)) == "string"
-    ]
+        return {}
+    types = {"string": str, "float": "float32", "double": "float64"}
+    out = {}
+    for spec in input_schema.inputs:
+        type_name = str(getattr(spec.type, "name", spec.type))
+        if getattr(spec, "name", None) and type_name in types:
+            out[spec.name] = types[type_name]
+    return out
 
 
 def parse_parquet(body: bytes) -> Any:

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from modelpack import __version__
 from modelpack.errors import InvalidInput, SchemaError
-from modelpack.serving.encoding import dumps
+from modelpack.serving.encoding import dumps, json_value
 from modelpack.serving.model_state import ServedModel
 from modelpack.serving.parsing import loads
 
@@ -133,6 +133,28 @@ def model_input(served: ServedModel, tensors: dict[str, np.ndarray[Any, Any]]) -
     return tensors
 
 
+def _bytes_data(arr: np.ndarray) -> list[Any]:
+    """A ``BYTES`` tensor's elements as JSON: text as is, binary as base64 and times as
+    ISO 8601 (as ``/invocations`` writes them), missing values as null."""
+    if arr.dtype.kind == "M":
+        import pandas as pd
+
+        stamps = pd.DatetimeIndex(arr.ravel())
+        return [None if pd.isna(t) else t.isoformat() for t in stamps]
+    out: list[Any] = []
+    for value in arr.ravel().tolist():
+        if isinstance(value, str) or value is None:
+            out.append(value)
+        elif isinstance(value, float) and math.isnan(value):
+            out.append(None)
+        else:
+            try:
+                out.append(json_value(value))
+            except TypeError:
+                out.append(str(value))
+    return out
+
+
 def encode_outputs(output: Any, served: ServedModel) -> list[dict[str, Any]]:
     """Model output as V2 output tensors (one per DataFrame column or dict key)."""
     kind = type(output).__name__
@@ -150,16 +172,14 @@ def encode_outputs(output: Any, served: ServedModel) -> list[dict[str, Any]]:
     result = []
     for name, arr in named.items():
         dtype = datatype(arr.dtype)
-        data = arr.ravel().tolist() if dtype == "BYTES" else arr.ravel()
-        if dtype == "BYTES":
-            data = [v if isinstance(v, str) else str(v) for v in data]
+        data = _bytes_data(arr) if dtype == "BYTES" else arr.ravel()
         result.append({"name": name, "datatype": dtype, "shape": list(arr.shape), "data": data})
     return result
 
 
-def _check_model(request: Request, served: ServedModel | None) -> ServedModel:
+def _check_model(request: Request, served: ServedModel | None, app: ScoringApp) -> ServedModel:
     if served is None:
-        raise HTTPException(503, "the model is still loading")
+        raise app.holder.not_ready()
     name = request.path_params.get("name")
     version = request.path_params.get("version")
     ident = served.identity
@@ -174,18 +194,21 @@ def routes(app: ScoringApp) -> list[Route]:
     """The V2 routes, wired through ``app.route`` (timing, metrics, JSON errors)."""
 
     async def server_meta(request: Request, served: ServedModel | None) -> Response:
-        return Response(dumps({"name": "modelpack", "version": __version__, "extensions": []}))
+        return Response(
+            dumps({"name": "modelpack", "version": __version__, "extensions": []}),
+            media_type="application/json",
+        )
 
     async def live(request: Request, served: ServedModel | None) -> Response:
         return Response(b'{"live":true}', media_type="application/json")
 
     async def ready(request: Request, served: ServedModel | None) -> Response:
         if served is None:
-            raise HTTPException(503, "the model is still loading")
+            raise app.holder.not_ready()
         return Response(b'{"ready":true}', media_type="application/json")
 
     async def model_meta(request: Request, served: ServedModel | None) -> Response:
-        served = _check_model(request, served)
+        served = _check_model(request, served, app)
         doc = {
             "name": served.identity.name,
             "versions": [served.identity.version],
@@ -196,13 +219,15 @@ def routes(app: ScoringApp) -> list[Route]:
         return Response(dumps(doc), media_type="application/json")
 
     async def model_ready(request: Request, served: ServedModel | None) -> Response:
-        served = _check_model(request, served)
-        return Response(dumps({"name": served.identity.name, "ready": True}))
+        served = _check_model(request, served, app)
+        return Response(
+            dumps({"name": served.identity.name, "ready": True}), media_type="application/json"
+        )
 
     async def infer(request: Request, served: ServedModel | None) -> Response:
         from modelpack.serving.app import read_body
 
-        served = _check_model(request, served)
+        served = _check_model(request, served, app)
         deadline = time.monotonic() + app.config.timeout
         served.batcher.arriving += 1
         try:
@@ -214,9 +239,13 @@ def routes(app: ScoringApp) -> list[Route]:
             ):
                 raise InvalidInput("the body must be an object with a non-empty 'inputs' list")
             tensors = dict(decode_input(item, i) for i, item in enumerate(doc["inputs"]))
+            if len(tensors) != len(doc["inputs"]):
+                raise InvalidInput("two inputs have the same name; each input names one tensor")
             parameters = doc.get("parameters")
+            if parameters is not None and not isinstance(parameters, dict):
+                raise InvalidInput("'parameters' must be a JSON object of name: value")
             params = None
-            if isinstance(parameters, dict):
+            if parameters:
                 params = {
                     k: v for k, v in parameters.items() if k not in _IGNORED_PARAMETERS
                 } or None

@@ -106,6 +106,27 @@ def _objects(where: str, values: Any) -> np.ndarray:
     return arr
 
 
+def _ints_exact(arr: np.ndarray, inferred: str, limit: int) -> bool:
+    """Whether every integer among ``arr``'s values is within ``±limit``.
+
+    Judged on the integers themselves, before any cast: after it, 2**53 + 1 would
+    already be 2**53. The integers mixed with floats count too (a request's column
+    merged with another's in a batch is judged as each one alone would be).
+    """
+    if inferred == "integer":
+        ints = arr[~pd.isna(arr)]
+    else:  # mixed integers and floats (and missing values, which are floats)
+        is_int = [isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in arr]
+        ints = arr[np.asarray(is_int, dtype=bool)]
+    if not len(ints):
+        return True
+    try:
+        as_int64 = ints.astype(np.int64)
+    except OverflowError:  # past 64 bits: far beyond any float's exact range
+        return False
+    return bool(((as_int64 <= limit) & (as_int64 >= -limit)).all())
+
+
 def _convert_objects(where: str, arr: np.ndarray, spec: ColSpec) -> np.ndarray:
     """Untyped Python values: checked with pandas' vectorised ``infer_dtype``."""
     target = spec.type
@@ -135,14 +156,12 @@ def _convert_objects(where: str, arr: np.ndarray, spec: ColSpec) -> np.ndarray:
         if missing.any():
             arr = arr.copy()
             arr[missing] = np.nan
-        out = cast_checked(where, arr, target.to_numpy())
-        # rounding is monotonic, so an int beyond the exact range stays beyond it
-        if inferred == "integer" and np.nanmax(np.abs(out)) > _EXACT_INT[target]:
+        if inferred != "floating" and not _ints_exact(arr, inferred, _EXACT_INT[target]):
             raise SchemaError(
                 f"{where}: integers too large to be exact as {_label(target)} — "
                 "declare the column as long"
             )
-        return out
+        return cast_checked(where, arr, target.to_numpy())
     given_type = {"strings": _D.string, "booleans": _D.boolean, "floats": _D.double}.get(given)
     if target is _D.string:
         return _raise_not_strings(where, given)

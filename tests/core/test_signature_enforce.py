@@ -387,3 +387,26 @@ def test_param_values_of_the_wrong_type_are_refused_without_echo(name: str, valu
     with pytest.raises(SchemaError, match=f"param '{name}'") as err:
         enforce_params({name: value}, PARAMS)
     assert SECRET not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "declared, limit",
+    [("double", 2**53), ("float", 2**24)],
+)
+def test_untyped_integers_must_be_exact_in_a_float_column(declared: str, limit: int) -> None:
+    # judged on the integers as sent, not after the cast: limit + 1 would already be
+    # limit by then; integers among floats (a merged batch) are judged the same way
+    ok = enforce_schema({"c": [limit, -limit, None]}, _one(declared))
+    assert ok["c"].iloc[0] == limit and ok["c"].iloc[1] == -limit
+    assert enforce_schema({"c": [3, 0.5]}, _one(declared))["c"].tolist() == [3.0, 0.5]
+    for values in (
+        [limit + 1],
+        [-(limit + 1)],
+        [limit + 1, 0.5],
+        [None, limit + 1],
+        [2**63],
+        [-(2**63)],
+        [10**29 + 1, 0.5],
+    ):
+        with pytest.raises(SchemaError, match="integers too large to be exact"):
+            enforce_schema({"c": values}, _one(declared))

@@ -236,6 +236,42 @@ def pyfunc_model(models_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def echo_model(models_dir: Path) -> Path:
+    """A custom model answering its enforced input: the frame, or with ``series`` set, its
+    string column as a named Series (text, binary and time columns to encode back)."""
+    import cloudpickle
+
+    import modelpack
+    from modelpack.signature import ColSpec, ModelSignature, ParamSchema, ParamSpec, Schema
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    signature = ModelSignature(
+        inputs=Schema(
+            [
+                ColSpec("double", "d"),
+                ColSpec("string", "s"),
+                ColSpec("datetime", "t"),
+                ColSpec("binary", "y"),
+            ]
+        ),
+        params=ParamSchema([ParamSpec("series", "boolean", False)]),
+    )
+    path = models_dir / "echo"
+    modelpack.pyfunc.save_model(path, python_model=_echo(), signature=signature)
+    return path
+
+
+def _echo() -> Any:
+    import modelpack
+
+    class Echo(modelpack.pyfunc.PythonModel):
+        def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+            return model_input["s"] if (params or {}).get("series") else model_input
+
+    return Echo()
+
+
+@pytest.fixture(scope="session")
 def shifted_iris_model(models_dir: Path, iris_frame: Any) -> Path:
     """Iris columns, but every label moved by one: a second version that answers differently."""
     from sklearn.linear_model import LogisticRegression
@@ -297,6 +333,11 @@ def mixed_server(start_server: Any, mixed_model: Path) -> Server:
 @pytest.fixture(scope="session")
 def onnx_server(start_server: Any, onnx_model: Path) -> Server:
     return start_server(onnx_model)
+
+
+@pytest.fixture(scope="session")
+def echo_server(start_server: Any, echo_model: Path) -> Server:
+    return start_server(echo_model, "--trust")
 
 
 @pytest.fixture(scope="session")

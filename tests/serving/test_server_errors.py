@@ -212,3 +212,111 @@ def test_nothing_sent_reaches_the_log(iris_server: Server) -> None:
     assert iris_server.client.post("/invocations", json=bad).status_code == 400
     assert SECRET not in iris_server.log()
     assert "Traceback" not in iris_server.log()
+
+
+def test_half_a_surrogate_pair_is_a_400_never_a_500(iris_server: Server) -> None:
+    # "\ud800" alone is valid JSON text but no character: no answer or log line could
+    # hold it, so it must be refused where the body is read
+    row = b'{"sepal_length":1,"sepal_width":1,"petal_length":1,"petal_width":1}'
+    bodies = {
+        "/invocations": b'{"dataframe_records":[' + row + b'],"params":{"\\ud800":1}}',
+        "/v2/models/iris/infer": b'{"inputs":[{"name":"x\\ud800","datatype":"FP64",'
+        b'"shape":[1],"data":[1.0]}]}',
+    }
+    for path, body in bodies.items():
+        response = iris_server.client.post(
+            path, content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert "surrogate" in response.text
+    v2_id = b'{"id":"\\udc00","inputs":[]}'
+    response = iris_server.client.post("/v2/models/iris/infer", content=v2_id)
+    assert response.status_code == 400 and set(response.json()) == {"error"}
+    assert "Traceback" not in iris_server.log() and "ud800" not in iris_server.log()
+
+
+def test_a_client_sent_name_is_cut_short_in_a_message(iris_server: Server) -> None:
+    row = {"sepal_length": 1, "sepal_width": 1, "petal_length": 1, "petal_width": 1}
+    name = "k" * 100_000
+    response = iris_server.client.post(
+        "/invocations", json={"dataframe_records": [row], "params": {name: 1}}
+    )
+    message = _assert_error(response, 400)["message"]
+    assert "k" * 64 in message and len(response.content) < 1000
+
+
+def test_integers_past_64_bits_are_refused_not_rounded(pyfunc_server: Server) -> None:
+    # a JSON parser may read 2**64 + 1 as a float; the column is double, and the value
+    # cannot be exact there
+    for value in (2**64 + 1, 10**29 + 1):
+        response = pyfunc_server.client.post("/invocations", json={"inputs": {"x": [value]}})
+        assert "too large to be exact" in _assert_error(response, 400)["message"]
+    response = pyfunc_server.client.post(
+        "/invocations", json={"inputs": {"x": [1.0]}, "params": {"scale": 10**30 + 1}}
+    )
+    _assert_error(response, 400)
+
+
+def test_a_client_hanging_up_mid_body_is_not_a_server_error(iris_server: Server) -> None:
+    import socket
+
+    host, port = iris_server.url.removeprefix("http://").split(":")
+    for _ in range(3):
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 1000\r\n\r\n" + b'{"inputs": [[1'
+            )
+    deadline = time.monotonic() + 10
+    text = ""
+    while time.monotonic() < deadline:
+        text = iris_server.client.get("/metrics").text
+        if 'status="499"' in text:
+            break
+        time.sleep(0.1)
+    lines = [line for line in text.splitlines() if line.startswith("modelpack_")]
+    assert any(
+        line.startswith("modelpack_requests_total") and 'status="499"' in line for line in lines
+    )
+    assert any("CLIENT_CLOSED_REQUEST" in line for line in lines)
+    assert not any('status="500"' in line for line in lines)
+    assert "internal error" not in iris_server.log()
+
+
+def test_a_model_that_fails_to_load_says_so_and_never_claims_to_be_loading(
+    tmp_path: Any, start_server: Any
+) -> None:
+    import sys
+
+    import cloudpickle
+
+    import modelpack
+
+    class Broken(modelpack.pyfunc.PythonModel):
+        def load_context(self, context: Any) -> None:
+            raise RuntimeError(SECRET)
+
+        def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+            return model_input
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    path = tmp_path / "broken"
+    modelpack.pyfunc.save_model(path, python_model=Broken())
+    from conftest import launch
+
+    server = launch(path, "--trust", log_dir=tmp_path, ready=False)
+    try:
+        deadline = time.monotonic() + 30
+        while "could not load" not in server.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for route in ("/ping", "/invocations", "/v2/health/ready"):
+            if route == "/invocations":
+                response = server.client.post(route, json={"inputs": [[1.0]]})
+            else:
+                response = server.client.get(route)
+            assert response.status_code == 503, route
+            assert "could not load the model: RuntimeError" in response.text, route
+        assert "could not load the model: RuntimeError" in server.log()
+        assert SECRET not in server.log()
+    finally:
+        server.stop()

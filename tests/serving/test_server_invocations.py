@@ -6,6 +6,7 @@ import io
 import json
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -199,3 +200,60 @@ def test_openapi_describes_the_signature(iris_server: Server) -> None:
     assert record["properties"]["sepal_length"]["type"] == "number"
     docs = iris_server.client.get("/docs")
     assert docs.status_code == 200 and "openapi.json" in docs.text
+
+
+def test_csv_integers_in_a_double_column_are_numbers(
+    mixed_server: Server, mixed_estimator: Any
+) -> None:
+    # text has no integer type: "3100" in a double column is 3100.0, as in JSON
+    csv = "city,age,income\nnice,40,3100\nparis,22,2000\n"
+    response = mixed_server.client.post(
+        "/invocations", content=csv, headers={"Content-Type": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+    frame = pd.DataFrame({"city": ["nice", "paris"], "age": [40, 22], "income": [3100.0, 2000.0]})
+    assert response.json()["predictions"] == mixed_estimator.predict(frame).tolist()
+    text = "city,age,income\nnice,40,lots\n"  # still refused, naming the column
+    response = mixed_server.client.post(
+        "/invocations", content=text, headers={"Content-Type": "text/csv"}
+    )
+    assert response.status_code == 400 and "income" in response.json()["message"]
+
+
+def test_series_and_frame_answers_are_records_as_mlflow_writes_them(echo_server: Server) -> None:
+    body = {
+        "dataframe_split": {
+            "columns": ["d", "s", "t", "y"],
+            "data": [[1.0, "a", "2024-01-02T03:04:05", "aGk="], [2.0, "b", None, "AAE="]],
+        }
+    }
+    frame = echo_server.client.post("/invocations", json=body).json()["predictions"]
+    assert frame == [
+        {"d": 1.0, "s": "a", "t": "2024-01-02T03:04:05", "y": "aGk="},
+        {"d": 2.0, "s": "b", "t": None, "y": "AAE="},
+    ]
+    # MLflow's server answers a Series as the records of a one-column frame
+    series = echo_server.client.post("/invocations", json={**body, "params": {"series": True}})
+    assert series.status_code == 200, series.text
+    assert series.json()["predictions"] == [{"s": "a"}, {"s": "b"}]
+
+
+def test_a_value_too_large_to_be_exact_fails_alone_in_a_merged_batch(
+    iris_server: Server, iris_frame: Any, iris_estimator: Any
+) -> None:
+    # merged, the column mixes the others' floats with this integer: it must be judged
+    # as it is judged alone, never rounded into a batch
+    import concurrent.futures
+
+    frame = iris_frame[0]
+    good_rows = frame.iloc[:1].to_dict(orient="records")
+    bad_rows = [{**good_rows[0], "sepal_length": 2**60 + 1}]
+
+    def post(rows: list[dict[str, Any]]) -> int:
+        with httpx.Client(base_url=iris_server.url, timeout=30) as client:
+            return client.post("/invocations", json={"dataframe_records": rows}).status_code
+
+    bodies = [bad_rows if i % 2 else good_rows for i in range(40)]
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(post, bodies))
+    assert statuses == [400 if i % 2 else 200 for i in range(40)]

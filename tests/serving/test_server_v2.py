@@ -88,3 +88,69 @@ def test_v2_errors_are_error_objects(mixed_server: Server) -> None:
         },
     )
     assert response.status_code == 400 and "age" in response.json()["error"]
+
+
+def _mixed_inputs(**replace: Any) -> list[dict[str, Any]]:
+    inputs = {
+        "city": {"name": "city", "shape": [1], "datatype": "BYTES", "data": ["nice"]},
+        "age": {"name": "age", "shape": [1], "datatype": "INT64", "data": [40]},
+        "income": {"name": "income", "shape": [1], "datatype": "FP64", "data": [1.0]},
+    }
+    inputs.update(replace)
+    return list(inputs.values())
+
+
+def test_v2_refuses_what_it_cannot_honour(mixed_server: Server) -> None:
+    client = mixed_server.client
+    # parameters not as an object: refused, as /invocations refuses them, not ignored
+    for parameters in ([["scale", 3]], "scale=3", 3):
+        body = {"inputs": _mixed_inputs(), "parameters": parameters}
+        response = client.post("/v2/models/mixed/infer", json=body)
+        assert response.status_code == 400 and "parameters" in response.json()["error"]
+    # the same input twice: which one was meant? never silently the last
+    twice = [*_mixed_inputs(), {"name": "age", "shape": [1], "datatype": "INT64", "data": [3]}]
+    response = client.post("/v2/models/mixed/infer", json={"inputs": twice})
+    assert response.status_code == 400 and "same name" in response.json()["error"]
+    assert client.post("/v2/models/mixed/infer", json={"inputs": _mixed_inputs()}).is_success
+
+
+def test_v2_answers_are_typed_json(mixed_server: Server) -> None:
+    for path in ("/v2", "/v2/health/ready", "/v2/models/mixed", "/v2/models/mixed/ready"):
+        response = mixed_server.client.get(path)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/json"), path
+
+
+def test_v2_bytes_outputs_carry_values_not_python_reprs(echo_server: Server) -> None:
+    body = {
+        "inputs": [
+            {"name": "d", "shape": [2], "datatype": "FP64", "data": [1.5, 2.5]},
+            {"name": "s", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]},
+            {
+                "name": "t",
+                "shape": [2],
+                "datatype": "BYTES",
+                "data": ["2024-01-02T03:04:05.123456789", "2024-01-02T00:00:00"],
+            },
+            {"name": "y", "shape": [2], "datatype": "BYTES", "data": ["aGk=", "AAE="]},
+        ]
+    }
+    response = echo_server.client.post("/v2/models/echo/infer", json=body)
+    assert response.status_code == 200, response.text
+    outputs = {o["name"]: o for o in response.json()["outputs"]}
+    assert outputs["s"]["data"] == ["a", "b"]
+    # binary as base64 and times as ISO 8601, as the inputs were sent and as
+    # /invocations answers them; not "b'hi'" nor nanoseconds since 1970
+    assert outputs["y"]["data"] == ["aGk=", "AAE="]
+    assert outputs["t"]["data"] == ["2024-01-02T03:04:05.123456789", "2024-01-02T00:00:00"]
+    same = echo_server.client.post(
+        "/invocations",
+        json={
+            "dataframe_split": {
+                "columns": ["d", "s", "t", "y"],
+                "data": [[1.5, "a", "2024-01-02T03:04:05.123456789", "aGk="]],
+            }
+        },
+    )
+    record = same.json()["predictions"][0]
+    assert record["y"] == outputs["y"]["data"][0] and record["t"] == outputs["t"]["data"][0]
