@@ -18,6 +18,7 @@ from modelpack.serving.batch_io import (
     AtomicWriter,
     Format,
     InputFile,
+    OutputMismatch,
     TextTypes,
     check_output,
     discover_inputs,
@@ -269,11 +270,17 @@ def _write(writer: AtomicWriter, job: Job, predictions: pa.Table) -> None:
 
     try:
         writer.write(_join(job, predictions))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+    except OutputMismatch as exc:
         raise InvalidInput(
-            f"'{job.path}' rows {job.start + 1}-{job.start + job.rows}: the columns do not have "
-            f"the types of the first batch written ({str(exc).splitlines()[0][:160]}); "
-            "make the input files agree on column types"
+            f"'{job.path}' rows {job.start + 1}-{job.start + job.rows}: the output columns do "
+            f"not fit the file being written ({exc}); make the input files agree on their "
+            "columns and types"
+        ) from None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        # never Arrow's message: it can quote the values it could not write
+        raise InvalidInput(
+            f"'{job.path}' rows {job.start + 1}-{job.start + job.rows}: the output format cannot "
+            f"hold these columns ({type(exc).__name__}); write parquet instead"
         ) from None
 
 

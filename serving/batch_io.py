@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from modelpack.errors import InvalidInput
+from modelpack.signature._checks import quoted
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -52,14 +54,19 @@ def format_of(path: Path) -> Format | None:
     return _EXTENSIONS.get(path.suffix.lower())
 
 
-def _is_data_file(path: Path) -> bool:
-    return path.is_file() and not path.name.startswith((".", "_"))
+def _is_data_file(path: Path, root: Path | None = None) -> bool:
+    """A file to read: not hidden, not a ``_SUCCESS``-style marker, and (below ``root``)
+    not inside a hidden or ``_``-named directory, where Spark keeps unfinished output
+    (``_temporary/``) and editors their copies (``.ipynb_checkpoints/``)."""
+    parts = path.relative_to(root).parts if root is not None else (path.name,)
+    return not any(part.startswith((".", "_")) for part in parts) and path.is_file()
 
 
 def discover_inputs(spec: str, input_format: Format | None) -> tuple[list[Path], Format]:
     """The input files ``spec`` names (a file, a directory or a glob), sorted, and their format.
 
-    Hidden files and ``_SUCCESS``-style markers in a directory are ignored. Every file
+    Hidden files, ``_SUCCESS``-style markers, and hidden or ``_``-named directories
+    (Spark's ``_temporary/``) in a directory are ignored. Every file
     must be of one format: the one given, or the one the extensions agree on.
 
     >>> discover_inputs("data/*.parquet", None)  # doctest: +SKIP
@@ -69,7 +76,7 @@ def discover_inputs(spec: str, input_format: Format | None) -> tuple[list[Path],
         raise InvalidInput("input must name a file, a directory or a glob pattern")
     path = Path(spec).expanduser()
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if _is_data_file(p))
+        files = sorted(p for p in path.rglob("*") if _is_data_file(p, path))
         if input_format is not None:
             files = [p for p in files if format_of(p) in (input_format, None)]
         else:
@@ -125,13 +132,26 @@ def open_input(path: Path, fmt: Format) -> InputFile:
         import pyarrow.parquet as pq
 
         try:
-            rows = pq.ParquetFile(path).metadata.num_rows
+            metadata = pq.ParquetFile(path).metadata
         except Exception:
             raise InvalidInput(
                 f"input '{path}' is not a valid parquet file; pass --input-format if it is "
                 "CSV or JSON lines"
             ) from None
+        rows = metadata.num_rows
+        _refuse_duplicates(path, metadata.schema.to_arrow_schema().names)
     return InputFile(path, fmt, size, rows)
+
+
+def _refuse_duplicates(path: Path, names: list[str]) -> None:
+    """Two columns of one name: which one would the model or the output mean?"""
+    seen: set[str] = set()
+    twice = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
+    if twice:
+        raise InvalidInput(
+            f"input '{path}' has more than one column named {quoted(dict.fromkeys(twice))}; "
+            "rename them so each name is one column"
+        )
 
 
 def iter_batches(
@@ -146,6 +166,7 @@ def iter_batches(
     """
     import pyarrow as pa
 
+    rows = 0
     try:
         if source.format == "parquet":
             import pyarrow.parquet as pq
@@ -160,22 +181,28 @@ def iter_batches(
                     yield batch, source.size * done // max(source.rows or 1, 1)
             return
         with pa.OSFile(str(source.path), "rb") as handle:
-            types = _inferred_types(handle, source.format, text_types)
+            types = _inferred_types(handle, source.format, text_types, source.path)
         with pa.OSFile(str(source.path), "rb") as handle:
             reader = _text_reader(handle, source.format, types, _TEXT_BLOCK_BYTES)
-            yield from _rebatch(reader, batch_rows, source.size)
+            for batch, position in _rebatch(reader, batch_rows, source.size):
+                rows += batch.num_rows
+                yield batch, position
     except pa.ArrowInvalid as exc:
+        after = f" after row {rows}" if rows else ""
         raise InvalidInput(
-            f"input '{source.path}' cannot be read as {source.format}: {_first_line(exc)}"
+            f"input '{source.path}' cannot be read as {source.format}{after}: {_first_line(exc)}"
+            " (a reader cannot resume past a line it cannot parse, so --on-error skip does "
+            "not apply)"
         ) from None
 
 
 def _inferred_types(
-    handle: pa.NativeFile, fmt: Format, text_types: TextTypes | None
+    handle: pa.NativeFile, fmt: Format, text_types: TextTypes | None, path: Path
 ) -> dict[str, pa.DataType]:
     """Every column's type: from ``text_types`` where it says, else inferred from a
     first large block, as a reader with large blocks would infer it."""
     schema = _text_reader(handle, fmt, None, _INFER_BLOCK_BYTES).schema
+    _refuse_duplicates(path, schema.names)
     types = {name: schema.field(name).type for name in schema.names}
     if text_types is not None:
         types |= text_types(list(types))
@@ -240,9 +267,33 @@ def _text_reader(
 
 
 def _first_line(exc: BaseException) -> str:
-    # Arrow's messages can quote a whole offending row; keep the first line, cut short.
+    """Arrow's message without the data it quotes: its first line, with quoted values
+    and the copy of an offending row taken out (``... got 6: 3,5.0,SECRET``)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = _QUOTED.sub("(a value)", text)
+    text = _ROW_COPY.sub(r"\1", text)
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_ROW_COPY = re.compile(r"(columns?, got \d+):.*$")
+
+
+class OutputMismatch(ValueError):
+    """A batch's columns cannot go into the output file the first batch started."""
+
+
+def _check_csv_columns(schema: pa.Schema) -> None:
+    """CSV holds text and numbers: refuse list, struct, map and binary columns up front."""
+    import pyarrow as pa
+
+    for field in schema:
+        t = field.type
+        if pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
+            raise InvalidInput(
+                f"CSV output cannot hold column '{field.name}' of type {t}; write parquet or "
+                "JSON lines instead (-o out.parquet, -o out.jsonl)"
+            )
 
 
 class AtomicWriter:
@@ -276,21 +327,52 @@ class AtomicWriter:
         self.close()
 
     def write(self, table: pa.Table) -> None:
-        """Append ``table``; its schema must match the first table written (it is cast)."""
+        """Append ``table``: its columns are lined up with the first table's by name and
+        cast to its types; :class:`OutputMismatch` says which columns do not fit."""
         if self.schema is None:
             self.schema = table.schema
             self._writer = self._open_writer(table.schema)
         elif table.schema != self.schema:
-            table = table.cast(self.schema)
+            table = self._conform(table, self.schema)
         if self.format == "jsonl":
             self._write_jsonl(table)
         else:
             self._writer.write_table(table)
 
+    @staticmethod
+    def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+        import pyarrow as pa
+
+        names, want = table.schema.names, schema.names
+        if sorted(names) != sorted(want):
+            missing = [n for n in want if n not in names]
+            extra = [n for n in names if n not in want]
+            parts = [f"no column {quoted(missing)}"] if missing else []
+            parts += [f"a column {quoted(extra)} the first batch written did not have"] * bool(
+                extra
+            )
+            raise OutputMismatch(" and ".join(parts))
+        if names != want:
+            table = table.select(want)
+        try:
+            return table.cast(schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            # Arrow's message can quote the values that failed: name the columns instead
+            differ = [
+                f"'{f.name}' is {table.schema.field(f.name).type} here, {f.type} in the "
+                "first batch written"
+                for f in schema
+                if table.schema.field(f.name).type != f.type
+            ]
+            raise OutputMismatch("; ".join(differ[:5]) or "the column types differ") from None
+
     def _open_writer(self, schema: pa.Schema) -> Any:
         if self.format == "jsonl":
             return None
         import pyarrow as pa
+
+        if self.format == "csv":
+            _check_csv_columns(schema)
 
         # Arrow's own file: its writes do not go through Python and hold no GIL.
         self._handle.close()
@@ -304,12 +386,27 @@ class AtomicWriter:
         return pacsv.CSVWriter(self._handle, schema)
 
     def _write_jsonl(self, table: pa.Table) -> None:
-        frame = table.to_pandas()
-        text = frame.to_json(orient="records", lines=True, date_format="iso")
-        if text:
-            self._handle.write(text.encode("utf-8"))
-            if not text.endswith("\n"):
-                self._handle.write(b"\n")
+        """One JSON object per row, each value as the file holds it.
+
+        Not through pandas: ``to_json`` turns an integer column with a null into floats
+        (9007199254740993 into ...992.0), cuts times to milliseconds and fails on bytes.
+        Values are written as the server answers them: base64 for bytes, ISO 8601 for
+        times and dates, null for what is missing.
+        """
+        import orjson
+
+        from modelpack.serving.encoding import json_value
+
+        def value(obj: Any) -> Any:
+            try:
+                return json_value(obj)
+            except TypeError:  # Decimal and other exact types: their text
+                return str(obj)
+
+        rows = table.to_pylist()
+        if rows:
+            lines = [orjson.dumps(row, default=value) for row in rows]
+            self._handle.write(b"\n".join(lines) + b"\n")
 
     def commit(self) -> None:
         """Finish the file and move it to the target name."""
@@ -348,6 +445,7 @@ __all__ = [
     "FORMATS",
     "AtomicWriter",
     "Format",
+    "OutputMismatch",
     "InputFile",
     "TextTypes",
     "check_output",

@@ -127,10 +127,41 @@ class Scorer:
                 gc.unfreeze()
 
 
+def batch_frame(batch: pa.RecordBatch) -> Any:
+    """The batch as the DataFrame enforcement judges.
+
+    Arrow hands an integer column holding nulls to pandas as float64, which would let
+    its values pass as doubles (9007199254740993 becoming ...992.0) where
+    ``PyFuncModel.predict`` on the same data refuses them. Such columns keep pandas'
+    nullable integer types instead, so enforcement sees what the file holds.
+    """
+    import pyarrow as pa
+
+    nulls_in_ints = any(
+        pa.types.is_integer(field.type) and batch.column(i).null_count
+        for i, field in enumerate(batch.schema)
+    )
+    if not nulls_in_ints:
+        return batch.to_pandas()
+    import pandas as pd
+
+    nullable = {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int16(): pd.Int16Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.uint8(): pd.UInt8Dtype(),
+        pa.uint16(): pd.UInt16Dtype(),
+        pa.uint32(): pd.UInt32Dtype(),
+        pa.uint64(): pd.UInt64Dtype(),
+    }
+    return batch.to_pandas(types_mapper=nullable.get)
+
+
 def score_batch(model: Any, spec: OutputSpec, batch: pa.RecordBatch) -> pa.Table | BaseException:
     """Enforce, predict and convert one batch; a user-caused error is returned, not raised."""
     try:
-        frame = batch.to_pandas()
+        frame = batch_frame(batch)
         data, params = model.prepare_input(frame)
         return to_table(model.predict_prepared(data, params), batch.num_rows, spec)
     except (SchemaError, PredictionError) as exc:

@@ -224,3 +224,128 @@ def test_a_signal_stops_forked_workers_and_leaves_no_output(
             break
         time.sleep(0.1)
     assert _processes_mentioning(str(out)) == []
+
+
+# --- found by reviewing the batch scorer with hostile but valid files ----------------
+
+
+def test_an_integer_column_with_a_null_is_judged_as_integers(
+    tmp_path: Path, iris_model: Path
+) -> None:
+    # Arrow hands such a column to pandas as floats: 2**53 + 1 would reach the model as
+    # 2**53 where the same column without its null is refused
+    import pyarrow as pa
+
+    frame = iris_frame(20)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    big = pa.array([None] + [2**53 + 1] * 19, pa.int64())
+    pq.write_table(table.set_column(1, "sepal_length", big), tmp_path / "in.parquet")
+    result = run("-m", iris_model, "-i", tmp_path / "in.parquet", "-o", tmp_path / "o.parquet")
+    assert result.exit_code == 1
+    assert "sepal_length" in result.stderr and "long (int64)" in result.stderr
+    assert str(2**53 + 1) not in result.stderr and not (tmp_path / "o.parquet").exists()
+
+
+def test_spark_temporary_and_hidden_directories_are_not_read(
+    tmp_path: Path, iris_model: Path
+) -> None:
+    directory = tmp_path / "in"
+    for part in ("part-0.parquet", "_temporary/0/part-0.parquet", ".ipynb_checkpoints/p.parquet"):
+        (directory / part).parent.mkdir(parents=True, exist_ok=True)
+        write_table(iris_frame(10), directory / part)
+    result = run("-m", iris_model, "-i", directory, "-o", tmp_path / "out.parquet", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert pq.read_table(tmp_path / "out.parquet").num_rows == 10
+
+
+def test_jsonl_output_keeps_every_value_exact(tmp_path: Path, iris_model: Path) -> None:
+    import datetime as dt
+    import json
+
+    import pyarrow as pa
+
+    frame = iris_frame(3)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.set_column(0, "id", pa.array([2**53 + 1, None, 7], pa.int64()))
+    stamp = dt.datetime(2024, 1, 1, 12, 0, 0, 123456)
+    table = table.append_column("at", pa.array([stamp] * 3, pa.timestamp("us")))
+    table = table.append_column("day", pa.array([dt.date(2024, 2, 29)] * 3, pa.date32()))
+    table = table.append_column("blob", pa.array([b"\x00\xff", b"hi", None], pa.binary()))
+    pq.write_table(table, tmp_path / "in.parquet")
+    out = tmp_path / "out.jsonl"
+    result = run("-m", iris_model, "-i", tmp_path / "in.parquet", "-o", out, "--keep-all-columns")
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [2**53 + 1, None, 7]  # not 9007199254740992.0, 7.0
+    assert rows[0]["at"] == "2024-01-01T12:00:00.123456" and rows[0]["day"] == "2024-02-29"
+    assert [r["blob"] for r in rows] == ["AP8=", "aGk=", None]  # base64, as the server answers
+
+
+def test_later_files_are_matched_by_column_name(
+    tmp_path: Path, iris_model: Path, write_inputs: WriteInputs
+) -> None:
+    directory = write_inputs(n_files=2, rows=10)
+    second = directory / "part-001.parquet"
+    frame = pd.read_parquet(second)
+    write_table(frame[list(reversed(frame.columns))], second)  # same columns, other order
+    out = tmp_path / "out.parquet"
+    result = run("-m", iris_model, "-i", directory, "-o", out, "--keep-all-columns", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert pq.read_table(out).column("id").to_pylist() == list(range(20))
+
+    frame["note"] = "x"  # a column the first file does not have: named, no traceback
+    write_table(frame, second)
+    result = run("-m", iris_model, "-i", directory, "-o", tmp_path / "o2.parquet", "-q")
+    assert result.exit_code == 1 and "'note'" in result.stderr and "part-001" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_text_and_type_clashes_never_quote_the_data(
+    tmp_path: Path, iris_model: Path, write_inputs: WriteInputs
+) -> None:
+    secret = "CUSTOMER-SSN-123-45-0049"
+    frame = iris_frame(10)
+    csv = frame.to_csv(index=False) + f"10,5.0,3.5,1.3,0.3,{secret}\n"  # a ragged row
+    (tmp_path / "ragged.csv").write_text(csv)
+    result = run("-m", iris_model, "-i", tmp_path / "ragged.csv", "-o", tmp_path / "a.parquet")
+    assert result.exit_code == 1 and secret not in result.stderr
+    bad_cell = frame.astype({"sepal_width": object})
+    bad_cell.loc[5, "sepal_width"] = secret
+    write_table(bad_cell, tmp_path / "cell.csv")
+    result = run("-m", iris_model, "-i", tmp_path / "cell.csv", "-o", tmp_path / "b.parquet")
+    assert result.exit_code == 1 and secret not in result.stderr
+
+    directory = write_inputs(n_files=2, rows=10)  # a key column of text in file 2
+    second = pd.read_parquet(directory / "part-001.parquet")
+    write_table(
+        second.assign(id=[f"{secret}-{i}" for i in range(10)]), directory / "part-001.parquet"
+    )
+    result = run("-m", iris_model, "-i", directory, "-o", tmp_path / "c.parquet", "-q")
+    assert result.exit_code == 1 and secret not in result.stderr and "'id'" in result.stderr
+
+
+def test_duplicate_column_names_are_named_not_a_traceback(tmp_path: Path, iris_model: Path) -> None:
+    frame = iris_frame(5)
+    (tmp_path / "dup.csv").write_text(
+        "id,id,"
+        + ",".join(frame.columns[1:])
+        + "\n"
+        + "\n".join(
+            f"{r.id},{r.id}," + ",".join(map(str, r[1:])) for r in frame.itertuples(index=False)
+        )
+        + "\n"
+    )
+    result = run("-m", iris_model, "-i", tmp_path / "dup.csv", "-o", tmp_path / "o.parquet")
+    assert result.exit_code == 1 and "more than one column named 'id'" in result.stderr
+
+
+def test_csv_output_refuses_columns_csv_cannot_hold(tmp_path: Path, iris_model: Path) -> None:
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(iris_frame(5), preserve_index=False)
+    table = table.append_column("tags", pa.array([["a"]] * 5, pa.list_(pa.string())))
+    pq.write_table(table, tmp_path / "in.parquet")
+    out = tmp_path / "out.csv"
+    result = run("-m", iris_model, "-i", tmp_path / "in.parquet", "-o", out, "--keep-all-columns")
+    assert result.exit_code == 1 and "column 'tags'" in result.stderr
+    assert "write parquet or JSON lines" in result.stderr and not out.exists()
