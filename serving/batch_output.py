@@ -76,14 +76,24 @@ class OutputSpec:
         types = tuple(_arrow_type(s) for s in specs) or (None,)
         named = [s.name for s in specs if s.name is not None]
         if result_column is not None:
-            if not result_column.strip():
-                from modelpack.errors import InvalidInput
+            from modelpack.errors import InvalidInput
 
+            if not result_column.strip():
                 raise InvalidInput("result column name must not be empty")
+            if len(specs) > 1:
+                raise InvalidInput(_one_name_only(len(specs), named))
             return cls((result_column,), types[:1] if len(types) == 1 else (None,), True)
         if named and len(named) == len(specs):
             return cls(tuple(named), types)
         return cls((DEFAULT_RESULT_COLUMN,), types if len(types) == 1 else (None,))
+
+
+def _one_name_only(count: int, names: list[str]) -> str:
+    listed = f" ({', '.join(names[:10])})" if names else ""
+    return (
+        f"--result-column names one prediction column, but the model answers {count} "
+        f"columns{listed}; leave it out to keep the model's names"
+    )
 
 
 def input_names(metadata: ModelMetadata) -> list[str] | None:
@@ -158,10 +168,12 @@ def _columns(predictions: Any, spec: OutputSpec) -> dict[str, pa.Array]:
             frame = pa.Table.from_pandas(predictions, preserve_index=False)
             if frame.num_columns == 1:
                 return {spec.single_name: frame.column(0).combine_chunks()}
+            _one_column_if_named(spec, frame.column_names)
             return {n: frame.column(n).combine_chunks() for n in frame.column_names}
         if isinstance(predictions, pd.Series):
             return {spec.single_name: pa.Array.from_pandas(predictions)}
         if isinstance(predictions, dict):
+            _one_column_if_named(spec, [str(k) for k in predictions])
             return {str(k): _array(np.asarray(v)) for k, v in predictions.items()}
         return {spec.single_name: _array(np.asarray(predictions))}
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError) as exc:
@@ -169,6 +181,13 @@ def _columns(predictions: Any, spec: OutputSpec) -> dict[str, pa.Array]:
             f"the model's predictions ({type(predictions).__name__}) cannot be stored as "
             f"columns: {str(exc).splitlines()[0][:160]}"
         ) from None
+
+
+def _one_column_if_named(spec: OutputSpec, names: list[str]) -> None:
+    """``--result-column`` with a model that answers several columns (and has no output
+    signature to say so up front): refused rather than silently ignored."""
+    if spec.explicit_name and len(names) > 1:
+        raise PredictionError(_one_name_only(len(names), names))
 
 
 def _array(values: Any) -> pa.Array:

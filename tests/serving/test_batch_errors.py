@@ -349,3 +349,33 @@ def test_csv_output_refuses_columns_csv_cannot_hold(tmp_path: Path, iris_model: 
     result = run("-m", iris_model, "-i", tmp_path / "in.parquet", "-o", out, "--keep-all-columns")
     assert result.exit_code == 1 and "column 'tags'" in result.stderr
     assert "write parquet or JSON lines" in result.stderr and not out.exists()
+
+
+class _TwoColumns(modelpack.pyfunc.PythonModel):
+    """Answers two named columns, as a predict_proba-like model does."""
+
+    def predict(self, context: object, model_input: pd.DataFrame, params: object = None) -> object:
+        return pd.DataFrame({"low": [0.25] * len(model_input), "high": [0.75] * len(model_input)})
+
+
+@pytest.mark.parametrize("with_signature", [True, False])
+def test_result_column_with_several_prediction_columns_is_refused_not_ignored(
+    tmp_path: Path, with_signature: bool
+) -> None:
+    from modelpack.signature import ColSpec, ModelSignature, Schema
+
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("double", f) for f in conftest_batch.FEATURES]),
+        outputs=Schema([ColSpec("double", "low"), ColSpec("double", "high")]),
+    )
+    model = tmp_path / "two"
+    modelpack.pyfunc.save_model(
+        model, python_model=_TwoColumns(), signature=signature if with_signature else None
+    )
+    write_table(iris_frame(5), tmp_path / "in.parquet")
+    args = ["-m", model, "-i", tmp_path / "in.parquet", "--trust", "-q"]
+    result = run(*args, "-o", tmp_path / "a.parquet", "--result-column", "score")
+    assert result.exit_code == 1 and "answers 2 columns" in result.stderr
+    assert not (tmp_path / "a.parquet").exists()
+    assert run(*args, "-o", tmp_path / "b.parquet").exit_code == 0
+    assert pq.read_table(tmp_path / "b.parquet").column_names[-2:] == ["low", "high"]
