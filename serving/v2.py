@@ -116,17 +116,25 @@ def decode_input(item: Any, index: int) -> tuple[str, np.ndarray[Any, Any]]:
     return name, natural.astype(want).reshape(shape)
 
 
+_FLOATS = ("float", "double")
+
+
 def model_input(served: ServedModel, tensors: dict[str, np.ndarray[Any, Any]]) -> Any:
     """What ``prepare_input`` gets: named tensors, or one 1-D column per input for tables."""
     schema = served.input_schema
     if schema is not None and not schema.is_tensor_spec():
+        # V2 clients send INT64 for any integer data (numpy's default): for a float
+        # column such values are judged one by one, as JSON integers are, not refused
+        # by their type
+        floats = {s.name for s in schema.inputs if str(getattr(s.type, "name", "")) in _FLOATS}
         columns: dict[str, Any] = {}
         for name, arr in tensors.items():
             if arr.ndim == 2 and arr.shape[1] == 1:
                 arr = arr[:, 0]
             if arr.ndim != 1:
                 raise SchemaError(f"column input '{name[:64]}' must have shape [n] or [n, 1]")
-            columns[name] = arr.tolist() if arr.dtype == object else arr
+            untyped = arr.dtype == object or (arr.dtype.kind in "iu" and name in floats)
+            columns[name] = arr.tolist() if untyped else arr
         return columns
     if len(tensors) == 1 and (schema is None or not schema.has_input_names()):
         return next(iter(tensors.values()))

@@ -154,3 +154,19 @@ def test_v2_bytes_outputs_carry_values_not_python_reprs(echo_server: Server) -> 
     )
     record = same.json()["predictions"][0]
     assert record["y"] == outputs["y"]["data"][0] and record["t"] == outputs["t"]["data"][0]
+
+
+def test_v2_int64_for_a_double_column_is_judged_by_value(
+    mixed_server: Server, mixed_estimator: Any
+) -> None:
+    # numpy's integers go out as INT64: 2000 is exact as a double, 2**53 + 1 is not
+    def infer(datatype: str, value: Any) -> Any:
+        income = {"name": "income", "shape": [1], "datatype": datatype, "data": [value]}
+        body = {"inputs": _mixed_inputs(income=income)}
+        return mixed_server.client.post("/v2/models/mixed/infer", json=body)
+
+    as_int, as_float = infer("INT64", 2000), infer("FP64", 2000.0)
+    assert as_int.status_code == 200, as_int.text
+    assert as_int.json()["outputs"] == as_float.json()["outputs"]
+    too_big = infer("INT64", 2**53 + 1)
+    assert too_big.status_code == 400 and "too large to be exact" in too_big.json()["error"]
