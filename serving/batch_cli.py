@@ -12,6 +12,9 @@ import click
 from modelpack.serving.batch_io import FORMATS
 
 EXIT_SKIPPED = 3
+#: The most rows one batch may hold. A batch lives in memory, so this is far above any
+#: useful size; it keeps a huge value a usage error (at 2**63 pyarrow's readers overflow).
+MAX_BATCH_ROWS = 2**31 - 1
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -20,10 +23,13 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Column names from comma-separated or repeated options, each once, first one wins:
+    a name given twice would become two output fields of one name, a file that
+    pandas and pyarrow refuse to read."""
     if not values:
         return None
-    names = tuple(n.strip() for v in values for n in v.split(",") if n.strip())
-    return names or None
+    names = (n.strip() for v in values for n in v.split(","))
+    return tuple(dict.fromkeys(n for n in names if n)) or None
 
 
 @click.command(
@@ -50,7 +56,7 @@ Exit codes:
 )
 @click.option(
     "--batch-rows",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_BATCH_ROWS),
     default=65_536,
     show_default=True,
     help="Rows per batch; memory follows this, not the file size.",
@@ -118,27 +124,28 @@ def predict(
     Example:
       modelpack predict -m models:/iris/1 -i 'data/*.parquet' -o scores.parquet -w 2
     """
-    if env_manager == "virtualenv":
-        _rerun_in_virtualenv(model_uri)
-    from modelpack.serving.batch import BatchConfig, score_files
-
-    config = BatchConfig(
-        model_uri=model_uri,
-        input=input_,
-        output=output,
-        input_format=input_format,
-        output_format=output_format,
-        batch_rows=batch_rows,
-        workers=workers,
-        result_column=result_column,
-        keep_columns=_split(keep_columns),
-        keep_all_columns=keep_all_columns,
-        on_error=on_error,
-        progress=not quiet and sys.stderr.isatty(),
-        trust=trust or None,
-    )
+    # SIGTERM unwinds like Ctrl-C, from the start: no half-built environment, no output.
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        if env_manager == "virtualenv":
+            sys.exit(_rerun_in_virtualenv(model_uri))
+        from modelpack.serving.batch import BatchConfig, score_files
+
+        config = BatchConfig(
+            model_uri=model_uri,
+            input=input_,
+            output=output,
+            input_format=input_format,
+            output_format=output_format,
+            batch_rows=batch_rows,
+            workers=workers,
+            result_column=result_column,
+            keep_columns=_split(keep_columns),
+            keep_all_columns=keep_all_columns,
+            on_error=on_error,
+            progress=not quiet and sys.stderr.isatty(),
+            trust=trust or None,
+        )
         report = score_files(config, on_skip=None if quiet else _echo_err)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -154,11 +161,10 @@ def predict(
         sys.exit(EXIT_SKIPPED)
 
 
-def _rerun_in_virtualenv(model_uri: str) -> None:
-    """Run this same command with ``--env-manager local`` in the model's environment."""
-    import subprocess
-
-    from modelpack.serving.envs import cli_command, python_for_model
+def _rerun_in_virtualenv(model_uri: str) -> int:
+    """Run this same command with ``--env-manager local`` in the model's environment and
+    return its exit status; a signal to this process stops that job (see ``run_cli``)."""
+    from modelpack.serving.envs import python_for_model, run_cli
     from modelpack.uris import resolve_model_uri
 
     model_dir = resolve_model_uri(model_uri)
@@ -176,9 +182,9 @@ def _rerun_in_virtualenv(model_uri: str) -> None:
             argv.extend(x for v in value for x in (flag, str(v)))
         else:
             argv.extend((flag, str(value)))
-    # Arguments travel as a list straight to exec: no shell ever sees them.
-    done = subprocess.run([*cli_command(python), *argv], check=False)
-    sys.exit(done.returncode)
+    # mypy checks serving/ apart from the installed modelpack.serving: run_cli is Any here.
+    status: int = run_cli(python, argv)
+    return status
 
 
 def _echo_err(message: str) -> None:
@@ -188,4 +194,4 @@ def _echo_err(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
-__all__ = ["EXIT_SKIPPED", "predict"]
+__all__ = ["EXIT_SKIPPED", "MAX_BATCH_ROWS", "predict"]

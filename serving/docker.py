@@ -9,11 +9,14 @@ Dockerfile rendered from ``Dockerfile.template``.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import re
 import shutil
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -107,7 +110,8 @@ def generate_build_context(
 ) -> BuildContext:
     """Write a self-contained Docker build context for ``model_uri`` into ``directory``.
 
-    The directory must not exist or be empty; it appears complete or not at all.
+    The directory must not exist or be empty; it appears complete or not at all, and a
+    failed run removes the parent directories it created.
 
     >>> generate_build_context("models:/iris@champion", Path("ctx"))  # doctest: +SKIP
     """
@@ -118,13 +122,8 @@ def generate_build_context(
 
     if not 1 <= port <= 65535:
         raise InvalidInput(f"port must be 1-65535, got {port}")
-    target = Path(directory).expanduser()
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise InvalidInput(f"'{target}' already exists and is not an empty directory")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidInput(f"cannot create '{target.parent}': {exc.strerror}") from None
+    target = _check_target(directory)
+    # Everything that can fail on the model is done before anything is created.
     model_dir, name, version = _locate(model_uri)
     mlmodel = verify_model_dir(model_dir)
     spec = read_env_spec(model_dir)
@@ -140,27 +139,106 @@ def generate_build_context(
     }
     dockerfile = render_dockerfile(values)
     info = BuildContext(target, model_uri, name, version, spec.python, wheel.name, port)
+
+    def fill(staging: Path) -> None:
+        shutil.copytree(model_dir, staging / "model")
+        verify_model_dir(staging / "model")
+        (staging / "wheels").mkdir()
+        shutil.copy(wheel, staging / "wheels" / wheel.name)
+        (staging / "requirements.txt").write_text("".join(f"{r}\n" for r in spec.requirements))
+        (staging / "Dockerfile").write_text(dockerfile)
+        (staging / CONTEXT_INFO_FILE).write_text(info.to_json())
+
+    created = _make_parents(target)
+    try:
+        if target.exists():
+            _fill_in_place(target, fill)
+        else:
+            _fill_and_rename(target, fill)
+    except OSError as exc:
+        _remove_dirs(created)
+        reason = exc.strerror or (
+            "some files of the model directory cannot be copied; "
+            "check that each is a readable regular file"
+        )
+        raise InvalidInput(f"cannot write the build context '{target}': {reason}") from None
+    except BaseException:
+        _remove_dirs(created)
+        raise
+    return info
+
+
+def _check_target(directory: Path) -> Path:
+    """``directory`` as an absolute path, if it is missing or an empty directory.
+
+    Resolved first: ``.`` or ``..`` has no name to build a sibling from, and the
+    messages should say which directory was meant."""
+    target = Path(directory).expanduser().resolve()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InvalidInput(f"'{target}' already exists and is not an empty directory")
+    return target
+
+
+def _make_parents(target: Path) -> list[Path]:
+    """Create ``target``'s missing parents; return the ones created, outermost first, so
+    a failed run can remove them again."""
+    missing = list(itertools.takewhile(lambda p: not p.exists(), target.parents))
+    created: list[Path] = []
+    for parent in reversed(missing):
+        try:
+            parent.mkdir()
+        except FileExistsError:
+            continue  # made meanwhile by someone else: not ours to remove
+        except OSError as exc:
+            _remove_dirs(created)
+            raise InvalidInput(f"cannot create '{parent}': {exc.strerror}") from None
+        created.append(parent)
+    return created
+
+
+def _remove_dirs(created: list[Path]) -> None:
+    """Remove directories this run created, innermost first; one that is no longer empty
+    holds someone else's files and stays."""
+    for directory in reversed(created):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+def _fill_and_rename(target: Path, fill: Callable[[Path], None]) -> None:
+    """Fill a sibling of the missing ``target`` and rename it into place: atomic."""
     tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}")
     try:
         tmp.mkdir()
-        shutil.copytree(model_dir, tmp / "model")
-        verify_model_dir(tmp / "model")
-        (tmp / "wheels").mkdir()
-        shutil.copy(wheel, tmp / "wheels" / wheel.name)
-        requirements = spec.requirements
-        (tmp / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements))
-        (tmp / "Dockerfile").write_text(dockerfile)
-        (tmp / CONTEXT_INFO_FILE).write_text(info.to_json())
-        if target.exists():
-            target.rmdir()
+        fill(tmp)
         tmp.rename(target)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise InvalidInput(f"cannot write the build context '{target}': {exc.strerror}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return info
+
+
+def _fill_in_place(target: Path, fill: Callable[[Path], None]) -> None:
+    """Fill a staging directory inside the empty ``target``, then move its entries up.
+
+    The directory itself is kept, not replaced: it may be the user's working directory
+    (``-d .``), and its parent need not be writable. On failure every moved entry is
+    removed again, so ``target`` is left empty."""
+    staging = target / f".modelpack-tmp-{uuid.uuid4().hex[:12]}"
+    moved: list[Path] = []
+    try:
+        staging.mkdir()
+        fill(staging)
+        for entry in sorted(staging.iterdir()):
+            entry.rename(target / entry.name)
+            moved.append(target / entry.name)
+        staging.rmdir()
+    except BaseException:
+        for path in moved:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def check_image_tag(tag: str) -> str:

@@ -17,12 +17,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from types import FrameType
 from typing import Literal
 
 from modelpack.errors import (
@@ -42,6 +44,8 @@ _LOCK_TIMEOUT_S = 1800
 #: after ``-I``: without it ``-c`` puts the working directory first on ``sys.path``,
 #: and in a checkout that is the source ``modelpack/`` rather than the installed one.
 CLI_BOOTSTRAP = "from modelpack.cli import main; main()"
+#: Signals that end a job run by :func:`run_cli`; it passes each on to the job.
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def env_cache_dir() -> Path:
@@ -345,6 +349,48 @@ def cli_command(python: str | os.PathLike[str]) -> list[str]:
     return [os.fspath(python), "-I", "-c", CLI_BOOTSTRAP]
 
 
+def run_cli(python: str | os.PathLike[str], args: list[str]) -> int:
+    """Run ``modelpack *args`` with ``python`` in a child process; return its exit status.
+
+    Unlike ``os.execv`` (what ``serve`` does) this returns to the caller, so it works
+    under ``CliRunner``; but then a signal to this process would end only this process
+    and leave the job running, to write its output after the caller saw it end. So
+    SIGINT, SIGTERM and SIGHUP are passed on to the child, which cleans up as usual,
+    and this process waits for it. The child has its own process group so that a
+    Ctrl-C reaches it once, from here: a second SIGINT straight from the terminal could
+    cut its cleanup short. A child ended by signal N gives 128 + N, as a shell reports.
+
+    >>> run_cli(sys.executable, ["--version"])  # doctest: +SKIP
+    0
+    """
+    pending: list[int] = []
+    child: subprocess.Popen[bytes] | None = None
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        if child is None:
+            pending.append(signum)  # arrived before the child existed
+        else:
+            child.send_signal(signum)  # a no-op once the child has ended
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
+    try:
+        # Arguments travel as a list straight to exec: no shell ever sees them.
+        try:
+            child = subprocess.Popen([*cli_command(python), *args], process_group=0)
+        except OSError as exc:
+            raise EnvironmentBuildError(
+                f"cannot run the environment's Python '{python}': {exc.strerror}; "
+                f"delete it from {env_cache_dir()} to rebuild it"
+            ) from None
+        for signum in pending:
+            child.send_signal(signum)
+        status = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 128 - status if status < 0 else status
+
+
 def command_for(model_dir: Path, env_manager: EnvManager) -> list[str]:
     """The argv prefix that runs the modelpack CLI for ``model_dir`` under ``env_manager``."""
     if env_manager not in ENV_MANAGERS:
@@ -360,10 +406,12 @@ __all__ = [
     "ENV_MANAGERS",
     "EnvManager",
     "EnvSpec",
+    "FORWARDED_SIGNALS",
     "build_env",
     "command_for",
     "env_cache_dir",
     "pinned_requirements",
     "python_for_model",
     "read_env_spec",
+    "run_cli",
 ]
