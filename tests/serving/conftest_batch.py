@@ -6,6 +6,7 @@ Imported by name from the test modules (``from conftest_batch import ...``) beca
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -120,3 +121,17 @@ def env_cache(
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MODELPACK_ENV_CACHE", str(path))
         yield path
+
+
+def processes_mentioning(marker: str) -> list[int]:
+    """Processes (other than this one) whose command line holds ``marker``: a job's
+    workers or children left running after it should have stopped."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found

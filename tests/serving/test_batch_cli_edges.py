@@ -144,18 +144,6 @@ def slow_model_in_env(env_cache: Path, tmp_path_factory: pytest.TempPathFactory)
     return model
 
 
-def _processes_mentioning(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_the_job_in_the_virtualenv(
@@ -179,6 +167,6 @@ def test_a_signal_stops_the_job_in_the_virtualenv(
 
     assert proc.returncode == 130, stderr
     # The job ended with the command: nothing runs on, nothing appears later.
-    assert _processes_mentioning(str(out)) == []
+    assert conftest_batch.processes_mentioning(str(out)) == []
     time.sleep(1)
     assert os.listdir(out_dir) == []

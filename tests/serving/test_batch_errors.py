@@ -183,18 +183,6 @@ class _SlowModel(modelpack.pyfunc.PythonModel):
         return [0.0] * len(model_input)
 
 
-def _processes_mentioning(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_stops_forked_workers_and_leaves_no_output(
     tmp_path: Path, sig: signal.Signals
@@ -220,10 +208,10 @@ def test_a_signal_stops_forked_workers_and_leaves_no_output(
     assert proc.returncode == 130, stderr
     assert not out.exists() and not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
     for _ in range(100):  # the forked workers end with their parent
-        if not _processes_mentioning(str(out)):
+        if not conftest_batch.processes_mentioning(str(out)):
             break
         time.sleep(0.1)
-    assert _processes_mentioning(str(out)) == []
+    assert conftest_batch.processes_mentioning(str(out)) == []
 
 
 # --- found by reviewing the batch scorer with hostile but valid files ----------------
