@@ -395,17 +395,11 @@ class AtomicWriter:
         """
         import orjson
 
-        from modelpack.serving.encoding import json_value
-
-        def value(obj: Any) -> Any:
-            try:
-                return json_value(obj)
-            except TypeError:  # Decimal and other exact types: their text
-                return str(obj)
+        from modelpack.serving.encoding import json_value_or_text
 
         rows = table.to_pylist()
         if rows:
-            lines = [orjson.dumps(row, default=value) for row in rows]
+            lines = [orjson.dumps(row, default=json_value_or_text) for row in rows]
             self._handle.write(b"\n".join(lines) + b"\n")
 
     def commit(self) -> None:

@@ -40,6 +40,15 @@ def json_value(obj: Any) -> Any:
     raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
 
 
+def json_value_or_text(obj: Any) -> Any:
+    """:func:`json_value`, or the value's text for what has no JSON form (a Decimal
+    keeps its exact digits that way): for writing values out, never for refusing."""
+    try:
+        return json_value(obj)
+    except TypeError:
+        return str(obj)
+
+
 def jsonable(obj: Any) -> Any:
     """``obj`` with pandas objects replaced by what MLflow sends (records, lists).
 
@@ -106,4 +115,11 @@ def encode_predictions(predictions: Any) -> bytes:
     return dumps({"predictions": jsonable(predictions)})
 
 
-__all__ = ["dumps", "encode_predictions", "has_nonfinite", "json_value", "jsonable"]
+__all__ = [
+    "dumps",
+    "encode_predictions",
+    "has_nonfinite",
+    "json_value",
+    "json_value_or_text",
+    "jsonable",
+]

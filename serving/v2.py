@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from modelpack import __version__
 from modelpack.errors import InvalidInput, SchemaError
-from modelpack.serving.encoding import dumps, json_value
+from modelpack.serving.encoding import dumps, json_value_or_text
 from modelpack.serving.model_state import ServedModel
 from modelpack.serving.parsing import loads
 
@@ -156,10 +156,7 @@ def _bytes_data(arr: np.ndarray) -> list[Any]:
         elif isinstance(value, float) and math.isnan(value):
             out.append(None)
         else:
-            try:
-                out.append(json_value(value))
-            except TypeError:
-                out.append(str(value))
+            out.append(json_value_or_text(value))
     return out
 
 
