@@ -296,6 +296,45 @@ def _check_csv_columns(schema: pa.Schema) -> None:
             )
 
 
+def _temp_prefix() -> str:
+    """The start of this host's temp file names: a fixed length, whatever the output is
+    called (a long output name must not become a name too long for the file system),
+    and the host's mark, so a run never takes another machine's pid for one of its own."""
+    import hashlib
+    import socket
+
+    host = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+    return f".tmp-modelpack-{host}-"
+
+
+def _remove_stale_temps(directory: Path) -> None:
+    """Remove the temp files of writers on this host that died without cleaning up
+    (``kill -9``, a lost machine): the writer's pid is in the name, and a temp file whose
+    writer is gone is nobody's."""
+    prefix = _temp_prefix()
+    try:
+        candidates = [p for p in directory.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return
+    for path in candidates:
+        pid = path.name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # not ours to remove after all: tidying never fails a job
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 class AtomicWriter:
     """Writes record batches to a temporary file beside ``target``; ``commit`` renames it.
 
@@ -307,11 +346,12 @@ class AtomicWriter:
     def __init__(self, target: Path, fmt: Format) -> None:
         self.target = target
         self.format = fmt
-        self.tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}")
+        self.tmp = target.with_name(f"{_temp_prefix()}{os.getpid()}-{uuid.uuid4().hex[:12]}")
         self.schema: pa.Schema | None = None
         self._writer: Any = None
         self._handle: Any = None
         check_output(target)
+        _remove_stale_temps(target.parent)
         try:
             self._handle = self.tmp.open("xb")
         except OSError as exc:

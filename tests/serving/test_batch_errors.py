@@ -367,3 +367,37 @@ def test_result_column_with_several_prediction_columns_is_refused_not_ignored(
     assert not (tmp_path / "a.parquet").exists()
     assert run(*args, "-o", tmp_path / "b.parquet").exit_code == 0
     assert pq.read_table(tmp_path / "b.parquet").column_names[-2:] == ["low", "high"]
+
+
+def test_a_killed_run_leaves_a_temp_file_the_next_run_removes(
+    tmp_path: Path, iris_model: Path
+) -> None:
+    # kill -9 gives a writer no chance to clean up; the pid in its temp file's name lets
+    # the next run see that nobody is writing that file any more
+    killed = subprocess.Popen(
+        [sys.executable, "-c", "from modelpack.cli import main; main()", "predict"]
+        + ["-m", str(iris_model), "-i", str(write_table(iris_frame(20000), tmp_path / "in.csv"))]
+        + ["-o", str(tmp_path / "out.parquet"), "--batch-rows", "10", "-q"],
+    )
+    deadline = time.monotonic() + 60
+    while not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]:
+        assert killed.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    killed.kill()
+    killed.wait()
+    stale = [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+    assert stale and not (tmp_path / "out.parquet").exists()
+
+    result = run("-m", iris_model, "-i", tmp_path / "in.csv", "-o", tmp_path / "out.parquet")
+    assert result.exit_code == 0, result.stderr
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+
+
+def test_an_output_name_as_long_as_the_file_system_allows_is_written(
+    tmp_path: Path, iris_model: Path
+) -> None:
+    write_table(iris_frame(5), tmp_path / "in.parquet")
+    out = tmp_path / ("o" * (255 - len(".parquet")) + ".parquet")  # 255 bytes: the limit
+    result = run("-m", iris_model, "-i", tmp_path / "in.parquet", "-o", out, "-q")
+    assert result.exit_code == 0, result.stderr
+    assert pq.read_table(out).num_rows == 5
