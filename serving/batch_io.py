@@ -12,6 +12,7 @@ import glob
 import os
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,11 +146,10 @@ def open_input(path: Path, fmt: Format) -> InputFile:
 
 def _refuse_duplicates(path: Path, names: list[str]) -> None:
     """Two columns of one name: which one would the model or the output mean?"""
-    seen: set[str] = set()
-    twice = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
+    twice = [name for name, count in Counter(names).items() if count > 1]
     if twice:
         raise InvalidInput(
-            f"input '{path}' has more than one column named {quoted(dict.fromkeys(twice))}; "
+            f"input '{path}' has more than one column named {quoted(twice)}; "
             "rename them so each name is one column"
         )
 
@@ -307,11 +307,10 @@ def _temp_prefix() -> str:
     return f".tmp-modelpack-{host}-"
 
 
-def _remove_stale_temps(directory: Path) -> None:
-    """Remove the temp files of writers on this host that died without cleaning up
-    (``kill -9``, a lost machine): the writer's pid is in the name, and a temp file whose
-    writer is gone is nobody's."""
-    prefix = _temp_prefix()
+def _remove_stale_temps(directory: Path, prefix: str) -> None:
+    """Remove the temp files (named ``prefix`` + pid) of writers on this host that died
+    without cleaning up (``kill -9``, a lost machine): a temp file whose writer is gone
+    is nobody's."""
     try:
         candidates = [p for p in directory.iterdir() if p.name.startswith(prefix)]
     except OSError:
@@ -346,12 +345,13 @@ class AtomicWriter:
     def __init__(self, target: Path, fmt: Format) -> None:
         self.target = target
         self.format = fmt
-        self.tmp = target.with_name(f"{_temp_prefix()}{os.getpid()}-{uuid.uuid4().hex[:12]}")
+        prefix = _temp_prefix()
+        self.tmp = target.with_name(f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:12]}")
         self.schema: pa.Schema | None = None
         self._writer: Any = None
         self._handle: Any = None
         check_output(target)
-        _remove_stale_temps(target.parent)
+        _remove_stale_temps(target.parent, prefix)
         try:
             self._handle = self.tmp.open("xb")
         except OSError as exc:
@@ -387,10 +387,11 @@ class AtomicWriter:
         if sorted(names) != sorted(want):
             missing = [n for n in want if n not in names]
             extra = [n for n in names if n not in want]
-            parts = [f"no column {quoted(missing)}"] if missing else []
-            parts += [f"a column {quoted(extra)} the first batch written did not have"] * bool(
-                extra
-            )
+            parts = []
+            if missing:
+                parts.append(f"no column {quoted(missing)}")
+            if extra:
+                parts.append(f"a column {quoted(extra)} the first batch written did not have")
             raise OutputMismatch(" and ".join(parts))
         if names != want:
             table = table.select(want)

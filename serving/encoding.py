@@ -1,8 +1,9 @@
 """Predictions to JSON bytes, the way MLflow's scoring server writes them, with orjson.
 
 DataFrames, and a Series answered as a whole, become a list of records; arrays become
-(nested) lists, a dict of arrays stays a dict. MLflow writes non-finite floats as the ``NaN``/``Infinity``
-tokens Python's ``json`` reads, so a response holding one takes the stdlib path.
+(nested) lists, a dict of arrays stays a dict. MLflow writes non-finite floats as the
+``NaN``/``Infinity`` tokens Python's ``json`` reads, so a response holding one takes
+the stdlib path.
 """
 
 from __future__ import annotations

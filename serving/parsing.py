@@ -260,15 +260,21 @@ def parse_csv(body: bytes, input_schema: Any = None) -> Any:
 
 def _csv_types(input_schema: Any) -> dict[str, Any]:
     """``read_csv`` types for the signature's string, float and double columns."""
+    types = {"string": str, "float": "float32", "double": "float64"}
+    declared = column_type_names(input_schema).items()
+    return {name: types[kind] for name, kind in declared if kind in types}
+
+
+def column_type_names(input_schema: Any) -> dict[str, str]:
+    """Each named column's declared type (``'double'``, ``'string'``...); empty for a
+    tensor signature or none."""
     if input_schema is None or input_schema.is_tensor_spec():
         return {}
-    types = {"string": str, "float": "float32", "double": "float64"}
-    out = {}
-    for spec in input_schema.inputs:
-        type_name = str(getattr(spec.type, "name", spec.type))
-        if getattr(spec, "name", None) and type_name in types:
-            out[spec.name] = types[type_name]
-    return out
+    return {
+        spec.name: str(getattr(spec.type, "name", spec.type))
+        for spec in input_schema.inputs
+        if getattr(spec, "name", None)
+    }
 
 
 def parse_parquet(body: bytes) -> Any:
@@ -288,6 +294,7 @@ __all__ = [
     "FORMATS",
     "JSON_TYPE",
     "PARQUET_TYPE",
+    "column_type_names",
     "loads",
     "media_type",
     "parse_csv",

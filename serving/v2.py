@@ -22,7 +22,7 @@ from modelpack import __version__
 from modelpack.errors import InvalidInput, SchemaError
 from modelpack.serving.encoding import dumps, json_value_or_text
 from modelpack.serving.model_state import ServedModel
-from modelpack.serving.parsing import loads
+from modelpack.serving.parsing import column_type_names, loads
 
 if TYPE_CHECKING:
     from modelpack.serving.app import ScoringApp
@@ -126,7 +126,7 @@ def model_input(served: ServedModel, tensors: dict[str, np.ndarray[Any, Any]]) -
         # V2 clients send INT64 for any integer data (numpy's default): for a float
         # column such values are judged one by one, as JSON integers are, not refused
         # by their type
-        floats = {s.name for s in schema.inputs if str(getattr(s.type, "name", "")) in _FLOATS}
+        floats = {n for n, kind in column_type_names(schema).items() if kind in _FLOATS}
         columns: dict[str, Any] = {}
         for name, arr in tensors.items():
             if arr.ndim == 2 and arr.shape[1] == 1:
