@@ -7,12 +7,13 @@ where, and never echoes the data it was given.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from modelpack.errors import SchemaError
+from modelpack.messages import quoted
 
 
 def require_field(d: Mapping[str, Any], key: str, where: str) -> Any:
@@ -33,28 +34,6 @@ def loads_json(text: Any, what: str) -> Any:
         raise SchemaError(f"the {what} is not valid JSON ({e.msg} at position {e.pos})") from None
     except UnicodeDecodeError:
         raise SchemaError(f"the {what} is not valid UTF-8 text") from None
-
-
-#: longest name, and most names, a message quotes (names may come from a request)
-_NAME_CHARS = 64
-_NAMES = 20
-
-
-def quoted(names: Iterable[Any]) -> str:
-    """``'a', 'b'``: names for a message, each cut to 64 characters, at most 20 of them.
-
-    >>> quoted(["a", "b" * 100])
-    "'a', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb…'"
-    """
-    shown: list[str] = []
-    rest = 0
-    for name in names:
-        if len(shown) == _NAMES:
-            rest += 1
-            continue
-        text = str(name)
-        shown.append(f"'{text[:_NAME_CHARS]}…'" if len(text) > _NAME_CHARS else f"'{text}'")
-    return ", ".join(shown) + (f" and {rest} more" if rest else "")
 
 
 def cast_checked(where: str, arr: np.ndarray, want: np.dtype[Any]) -> np.ndarray:

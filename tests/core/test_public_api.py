@@ -1,8 +1,7 @@
-"""The public surface, the weight of ``import modelpack``, and the direction of imports."""
+"""The public surface and the weight of ``import modelpack`` (import rules: tests/test_layout.py)."""
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -46,53 +45,3 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
-
-
-@pytest.mark.parametrize(
-    ("folder", "forbidden"),
-    [
-        ("modelpack", ("modelpack.flavors", "modelpack.serving")),
-        ("serving", ("modelpack.flavors",)),
-        ("flavors", ("modelpack.serving",)),
-    ],
-)
-def test_imports_point_one_way(folder: str, forbidden: tuple[str, ...]) -> None:
-    offenders = []
-    for path in sorted((ROOT / folder).rglob("*.py")):
-        if path == ROOT / "modelpack" / "cli.py":
-            continue  # the one composition root
-        offenders += [
-            f"{path.relative_to(ROOT)} imports {name}"
-            for name in _imports(path)
-            if name.startswith(forbidden)
-        ]
-    assert offenders == []
-
-
-def test_no_private_names_imported_across_packages() -> None:
-    offenders = []
-    for path in sorted(ROOT.glob("*/**/*.py")):
-        if path.parts[len(ROOT.parts)] not in ("modelpack", "flavors", "serving"):
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.module
-                and node.module.startswith("modelpack")
-            ):
-                offenders += [
-                    f"{path.relative_to(ROOT)}: {node.module}.{a.name}"
-                    for a in node.names
-                    if a.name.startswith("_") and not a.name.startswith("__")
-                ]
-    assert offenders == []
