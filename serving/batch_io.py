@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from modelpack.errors import InvalidInput
+from modelpack.serving.csv_errors import locate_bad_value
 from modelpack.signature._checks import quoted
 
 if TYPE_CHECKING:
@@ -167,6 +168,7 @@ def iter_batches(
     import pyarrow as pa
 
     rows = 0
+    types: dict[str, pa.DataType] = {}
     try:
         if source.format == "parquet":
             import pyarrow.parquet as pq
@@ -188,11 +190,19 @@ def iter_batches(
                 rows += batch.num_rows
                 yield batch, position
     except pa.ArrowInvalid as exc:
-        after = f" after row {rows}" if rows else ""
-        raise InvalidInput(
-            f"input '{source.path}' cannot be read as {source.format}{after}: {_first_line(exc)}"
+        no_skip = (
             " (a reader cannot resume past a line it cannot parse, so --on-error skip does "
             "not apply)"
+        )
+        bad = locate_bad_value(source.path, types, str(exc)) if source.format == "csv" else None
+        if bad is not None:
+            raise InvalidInput(
+                f"{bad.describe(source.path)}; correct or remove that value{no_skip}"
+            ) from None
+        after = f" after row {rows}" if rows else ""
+        raise InvalidInput(
+            f"input '{source.path}' cannot be read as {source.format}{after}: "
+            f"{_first_line(exc)}{no_skip}"
         ) from None
 
 
