@@ -32,6 +32,7 @@ _LAZY: dict[str, str] = {
     "load_model": "modelpack.pyfunc_model",
     # tracking and registry
     "Client": "modelpack.tracking",
+    "MlflowClient": "modelpack.tracking",  # MLflow's name for Client
     "ModelInfo": "modelpack.tracking",
     "active_run": "modelpack.tracking",
     "end_run": "modelpack.tracking",
@@ -55,8 +56,13 @@ _LAZY: dict[str, str] = {
     "spark_udf": "modelpack.spark",
 }
 
+# MLflow's spelling -> modelpack's name, for code ported by replacing mlflow with modelpack
+_ALIASES = {"MlflowClient": "Client"}
+
 # short names for the flavor plugins: modelpack.sklearn is modelpack.flavors.sklearn
 _FLAVOR_MODULES = {"onnx", "pyfunc", "sklearn"}
+# submodules reachable as attributes after a bare ``import modelpack``, as in mlflow
+_SUBMODULES = {"models"}
 
 
 class _FlavorAlias:
@@ -87,16 +93,18 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f"modelpack.flavors.{name}")
         globals()[name] = module
         return module
+    if name in _SUBMODULES:
+        return importlib.import_module(f"modelpack.{name}")
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'modelpack' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module_name), name)
+    value = getattr(importlib.import_module(module_name), _ALIASES.get(name, name))
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _FLAVOR_MODULES)
+    return sorted(set(globals()) | set(_LAZY) | _FLAVOR_MODULES | _SUBMODULES)
 
 
 __all__ = sorted([*_LAZY, "__version__"])
