@@ -90,3 +90,15 @@ def test_t_and_input_format_together_is_a_usage_error(tmp_path: Path, iris_model
     source, _ = scoring_document(tmp_path)
     result = run("predict", "-m", iris_model, "-i", source, "-t", "csv", "--input-format", "csv")
     assert result.exit_code == 2 and "not both" in result.stderr
+
+
+def test_models_group_has_the_model_commands_mlflow_users_type() -> None:
+    listing = run("models", "--help")
+    assert listing.exit_code == 0
+    for name in ("serve", "predict", "build-docker", "generate-dockerfile", "transition"):
+        assert f"\n  {name} " in listing.stdout, name
+
+    serve = run("models", "serve", "--help")
+    assert "-p, --port" in serve.stdout and "-w, --workers" in serve.stdout
+    for name in ("build-docker", "generate-dockerfile"):
+        assert "-m, --model-uri" in run("models", name, "--help").stdout
