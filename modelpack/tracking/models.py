@@ -35,8 +35,7 @@ def model_name_in_run(name: str | None, artifact_path: str | None, *, stacklevel
     if artifact_path is not None:
         if name is not None:
             raise InvalidInput(
-                "log_model got both name and artifact_path; they are the same thing: "
-                "pass name only"
+                "log_model got both name and artifact_path; they are the same thing: pass name only"
             )
         warnings.warn(
             "log_model(artifact_path=...) is deprecated; pass name=... instead (as MLflow 3 does)",
