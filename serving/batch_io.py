@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from modelpack.errors import InvalidInput
-from modelpack.serving.csv_errors import locate_bad_value
+from modelpack.serving.csv_errors import locate_bad_value, locate_ragged_row
 from modelpack.signature._checks import quoted
 
 if TYPE_CHECKING:
@@ -199,6 +199,9 @@ def iter_batches(
             raise InvalidInput(
                 f"{bad.describe(source.path)}; correct or remove that value{no_skip}"
             ) from None
+        ragged = locate_ragged_row(source.path, str(exc)) if source.format == "csv" else None
+        if ragged is not None:
+            raise InvalidInput(f"{ragged}; quote values that hold commas{no_skip}") from None
         after = f" after row {rows}" if rows else ""
         raise InvalidInput(
             f"input '{source.path}' cannot be read as {source.format}{after}: "

@@ -6,7 +6,8 @@ batches handed out, so the rows read so far say little about where the bad one i
 When that happens, the file is read once more with only that column, as text, and the
 first value that Arrow's own CSV converter refuses is found by bisection. The message
 names the file, the row (counted from 1, the header line not counted) and the column,
-never the value.
+never the value. A row with more or fewer fields than the header is found the same way,
+with Python's ``csv`` reader counting rows as Arrow does (a quoted newline is in its row).
 """
 
 from __future__ import annotations
@@ -61,6 +62,28 @@ def locate_bad_value(
     return None if row is None else BadValue(name, row, found.group(2).strip())
 
 
+def locate_ragged_row(path: Path, message: str) -> str | None:
+    """For Arrow's ``CSV parse error: Expected 4 columns, got 5``: which row, counted as
+    :class:`BadValue` counts; None for other errors or when no such row is found."""
+    if not message.startswith("CSV parse error: Expected "):
+        return None
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.reader(handle)
+            width = len(next(reader, []))
+            for row, fields in enumerate(reader, start=1):
+                if fields and len(fields) != width:
+                    return (
+                        f"input '{path}', row {row} (the first row after the header is row 1) "
+                        f"has {len(fields)} fields where the header has {width}"
+                    )
+    except (OSError, csv.Error):
+        return None
+    return None
+
+
 def _first_bad_row(path: Path, name: str, target: pa.DataType) -> int | None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -111,4 +134,4 @@ def _converts(values: pa.Array, target: pa.DataType) -> bool:
     return True
 
 
-__all__ = ["BadValue", "locate_bad_value"]
+__all__ = ["BadValue", "locate_bad_value", "locate_ragged_row"]

@@ -68,3 +68,21 @@ def test_bad_value_after_a_quoted_multiline_field_counts_rows_not_lines(
     assert result.exit_code == 1
     assert "row 4 " in result.stderr and "column 'petal_length'" in result.stderr
     assert SECRET not in result.stderr
+
+
+def test_row_with_too_many_fields_names_the_row(tmp_path: Path, iris_model: Path) -> None:
+    source = tmp_path / "ragged.csv"
+    frame = iris_frame(300_000)
+    frame.to_csv(source, index=False)
+    lines = source.read_text().splitlines(keepends=True)
+    lines[250_000] = lines[250_000].rstrip("\n") + f",{SECRET}\n"  # data row 250000
+    source.write_text("".join(lines))
+
+    result = run("-m", iris_model, "-i", source, "-o", tmp_path / "out.parquet", "-q")
+
+    assert result.exit_code == 1
+    assert "'" + str(source) + "', row 250000 (the first row after the header is row 1)" in (
+        result.stderr
+    )
+    assert "has 6 fields where the header has 5" in result.stderr
+    assert SECRET not in result.stderr
