@@ -32,7 +32,7 @@ _LAZY: dict[str, str] = {
     "load_model": "modelpack.pyfunc_model",
     # tracking and registry
     "Client": "modelpack.tracking",
-    "MlflowClient": "modelpack.tracking",  # MLflow's name for Client
+    "MlflowClient": "modelpack.tracking",
     "ModelInfo": "modelpack.tracking",
     "active_run": "modelpack.tracking",
     "end_run": "modelpack.tracking",
@@ -55,9 +55,6 @@ _LAZY: dict[str, str] = {
     # scoring on Spark
     "spark_udf": "modelpack.spark",
 }
-
-# MLflow's spelling -> modelpack's name, for code ported by replacing mlflow with modelpack
-_ALIASES = {"MlflowClient": "Client"}
 
 # short names for the flavor plugins: modelpack.sklearn is modelpack.flavors.sklearn
 _FLAVOR_MODULES = {"onnx", "pyfunc", "sklearn"}
@@ -98,7 +95,7 @@ def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'modelpack' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module_name), _ALIASES.get(name, name))
+    value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value
     return value
 
