@@ -3,7 +3,8 @@
 Caches the tests build (virtualenvs, the MLflow environment) live outside the
 checkout, under ``$MODELPACK_TEST_CACHE`` (default ``~/.cache/modelpack-tests``, see
 ``mlflow_venv.cache_dir``). A file of more than 1 MB that appears in the checkout
-during the run fails the run, with its path, so a test that writes into the
+during the run, or any new name at its top (``build/``, ``modelpack-store/``; tools'
+caches aside), fails the run, with its path, so a test that writes into the
 repository is found the day it is written. ``.git`` is not looked at.
 """
 
@@ -17,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BIG_BYTES = 1 << 20
 _before = pytest.StashKey[dict[str, int]]()
+_top_before = pytest.StashKey[set[str]]()
 
 
 def big_files(root: Path = ROOT) -> dict[str, int]:
@@ -40,8 +42,18 @@ def new_big_files(before: dict[str, int], after: dict[str, int]) -> list[str]:
     return sorted(path for path, size in after.items() if size > before.get(path, 0))
 
 
+#: what tools make at the top of a checkout on their own (pytest's cache plugin, linters)
+TOOL_DIRS = frozenset({".pytest_cache", ".mypy_cache", ".ruff_cache", "__pycache__"})
+
+
+def top_level(root: Path = ROOT) -> set[str]:
+    """Names at the top of the checkout, tools' caches aside."""
+    return {p.name for p in root.iterdir()} - TOOL_DIRS
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.stash[_before] = big_files()
+    session.stash[_top_before] = top_level()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -49,11 +61,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if before is None:
         return
     left = new_big_files(before, big_files())
+    new_names = top_level() - session.stash.get(_top_before, set())
+    left += [f"{name} (new at the top of the checkout)" for name in sorted(new_names)]
     if left:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         lines = "\n  ".join(left[:20])
         text = (
-            f"the test run left {len(left)} file(s) over 1 MB in the checkout {ROOT}; "
+            f"the test run left {len(left)} file(s) over 1 MB or new entries in the checkout "
+            f"{ROOT}; "
             f"tests must write to tmp_path or $MODELPACK_TEST_CACHE:\n  {lines}"
         )
         if reporter is not None:

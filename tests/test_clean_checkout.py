@@ -36,15 +36,16 @@ def test_a_big_file_left_in_the_checkout_fails_the_run(tmp_path: Path) -> None:
     result = run_guarded(tmp_path / "project", body)
 
     assert result.returncode == 1, result.stdout
-    assert "left 1 file(s) over 1 MB" in result.stdout
+    assert "left 2 file(s) over 1 MB or new entries" in result.stdout
     assert "venvs/big.bin" in result.stdout
+    assert "venvs (new at the top of the checkout)" in result.stdout
 
 
 def test_small_files_and_files_outside_pass(tmp_path: Path) -> None:
     outside = tmp_path / "outside.bin"
     body = (
         f"Path({str(outside)!r}).write_bytes(bytes(2 << 20)); "
-        "(Path(__file__).parents[1] / 'small.txt').write_text('x' * 1000)"
+        "(Path(__file__).parent / 'small.txt').write_text('x' * 1000)"
     )
     result = run_guarded(tmp_path / "project", body)
 
