@@ -1,4 +1,4 @@
-"""``modelpack predict``: the command-line face of :mod:`modelpack.serving.batch`."""
+"""``modelpack predict``: the command-line face of :mod:`modelpack.serving.batch.job`."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from modelpack.serving.batch_io import FORMATS
+from modelpack.serving.batch.inputs import FORMATS
 
 if TYPE_CHECKING:
-    from modelpack.serving.batch import BatchConfig
+    from modelpack.serving.batch.job import BatchConfig
 
 EXIT_SKIPPED = 3
 STDOUT = "-"
@@ -165,7 +165,7 @@ def predict(
         ):
             _score_document(model_uri, Path(input_), output, trust)
             return
-        from modelpack.serving.batch import BatchConfig
+        from modelpack.serving.batch.job import BatchConfig
 
         config = BatchConfig(
             model_uri=model_uri,
@@ -191,7 +191,7 @@ def predict(
 
 
 def _score_files(config: BatchConfig, quiet: bool, where: str | None = None) -> None:
-    from modelpack.serving.batch import score_files
+    from modelpack.serving.batch.job import score_files
 
     report = score_files(config, on_skip=None if quiet else _echo_err)
     if not quiet:
@@ -234,7 +234,7 @@ def _scoring_document(input_: str) -> bool:
 
 
 def _score_document(model_uri: str, source: Path, output: Path, trust: bool) -> None:
-    from modelpack.serving.batch_io import check_output
+    from modelpack.serving.batch.inputs import check_output
     from modelpack.serving.batch_json import score_document
 
     if str(output) != STDOUT:
@@ -255,7 +255,7 @@ def _score_document(model_uri: str, source: Path, output: Path, trust: bool) -> 
 def _rerun_in_virtualenv(model_uri: str) -> int:
     """Run this same command with ``--env-manager local`` in the model's environment and
     return its exit status; a signal to this process stops that job (see ``run_cli``)."""
-    from modelpack.serving.envs import python_for_model, run_cli
+    from modelpack.serving.envs.virtualenv import python_for_model, run_cli
     from modelpack.uris import resolve_model_uri
 
     model_dir = resolve_model_uri(model_uri)

@@ -26,12 +26,12 @@ from starlette.types import Receive, Scope, Send
 from modelpack import __version__
 from modelpack.errors import ModelpackError, PredictionError
 from modelpack.pyfunc_model import PyFuncModel
-from modelpack.serving import metrics
-from modelpack.serving.asgi import body_headers, receive_body, send_json
-from modelpack.serving.config import ServeConfig
 from modelpack.serving.encoding import dumps, encode_predictions
-from modelpack.serving.model_state import ModelHolder, ModelIdentity, ServedModel, identify
-from modelpack.serving.parsing import parse_request
+from modelpack.serving.http import metrics
+from modelpack.serving.http.asgi import body_headers, receive_body, send_json
+from modelpack.serving.http.config import ServeConfig
+from modelpack.serving.http.model_state import ModelHolder, ModelIdentity, ServedModel, identify
+from modelpack.serving.http.parsing import parse_request
 
 log = logging.getLogger("modelpack.serving")
 
@@ -258,7 +258,7 @@ def build_app(
     >>> app = build_app(ServeConfig(model_uri="models/iris"))  # doctest: +SKIP
     >>> uvicorn.run(app)  # doctest: +SKIP
     """
-    from modelpack.serving import openapi, v2
+    from modelpack.serving.http import openapi, v2
 
     preloaded = None
     if model is not None:
