@@ -145,15 +145,24 @@ def save_model(
 
 
 def log_model(
-    onnx_model: Any, name: str, *, registered_model_name: str | None = None, **save_kwargs: Any
+    onnx_model: Any,
+    name: str | None = None,
+    *,
+    registered_model_name: str | None = None,
+    artifact_path: str | None = None,
+    **save_kwargs: Any,
 ) -> ModelInfo:
-    """Save the ONNX model into the active run's artifacts as ``name``; optionally register it."""
+    """Save the ONNX model into the active run's artifacts as ``name``; optionally register it.
+
+    ``artifact_path`` is MLflow 2's name for ``name`` (deprecated, warns).
+    """
     from modelpack.tracking import log_model_dir
 
     return log_model_dir(
         lambda path: save_model(onnx_model, path, **save_kwargs),
         name,
         registered_model_name=registered_model_name,
+        artifact_path=artifact_path,
     )
 
 

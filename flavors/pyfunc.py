@@ -152,19 +152,24 @@ def save_model(
 
 
 def log_model(
-    name: str,
+    name: str | None = None,
     *,
     python_model: PythonModel,
     registered_model_name: str | None = None,
+    artifact_path: str | None = None,
     **save_kwargs: Any,
 ) -> ModelInfo:
-    """Save the Python model into the active run's artifacts as ``name``; optionally register."""
+    """Save the Python model into the active run's artifacts as ``name``; optionally register.
+
+    ``artifact_path`` is MLflow 2's name for ``name`` (deprecated, warns).
+    """
     from modelpack.tracking import log_model_dir
 
     return log_model_dir(
         lambda path: save_model(path, python_model=python_model, **save_kwargs),
         name,
         registered_model_name=registered_model_name,
+        artifact_path=artifact_path,
     )
 
 

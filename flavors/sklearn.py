@@ -131,12 +131,15 @@ def save_model(
 
 def log_model(
     sk_model: Any,
-    name: str,
+    name: str | None = None,
     *,
     registered_model_name: str | None = None,
+    artifact_path: str | None = None,
     **save_kwargs: Any,
 ) -> ModelInfo:
     """Save the estimator into the active run's artifacts as ``name``; optionally register it.
+
+    ``artifact_path`` is MLflow 2's name for ``name`` (deprecated, warns).
 
     >>> info = log_model(clf, "model", registered_model_name="iris")  # doctest: +SKIP
     """
@@ -146,6 +149,7 @@ def log_model(
         lambda path: save_model(sk_model, path, **save_kwargs),
         name,
         registered_model_name=registered_model_name,
+        artifact_path=artifact_path,
     )
 
 

@@ -32,6 +32,7 @@ _LAZY: dict[str, str] = {
     "load_model": "modelpack.pyfunc_model",
     # tracking and registry
     "Client": "modelpack.tracking",
+    "MlflowClient": "modelpack.tracking",
     "ModelInfo": "modelpack.tracking",
     "active_run": "modelpack.tracking",
     "end_run": "modelpack.tracking",
@@ -57,6 +58,8 @@ _LAZY: dict[str, str] = {
 
 # short names for the flavor plugins: modelpack.sklearn is modelpack.flavors.sklearn
 _FLAVOR_MODULES = {"onnx", "pyfunc", "sklearn"}
+# submodules reachable as attributes after a bare ``import modelpack``, as in mlflow
+_SUBMODULES = {"models"}
 
 
 class _FlavorAlias:
@@ -87,6 +90,8 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f"modelpack.flavors.{name}")
         globals()[name] = module
         return module
+    if name in _SUBMODULES:
+        return importlib.import_module(f"modelpack.{name}")
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'modelpack' has no attribute '{name}'")
@@ -96,7 +101,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _FLAVOR_MODULES)
+    return sorted(set(globals()) | set(_LAZY) | _FLAVOR_MODULES | _SUBMODULES)
 
 
 __all__ = sorted([*_LAZY, "__version__"])

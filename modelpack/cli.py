@@ -34,7 +34,8 @@ _COMMANDS: dict[str, str] = {
 _HELP = {
     "experiments": "List experiments in the tracking store.",
     "runs": "List and show runs.",
-    "models": "Registered models: list, show, register, transition, aliases.",
+    "models": "Registered models: list, show, register, transition, aliases; "
+    "and serve, predict, build-docker, generate-dockerfile as MLflow spells them.",
     "serve": "Serve a model over HTTP (MLflow scoring protocol + Open Inference Protocol).",
     "predict": "Score parquet, CSV or JSON-lines files with a model, in streamed batches.",
     "build-docker": "Build a container image that serves a model version.",
@@ -43,19 +44,55 @@ _HELP = {
 }
 
 
+#: ``mlflow models serve|predict|...`` spellings: ``modelpack models serve`` is ``modelpack serve``
+_MODELS_ALIASES = ("build-docker", "generate-dockerfile", "predict", "serve")
+
+
+def _load_command(cmd_name: str) -> click.Command | None:
+    target = _COMMANDS.get(cmd_name)
+    if target is None:
+        return None
+    module_name, attr = target.split(":")
+    try:
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise click.ClickException(f"command '{cmd_name}' is unavailable: {exc}") from exc
+    return command
+
+
+class _ModelsGroup(click.Group):
+    """``modelpack models``: the registry commands, plus the top-level model commands
+    under the names MLflow users type (``mlflow models serve`` -> ``modelpack models serve``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_MODELS_ALIASES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _MODELS_ALIASES:
+            return _load_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+def _with_model_aliases(group: click.Group) -> click.Group:
+    return _ModelsGroup(
+        name=group.name,
+        commands=group.commands,
+        callback=group.callback,
+        params=group.params,
+        help=group.help,
+        short_help=group.short_help,
+        context_settings=group.context_settings,
+    )
+
+
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = _COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attr = target.split(":")
-        try:
-            command: click.Command = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise click.ClickException(f"command '{cmd_name}' is unavailable: {exc}") from exc
+        command = _load_command(cmd_name)
+        if cmd_name == "models" and isinstance(command, click.Group):
+            return _with_model_aliases(command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

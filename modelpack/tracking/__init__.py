@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelpack.tracking.client import Client
+from modelpack.tracking.client import Client, MlflowClient
 from modelpack.tracking.config import get_tracking_uri, set_tracking_uri
 from modelpack.tracking.entities import (
     Experiment,
@@ -40,6 +40,7 @@ __all__ = [
     "Client",
     "Experiment",
     "Metric",
+    "MlflowClient",
     "ModelInfo",
     "ModelVersion",
     "RegisteredModel",

@@ -362,4 +362,7 @@ class Client:
         )
 
 
-__all__ = ["Client"]
+#: MLflow's name for the same client, for code ported from ``mlflow.MlflowClient``
+MlflowClient = Client
+
+__all__ = ["Client", "MlflowClient"]

@@ -9,11 +9,12 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from modelpack.errors import ModelFormatError
+from modelpack.errors import InvalidInput, ModelFormatError
 from modelpack.mlmodel import read_mlmodel, write_mlmodel
 from modelpack.tracking import registry
 from modelpack.tracking.artifacts import place_tree, remove_tree, staging_path
@@ -25,15 +26,45 @@ from modelpack.tracking.run_artifacts import artifact_root_of
 from modelpack.tracking.store import os_errors
 
 
+def model_name_in_run(name: str | None, artifact_path: str | None, *, stacklevel: int = 2) -> str:
+    """``name``, or MLflow 2's ``artifact_path`` for it (deprecated, with a warning).
+
+    MLflow 3 renamed ``log_model(model, artifact_path=...)`` to ``name=``; code written
+    for MLflow 2 keeps working, and is told the new spelling.
+    """
+    if artifact_path is not None:
+        if name is not None:
+            raise InvalidInput(
+                "log_model got both name and artifact_path; they are the same thing: pass name only"
+            )
+        warnings.warn(
+            "log_model(artifact_path=...) is deprecated; pass name=... instead (as MLflow 3 does)",
+            DeprecationWarning,
+            stacklevel=stacklevel + 1,
+        )
+        name = artifact_path
+    if name is None:
+        raise InvalidInput(
+            "log_model needs the model's name in the run, e.g. log_model(model, name='model')"
+        )
+    return name
+
+
 def log_model_dir(
-    save: Callable[[Path], object], name: str, *, registered_model_name: str | None = None
+    save: Callable[[Path], object],
+    name: str | None,
+    *,
+    registered_model_name: str | None = None,
+    artifact_path: str | None = None,
 ) -> ModelInfo:
     """Save a model with ``save(path)`` straight into the active run (started if needed).
 
     ``save`` gets a fresh path that does not exist yet, on the store's filesystem;
     the finished directory is renamed into the run's artifacts at ``name`` in one
-    step, so readers never see a half-written model.
+    step, so readers never see a half-written model. ``artifact_path`` is MLflow 2's
+    deprecated spelling of ``name``; a flavor's ``log_model`` passes it through.
     """
+    name = model_name_in_run(name, artifact_path, stacklevel=3)
     artifact_path = check_artifact_path(name, "model name in the run")
     if registered_model_name is not None:
         check_name(registered_model_name)

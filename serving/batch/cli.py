@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from modelpack.serving.batch.inputs import FORMATS
 
+if TYPE_CHECKING:
+    from modelpack.serving.batch.job import BatchConfig
+
 EXIT_SKIPPED = 3
+STDOUT = "-"
+_TMP_PREFIX = "modelpack-predict-"
+#: ``-t``, as ``mlflow models predict`` spells the input format
+CONTENT_TYPES = ("json", "csv", "parquet")
 #: The most rows one batch may hold. A batch lives in memory, so this is far above any
 #: useful size; it keeps a huge value a usage error (at 2**63 pyarrow's readers overflow).
 MAX_BATCH_ROWS = 2**31 - 1
@@ -49,7 +60,21 @@ Exit codes:
 @click.option(
     "-i", "--input", "input_", required=True, help="Input file, directory or glob (quote it)."
 )
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output file.")
+@click.option(
+    "-o",
+    "--output",
+    default=STDOUT,
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Output file; '-' writes to standard output (JSON lines unless --output-format).",
+)
+@click.option(
+    "-t",
+    "--content-type",
+    type=click.Choice(CONTENT_TYPES),
+    help="MLflow's spelling of the input format: json (one scoring document such as "
+    '{"dataframe_split": ...}, answered with {"predictions": ...}), csv or parquet.',
+)
 @click.option("--input-format", type=click.Choice(FORMATS), help="Default: from the extensions.")
 @click.option(
     "--output-format", type=click.Choice(FORMATS), help="Default: from the extension, else parquet."
@@ -102,6 +127,7 @@ def predict(
     model_uri: str,
     input_: str,
     output: Path,
+    content_type: str | None,
     input_format: str | None,
     output_format: str | None,
     batch_rows: int,
@@ -119,23 +145,33 @@ def predict(
     Every batch is checked against the model's signature exactly as
     `PyFuncModel.predict` does. The output holds the key columns plus the
     prediction column(s) and appears only when the whole job succeeded.
+    A `.json` file (or `-t json`) holding one MLflow scoring document
+    ({"dataframe_split": ...}) is answered as the server answers it.
 
     \b
-    Example:
+    Examples:
       modelpack predict -m models:/iris/1 -i 'data/*.parquet' -o scores.parquet -w 2
+      modelpack predict -m models:/iris/1 -i request.json -t json -o -
     """
+    if content_type is not None and input_format is not None:
+        raise click.UsageError("give -t/--content-type or --input-format, not both")
     # SIGTERM unwinds like Ctrl-C, from the start: no half-built environment, no output.
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if env_manager == "virtualenv":
             sys.exit(_rerun_in_virtualenv(model_uri))
-        from modelpack.serving.batch.job import BatchConfig, score_files
+        if content_type == "json" or (
+            content_type is None and input_format is None and _scoring_document(input_)
+        ):
+            _score_document(model_uri, Path(input_), output, trust)
+            return
+        from modelpack.serving.batch.job import BatchConfig
 
         config = BatchConfig(
             model_uri=model_uri,
             input=input_,
             output=output,
-            input_format=input_format,
+            input_format=content_type or input_format,
             output_format=output_format,
             batch_rows=batch_rows,
             workers=workers,
@@ -146,19 +182,74 @@ def predict(
             progress=not quiet and sys.stderr.isatty(),
             trust=trust or None,
         )
-        report = score_files(config, on_skip=None if quiet else _echo_err)
+        if str(output) == STDOUT:
+            _score_files_to_stdout(config, quiet)
+        else:
+            _score_files(config, quiet)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _score_files(config: BatchConfig, quiet: bool, where: str | None = None) -> None:
+    from modelpack.serving.batch.job import score_files
+
+    report = score_files(config, on_skip=None if quiet else _echo_err)
     if not quiet:
         rate = report.rows_written / report.seconds if report.seconds else 0.0
         click.echo(
-            f"scored {report.rows_written:,} rows from {report.files} file(s) into '{output}' "
-            f"in {report.seconds:.1f}s ({rate:,.0f} rows/s)",
+            f"scored {report.rows_written:,} rows from {report.files} file(s) into "
+            f"{where or repr(str(config.output))} in {report.seconds:.1f}s ({rate:,.0f} rows/s)",
             err=True,
         )
     if report.skipped:
         click.echo(f"warning: {len(report.skipped)} batch(es) skipped", err=True)
         sys.exit(EXIT_SKIPPED)
+
+
+def _score_files_to_stdout(config: BatchConfig, quiet: bool) -> None:
+    """Score into a temporary file, then copy it to standard output: the output is
+    whole or absent there too (an error writes nothing to stdout)."""
+    fmt = config.output_format or "jsonl"
+    with tempfile.TemporaryDirectory(prefix=_TMP_PREFIX) as tmp:
+        target = Path(tmp) / f"out.{fmt}"
+        try:
+            _score_files(
+                dataclasses.replace(config, output=target, output_format=fmt),
+                quiet,
+                "standard output",
+            )
+        finally:
+            if target.is_file():
+                with target.open("rb") as handle:
+                    shutil.copyfileobj(handle, sys.stdout.buffer)
+                sys.stdout.flush()
+
+
+def _scoring_document(input_: str) -> bool:
+    """A single ``.json`` file holding an MLflow scoring document, not JSON lines."""
+    from modelpack.serving.batch.json_document import is_scoring_document
+
+    path = Path(input_).expanduser()
+    return path.suffix.lower() == ".json" and path.is_file() and is_scoring_document(path)
+
+
+def _score_document(model_uri: str, source: Path, output: Path, trust: bool) -> None:
+    from modelpack.serving.batch.inputs import check_output
+    from modelpack.serving.batch.json_document import score_document
+
+    if str(output) != STDOUT:
+        check_output(output)
+    answer = score_document(model_uri, source.expanduser(), trust=trust or None)
+    if str(output) == STDOUT:
+        sys.stdout.buffer.write(answer + b"\n")
+        sys.stdout.flush()
+        return
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(answer + b"\n")
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _rerun_in_virtualenv(model_uri: str) -> int:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from modelpack.errors import InvalidInput
 from modelpack.messages import quoted
+from modelpack.serving.batch.csv_errors import locate_bad_value, locate_ragged_row
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -167,6 +168,7 @@ def iter_batches(
     import pyarrow as pa
 
     rows = 0
+    types: dict[str, pa.DataType] = {}
     try:
         if source.format == "parquet":
             import pyarrow.parquet as pq
@@ -188,11 +190,22 @@ def iter_batches(
                 rows += batch.num_rows
                 yield batch, position
     except pa.ArrowInvalid as exc:
-        after = f" after row {rows}" if rows else ""
-        raise InvalidInput(
-            f"input '{source.path}' cannot be read as {source.format}{after}: {_first_line(exc)}"
+        no_skip = (
             " (a reader cannot resume past a line it cannot parse, so --on-error skip does "
             "not apply)"
+        )
+        bad = locate_bad_value(source.path, types, str(exc)) if source.format == "csv" else None
+        if bad is not None:
+            raise InvalidInput(
+                f"{bad.describe(source.path)}; correct or remove that value{no_skip}"
+            ) from None
+        ragged = locate_ragged_row(source.path, str(exc)) if source.format == "csv" else None
+        if ragged is not None:
+            raise InvalidInput(f"{ragged}; quote values that hold commas{no_skip}") from None
+        after = f" after row {rows}" if rows else ""
+        raise InvalidInput(
+            f"input '{source.path}' cannot be read as {source.format}{after}: "
+            f"{_first_line(exc)}{no_skip}"
         ) from None
 
 

@@ -17,6 +17,9 @@ import click
 from modelpack.errors import EnvironmentBuildError
 from modelpack.serving.http.config import ServeConfig, env_var, option_fields, to_argv
 
+#: short flags, as ``mlflow models serve`` spells them (``-h`` stays --help)
+_SHORT = {"port": ("-p",), "workers": ("-w",)}
+
 
 def _with_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for name, typ, default, help_text in reversed(option_fields()):
@@ -40,6 +43,7 @@ def _with_options(command: Callable[..., Any]) -> Callable[..., Any]:
             if name == "env_manager":
                 kind = click.Choice(["local", "virtualenv"])
             option = click.option(
+                *_SHORT.get(name, ()),
                 flag,
                 name,
                 type=kind,

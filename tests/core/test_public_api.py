@@ -13,7 +13,7 @@ import modelpack
 ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_PUBLIC = {
-    "Client", "ColSpec", "ModelInfo", "ModelSignature", "ModelpackError", "ParamSchema",
+    "Client", "ColSpec", "MlflowClient", "ModelInfo", "ModelSignature", "ModelpackError", "ParamSchema",
     "ParamSpec", "PyFuncModel", "Schema", "SchemaError", "TensorSpec", "__version__",
     "active_run", "end_run", "get_tracking_uri", "infer_signature", "load_model",
     "log_artifact", "log_artifacts", "log_dict", "log_figure", "log_metric", "log_metrics",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,8 +38,31 @@ def iris(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, pd.DataFr
     return path, estimator, frame
 
 
+JAVA_HINT = (
+    "the Spark tests need a Java runtime (17 or later) and found none: install one "
+    "(Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless) or set JAVA_HOME"
+)
+
+
+def require_java() -> None:
+    """Fail with the fix, not PySpark's ``JAVA_GATEWAY_EXITED``, when there is no java."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").is_file():
+        return
+    if shutil.which("java") is None:
+        pytest.fail(JAVA_HINT, pytrace=False)
+
+
+def test_missing_java_fails_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y openjdk-17-jre"):
+        require_java()
+
+
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
+    require_java()
     from pyspark.sql import SparkSession
 
     session = (

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from mlflow_venv import cache_dir
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 WriteInputs = Callable[..., Path]
@@ -110,14 +111,13 @@ __all__ = [
 
 
 @pytest.fixture(scope="session")
-def env_cache(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
-    """``MODELPACK_ENV_CACHE`` pointed at pytest's cache, so built environments survive
-    between test runs (a full build takes about a minute; a reuse, a second); a fresh
-    temporary directory when pytest runs without its cache plugin."""
-    cache = getattr(request.config, "cache", None)
-    path = Path(cache.mkdir("modelpack-envs")) if cache else tmp_path_factory.mktemp("envs")
+def env_cache() -> Iterator[Path]:
+    """``MODELPACK_ENV_CACHE`` pointed at the tests' cache outside the checkout
+    (``$MODELPACK_TEST_CACHE/envs``), so built environments survive between test runs (a
+    full build takes about a minute; a reuse, a second) and never land in the repository:
+    pytest's own cache (``.pytest_cache``) is inside it and grew to 1.2 GB of virtualenvs."""
+    path = cache_dir() / "envs"
+    path.mkdir(exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MODELPACK_ENV_CACHE", str(path))
         yield path
