@@ -169,6 +169,10 @@ def test_no_circles_between_modules() -> None:
             "modelpack.serving.encoding",
             ("modelpack.serving.http", "modelpack.serving.batch", "modelpack.serving.container"),
         ),
+        (
+            "modelpack.serving.parsing",
+            ("modelpack.serving.http", "modelpack.serving.batch", "modelpack.serving.container"),
+        ),
     ],
 )
 def test_imports_point_one_way(owner: str, forbidden: tuple[str, ...]) -> None:

@@ -4,6 +4,6 @@ Inputs are streamed in record batches (``inputs``), scored in one or more worker
 processes (``workers``), and written atomically (``outputs``); ``job`` ties them
 together and ``cli`` is the command.
 
-May import: ``modelpack`` core, ``modelpack.serving.encoding``, ``modelpack.serving.envs``
-(from the CLI only). Never ``http`` or ``container``.
+May import: ``modelpack`` core, ``modelpack.serving.parsing``,
+``modelpack.serving.encoding``, ``modelpack.serving.envs`` (from the CLI only). Never ``http`` or ``container``.
 """

@@ -41,7 +41,7 @@ def score_document(model_uri: str, source: Path, *, trust: bool | None = None) -
     """
     from modelpack.pyfunc_model import load_model
     from modelpack.serving.encoding import encode_predictions
-    from modelpack.serving.http.parsing import JSON_TYPE, parse_request
+    from modelpack.serving.parsing import JSON_TYPE, parse_request
 
     if not source.is_file():
         raise InvalidInput(f"input '{source}' is not a file; -t json reads one JSON document")

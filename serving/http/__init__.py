@@ -5,6 +5,6 @@ Protocol (``v2``), request batching (``batching``, ``model_thread``), the served
 and its ``--watch`` swaps (``model_state``), Prometheus metrics, the OpenAPI document.
 ``config`` is the one frozen config the CLI builds and ``server`` runs.
 
-May import: ``modelpack`` core, ``modelpack.serving.encoding``, ``modelpack.serving.envs``
-(from the CLI only). Never ``batch`` or ``container``.
+May import: ``modelpack`` core, ``modelpack.serving.parsing``,
+``modelpack.serving.encoding``, ``modelpack.serving.envs`` (from the CLI only). Never ``batch`` or ``container``.
 """

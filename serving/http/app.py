@@ -31,7 +31,7 @@ from modelpack.serving.http import metrics
 from modelpack.serving.http.asgi import body_headers, receive_body, send_json
 from modelpack.serving.http.config import ServeConfig
 from modelpack.serving.http.model_state import ModelHolder, ModelIdentity, ServedModel, identify
-from modelpack.serving.http.parsing import parse_request
+from modelpack.serving.parsing import parse_request
 
 log = logging.getLogger("modelpack.serving")
 

@@ -23,7 +23,7 @@ from modelpack.errors import InvalidInput, SchemaError
 from modelpack.serving.encoding import dumps, json_value_or_text
 from modelpack.serving.http.asgi import read_body
 from modelpack.serving.http.model_state import ServedModel
-from modelpack.serving.http.parsing import column_type_names, loads
+from modelpack.serving.parsing import column_type_names, loads
 
 if TYPE_CHECKING:
     from modelpack.serving.http.app import ScoringApp
