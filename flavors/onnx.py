@@ -269,10 +269,8 @@ def _session_options(block: JSONDict) -> Any:
 
 
 class _OnnxPredictor:
-    """Runs an onnxruntime session; returns a dict output name → array.
-
-    ``PyFuncModel.predict`` turns that into a DataFrame when the caller sent one.
-    """
+    """Runs an onnxruntime session; returns a dict output name → array, or a DataFrame
+    of the outputs when it was given a DataFrame (as mlflow.onnx does)."""
 
     def __init__(self, session: Any) -> None:
         self.raw_model = session
@@ -314,7 +312,22 @@ class _OnnxPredictor:
 
     def predict(self, data: Any, params: Params | None = None) -> Any:
         results = self.raw_model.run(self._outputs, self._cast(self._feeds(data)))
-        return dict(zip(self._outputs, results, strict=True))
+        outputs = dict(zip(self._outputs, results, strict=True))
+        if type(data).__name__ == "DataFrame":
+            return _as_frame(outputs, len(data))
+        return outputs
+
+
+def _as_frame(outputs: dict[str, Any], rows: int) -> Any:
+    """A DataFrame in gives a DataFrame out, one column per output, as mlflow.onnx
+    answers (so a server writes records); an output of several values per row becomes
+    a column of arrays, where mlflow.onnx fails."""
+    import pandas as pd
+
+    columns = {}
+    for name, value in outputs.items():
+        columns[name] = value.reshape(-1) if value.size == rows else list(value)
+    return pd.DataFrame(columns)
 
 
 class OnnxFlavor:

@@ -1,9 +1,11 @@
-"""Predictions to JSON bytes, the way MLflow's scoring server writes them, with orjson.
+"""Predictions to JSON bytes, byte for byte the way MLflow's scoring server writes them.
 
 DataFrames, and a Series answered as a whole, become a list of records; arrays become
-(nested) lists, a dict of arrays stays a dict. MLflow writes non-finite floats as the
-``NaN``/``Infinity`` tokens Python's ``json`` reads, so a response holding one takes
-the stdlib path.
+(nested) lists, a dict of arrays stays a dict. ``/invocations`` bodies are written as
+MLflow's ``json.dump`` writes them (``", "`` and ``": "`` separators, ASCII escapes,
+``NaN``/``Infinity`` tokens, float32 values as the doubles they are); class labels, the
+common answer, take a faster orjson path that gives the same bytes. Other bodies (V2,
+errors) use :func:`dumps`.
 """
 
 from __future__ import annotations
@@ -101,19 +103,24 @@ def dumps(doc: Any) -> bytes:
 
 
 def encode_predictions(predictions: Any) -> bytes:
-    """The ``/invocations`` response body for a model's output.
+    """The ``/invocations`` response body for a model's output, byte for byte what
+    MLflow's scoring server writes (``json.dump`` with its default separators and ASCII
+    escapes; float32 values written as the doubles they are).
 
     >>> encode_predictions(np.array([0, 2]))
-    b'{"predictions":[0,2]}'
+    b'{"predictions": [0, 2]}'
     """
     if isinstance(predictions, np.ndarray) and predictions.dtype.kind in "biu":
-        # class labels, the common answer: nothing to convert and no NaN to look for
-        return orjson.dumps({"predictions": predictions}, default=json_value, option=_NUMPY)
+        # class labels, the common answer: orjson writes integers as json does, and the
+        # only commas in a list of numbers are the separators
+        body = orjson.dumps(predictions, option=_NUMPY).replace(b",", b", ")
+        return b'{"predictions": ' + body + b"}"
     if type(predictions).__name__ == "Series":
         # MLflow's server answers a Series as the records of a one-column frame:
         # [{"name": value}, ...], with the column named "0" when the Series has no name
         predictions = predictions.to_frame(0 if predictions.name is None else predictions.name)
-    return dumps({"predictions": jsonable(predictions)})
+    doc = {"predictions": jsonable(predictions)}
+    return json.dumps(doc, default=json_value, allow_nan=True).encode()
 
 
 __all__ = [
