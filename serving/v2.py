@@ -178,6 +178,13 @@ def select_outputs(
     return answer, chunks
 
 
+def _param_names(served: ServedModel) -> frozenset[str]:
+    sig = served.model.signature
+    if sig is None or sig.params is None:
+        return frozenset()
+    return frozenset(spec.name for spec in sig.params.params)
+
+
 def _check_model(request: Request, served: ServedModel | None, app: ScoringApp) -> ServedModel:
     if served is None:
         raise app.holder.not_ready()
@@ -235,7 +242,8 @@ def routes(app: ScoringApp) -> list[Route]:
         served.batcher.arriving += 1
         try:
             body = await read_body(request, app.config.max_body_bytes)
-            parsed = parse_infer_request(body, request.headers.get(v2_binary.HEADER))
+            header = request.headers.get(v2_binary.HEADER)
+            parsed = parse_infer_request(body, header, _param_names(served))
             check_input_names(served.input_schema, list(parsed.tensors))
             data, params = served.enforce(model_input(served, parsed.tensors), parsed.params)
         finally:
@@ -249,13 +257,13 @@ def routes(app: ScoringApp) -> list[Route]:
         }
         if parsed.id is not None:
             answer["id"] = parsed.id
-        header = dumps(answer)
+        head = dumps(answer)
         if not chunks:
-            return Response(header, media_type="application/json")
+            return Response(head, media_type="application/json")
         return Response(
-            b"".join([header, *chunks]),
+            b"".join([head, *chunks]),
             media_type="application/octet-stream",
-            headers={v2_binary.HEADER: str(len(header))},
+            headers={v2_binary.HEADER: str(len(head))},
         )
 
     get, post = ["GET"], ["POST"]

@@ -37,7 +37,8 @@ MAX_DIMS = 32
 MAX_NESTING = 32
 _MAX_ID_CHARS = 256
 #: request parameters of the protocol itself (the binary data extension, Triton's
-#: scheduling hints, KServe's transport fields), not params of the model
+#: scheduling hints, KServe's transport fields), not params of the model, unless the
+#: model declares a param of that name
 _TRANSPORT_PARAMETERS = frozenset(
     {
         "binary_data_output",
@@ -64,8 +65,11 @@ class InferRequest:
     binary_output: bool = False
 
 
-def parse_infer_request(body: bytes, header_length: str | None) -> InferRequest:
-    """Read an infer request body (JSON, or JSON then binary tensor data)."""
+def parse_infer_request(
+    body: bytes, header_length: str | None, model_params: frozenset[str] = frozenset()
+) -> InferRequest:
+    """Read an infer request body (JSON, or JSON then binary tensor data);
+    ``model_params`` are the names of the params the model's signature declares."""
     json_part, binary = split_body(body, header_length)
     doc = loads(json_part)
     if not isinstance(doc, dict) or not isinstance(doc.get("inputs"), list) or not doc["inputs"]:
@@ -80,7 +84,8 @@ def parse_infer_request(body: bytes, header_length: str | None) -> InferRequest:
         if not isinstance(flag, bool):
             raise InvalidInput("parameter 'binary_data_output' must be true or false")
         request.binary_output = flag
-        params = {k: v for k, v in parameters.items() if k not in _TRANSPORT_PARAMETERS}
+        transport = _TRANSPORT_PARAMETERS - model_params | {"binary_data_output"}
+        params = {k: v for k, v in parameters.items() if k not in transport}
         request.params = params or None
     request.outputs = _requested_outputs(doc.get("outputs"))
     offset = 0

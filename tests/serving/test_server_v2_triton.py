@@ -72,10 +72,15 @@ def test_tritonclient_bytes_and_mixed_columns(mixed_server: Server, mixed_estima
 
 def test_tritonclient_parameters_reach_the_model(pyfunc_server: Server) -> None:
     x = np.array([1.0, 2.0])
-    result = _client(pyfunc_server).infer(
-        "scaler", [_input("x", x, "FP64")], parameters={"scale": 3.0}
-    )
+    client = _client(pyfunc_server)
+    result = client.infer("scaler", [_input("x", x, "FP64")], parameters={"scale": 3.0})
     np.testing.assert_allclose(result.as_numpy("predict"), [3.0, 6.0])
+    # Triton's scheduling hints are the protocol's, not the model's params
+    result = client.infer("scaler", [_input("x", x, "FP64")], priority=2, request_id="p")
+    np.testing.assert_allclose(result.as_numpy("predict"), [1.0, 2.0])
+    # a param the model does not declare is still refused, not dropped
+    with pytest.raises(InferenceServerException, match="bogus"):
+        client.infer("scaler", [_input("x", x, "FP64")], parameters={"bogus": 1})
 
 
 def test_tritonclient_errors_are_exceptions_not_crashes(onnx_server: Server) -> None:
