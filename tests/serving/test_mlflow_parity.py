@@ -46,6 +46,11 @@ def _forms(column_model: bool) -> dict[str, tuple[str, str]]:
         },
         "dataframe_records": {"dataframe_records": records},
         "one_record": {"dataframe_records": records[:1]},
+        "columns_reordered": {
+            "dataframe_split": {"columns": COLUMNS[::-1], "data": [r[::-1] for r in ROWS]}
+        },
+        "extra_column": {"dataframe_records": [{**r, "note": "x"} for r in records]},
+        "integers_for_doubles": {"dataframe_split": {"columns": COLUMNS, "data": [[5, 3, 1, 0]]}},
     }
     if column_model:
         forms["instances"] = {"instances": records}
