@@ -4,6 +4,10 @@ Tensor models take their tensors by name; tabular models take one input per colu
 (``BYTES`` for strings), so mixed string and number columns work. The request's
 ``id`` is echoed and errors are ``{"error": "..."}``, as KServe, Triton and MLServer
 clients expect. Inputs go through the same ``prepare_input`` as ``/invocations``.
+Requests are read and checked by :mod:`v2_request`; the binary tensor data extension
+(``tritonclient``'s default) is :mod:`v2_binary`. Outputs carry the names
+``GET /v2/models/{name}`` declares, and a request naming ``outputs`` gets those, in
+its order.
 """
 
 from __future__ import annotations

@@ -125,3 +125,17 @@ def test_binary_sizes_are_checked_against_shape_and_body(onnx_server: Server) ->
         assert response.status_code == 400, response.text
         assert set(response.json()) == {"error"}
     assert _binary_request(onnx_server, header(16), four).status_code == 200
+
+
+def test_tritonclient_bytes_outputs_in_binary(echo_server: Server) -> None:
+    inputs = [
+        _input("d", np.array([1.5, 2.5]), "FP64"),
+        _input("s", np.array(["a", "héllo"], dtype=object), "BYTES"),
+        _input("t", np.array(["2024-01-02T03:04:05", "2024-01-02"], dtype=object), "BYTES"),
+        _input("y", np.array(["aGk=", "AAE="], dtype=object), "BYTES"),
+    ]
+    result = _client(echo_server).infer("echo", inputs)
+    assert result.as_numpy("s").tolist() == [b"a", "héllo".encode()]
+    assert result.as_numpy("y").tolist() == [b"aGk=", b"AAE="]
+    assert result.as_numpy("t").tolist() == [b"2024-01-02T03:04:05", b"2024-01-02T00:00:00"]
+    np.testing.assert_array_equal(result.as_numpy("d"), [1.5, 2.5])
