@@ -4,7 +4,13 @@ When no signature is given, the tensor signature is read from the graph's own in
 and outputs, so every ONNX model is enforced at predict time. The runtime is given
 explicit thread counts (``MODELPACK_ONNX_INTRA_OP_THREADS``, default: all cores;
 inter-op: 1) instead of onnxruntime's process-wide defaults, which oversubscribe a
-machine that runs several server workers.
+machine that runs several server workers. ``onnx_session_options`` in ``MLmodel`` (as
+MLflow writes them) are honoured over those defaults; the environment variable, when
+set, wins over both.
+
+As ``mlflow.onnx`` does, float64 data for a graph input declared ``float`` is cast to
+float32 after the signature check: MLflow saves such models with a ``double`` signature
+when the input example was a float64 DataFrame.
 
 >>> modelpack.onnx.save_model(onnx_model, "models/iris-onnx")  # doctest: +SKIP
 """
@@ -105,6 +111,7 @@ def save_model(
     extra_pip_requirements: Iterable[str] | None = None,
     metadata: JSONDict | None = None,
     overwrite: bool = False,
+    onnx_session_options: JSONDict | None = None,
 ) -> JSONDict:
     """Save an ONNX model (``ModelProto``, ``.onnx`` path or bytes) as a model directory.
 
@@ -118,6 +125,8 @@ def save_model(
         raise InvalidInput(f"the ONNX model is not valid: {type(exc).__name__}") from None
     if signature is None and input_example is None:
         signature = _graph_signature(model_proto)
+    if onnx_session_options is not None:
+        _check_session_options(onnx_session_options)
 
     def write(tmp: Path) -> dict[str, JSONDict]:
         onnx.save_model(model_proto, str(tmp / MODEL_FILE))
@@ -128,6 +137,7 @@ def save_model(
                 "onnx_version": onnx.__version__,
                 "providers": ["CPUExecutionProvider"],
                 "code": None,
+                "onnx_session_options": onnx_session_options,
             },
         }
 
@@ -185,25 +195,97 @@ def load_model(model_uri: str | os.PathLike[str]) -> Any:
     return _read_onnx(_model_file(model_dir, verify_model_dir(model_dir)))
 
 
-def _intra_op_threads() -> int:
+def _intra_op_threads() -> int | None:
+    """The thread count ``MODELPACK_ONNX_INTRA_OP_THREADS`` sets; None when unset."""
     raw = os.environ.get(THREADS_ENV, "").strip()
     if not raw:
-        return os.cpu_count() or 1
+        return None
     if not raw.isdigit() or int(raw) < 1:
         raise InvalidInput(f"{THREADS_ENV} must be a whole number of threads, at least 1")
     return int(raw)
 
 
-class _OnnxPredictor:
-    """Runs an onnxruntime session; returns a dict output name → array.
+_EXECUTION_MODES = ("sequential", "parallel")
+_SESSION_OPTIONS = (
+    "execution_mode",
+    "extra_session_config",
+    "graph_optimization_level",
+    "inter_op_num_threads",
+    "intra_op_num_threads",
+)
 
-    ``PyFuncModel.predict`` turns that into a DataFrame when the caller sent one.
-    """
+
+def _check_session_options(options: Any) -> JSONDict:
+    """``onnx_session_options`` as MLflow defines them, checked for what each value is."""
+    where = "onnx_session_options"
+    if not isinstance(options, dict):
+        raise ModelFormatError(f"{where} must be a mapping of option: value")
+    unknown = sorted(str(k) for k in options if k not in _SESSION_OPTIONS)
+    if unknown:
+        raise ModelFormatError(
+            f"{where}: unknown option(s) {', '.join(unknown[:5])}; "
+            f"known: {', '.join(_SESSION_OPTIONS)}"
+        )
+    for key in ("inter_op_num_threads", "intra_op_num_threads", "graph_optimization_level"):
+        value = options.get(key)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            raise ModelFormatError(f"{where}: {key} must be a whole number, at least 0")
+    level = options.get("graph_optimization_level")
+    if level is not None and level not in (0, 1, 2, 99):
+        raise ModelFormatError(f"{where}: graph_optimization_level must be 0, 1, 2 or 99")
+    mode = options.get("execution_mode")
+    if mode is not None and (not isinstance(mode, str) or mode.lower() not in _EXECUTION_MODES):
+        raise ModelFormatError(f"{where}: execution_mode must be 'sequential' or 'parallel'")
+    extra = options.get("extra_session_config")
+    if extra is not None and (
+        not isinstance(extra, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items())
+    ):
+        raise ModelFormatError(f"{where}: extra_session_config must map text keys to text")
+    return options
+
+
+def _session_options(block: JSONDict) -> Any:
+    """onnxruntime ``SessionOptions``: modelpack's defaults, then the model's own options
+    (as ``mlflow.onnx`` applies them), then ``MODELPACK_ONNX_INTRA_OP_THREADS``."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    given = _check_session_options(block.get("onnx_session_options") or {})
+    if given.get("inter_op_num_threads"):
+        options.inter_op_num_threads = given["inter_op_num_threads"]
+    if given.get("intra_op_num_threads"):
+        options.intra_op_num_threads = given["intra_op_num_threads"]
+    if given.get("execution_mode"):
+        parallel = given["execution_mode"].lower() == "parallel"
+        options.execution_mode = (
+            ort.ExecutionMode.ORT_PARALLEL if parallel else ort.ExecutionMode.ORT_SEQUENTIAL
+        )
+    if given.get("graph_optimization_level"):
+        level = ort.GraphOptimizationLevel(given["graph_optimization_level"])
+        options.graph_optimization_level = level
+    for key, value in (given.get("extra_session_config") or {}).items():
+        options.add_session_config_entry(key, value)
+    threads = _intra_op_threads()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    return options
+
+
+class _OnnxPredictor:
+    """Runs an onnxruntime session; returns a dict output name → array, or a DataFrame
+    of the outputs when it was given a DataFrame (as mlflow.onnx does)."""
 
     def __init__(self, session: Any) -> None:
         self.raw_model = session
         self._inputs = [i.name for i in session.get_inputs()]
         self._outputs = [o.name for o in session.get_outputs()]
+        self._float_inputs = {i.name for i in session.get_inputs() if i.type == "tensor(float)"}
 
     def _feeds(self, data: Any) -> dict[str, Any]:
         import numpy as np
@@ -228,9 +310,33 @@ class _OnnxPredictor:
             )
         return {self._inputs[0]: np.asarray(data)}
 
+    def _cast(self, feeds: dict[str, Any]) -> dict[str, Any]:
+        """float64 data for a ``float`` graph input becomes float32, as mlflow.onnx casts it
+        (the signature check has already passed it)."""
+        for name in self._float_inputs:
+            feed = feeds.get(name)
+            if feed is not None and feed.dtype == "float64":
+                feeds[name] = feed.astype("float32")
+        return feeds
+
     def predict(self, data: Any, params: Params | None = None) -> Any:
-        results = self.raw_model.run(self._outputs, self._feeds(data))
-        return dict(zip(self._outputs, results, strict=True))
+        results = self.raw_model.run(self._outputs, self._cast(self._feeds(data)))
+        outputs = dict(zip(self._outputs, results, strict=True))
+        if type(data).__name__ == "DataFrame":
+            return _as_frame(outputs, len(data))
+        return outputs
+
+
+def _as_frame(outputs: dict[str, Any], rows: int) -> Any:
+    """A DataFrame in gives a DataFrame out, one column per output, as mlflow.onnx
+    answers (so a server writes records); an output of several values per row becomes
+    a column of arrays, where mlflow.onnx fails."""
+    import pandas as pd
+
+    columns = {}
+    for name, value in outputs.items():
+        columns[name] = value.reshape(-1) if value.size == rows else list(value)
+    return pd.DataFrame(columns)
 
 
 class OnnxFlavor:
@@ -249,10 +355,7 @@ class OnnxFlavor:
                 "ONNX models run on onnxruntime: pip install 'modelpack[onnx]'"
             ) from None
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = _intra_op_threads()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options = _session_options(mlmodel["flavors"].get(FLAVOR_NAME) or {})
         path = _model_file(model_dir, mlmodel)
         try:
             session = ort.InferenceSession(

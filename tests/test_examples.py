@@ -58,6 +58,6 @@ def test_quickstart_main_job(tmp_path: Path) -> None:
     assert f"tracking store: {env_store}" in out
     assert "registered iris-classifier version 1, alias 'champion'" in out
     assert "batch-scored 5 rows" in out
-    assert 'POST /invocations → 200 {"predictions":[' in out
+    assert 'POST /invocations → 200 {"predictions": [' in out
     again = _run("quickstart.py", tmp_path)  # a second run registers version 2
     assert "registered iris-classifier version 2" in again

@@ -4,6 +4,10 @@ Tensor models take their tensors by name; tabular models take one input per colu
 (``BYTES`` for strings), so mixed string and number columns work. The request's
 ``id`` is echoed and errors are ``{"error": "..."}``, as KServe, Triton and MLServer
 clients expect. Inputs go through the same ``prepare_input`` as ``/invocations``.
+Requests are read and checked by :mod:`v2_request`; the binary tensor data extension
+(``tritonclient``'s default) is :mod:`v2_binary`. Outputs carry the names
+``GET /v2/models/{name}`` declares, and a request naming ``outputs`` gets those, in
+its order.
 """
 
 from __future__ import annotations
@@ -21,23 +25,22 @@ from starlette.routing import Route
 from modelpack import __version__
 from modelpack.errors import InvalidInput, SchemaError
 from modelpack.serving.encoding import dumps, json_value_or_text
+from modelpack.serving.http import v2_binary
 from modelpack.serving.http.asgi import read_body
 from modelpack.serving.http.model_state import ServedModel
-from modelpack.serving.parsing import column_type_names, loads
+from modelpack.serving.http.v2_request import (
+    DTYPES,
+    InferRequest,
+    check_input_names,
+    decode_input,
+    parse_infer_request,
+)
+from modelpack.serving.parsing import column_type_names
 
 if TYPE_CHECKING:
     from modelpack.serving.http.app import ScoringApp
 
-_DTYPES = {
-    "BOOL": "bool",
-    **{f"UINT{n}": f"uint{n}" for n in (8, 16, 32, 64)},
-    **{f"INT{n}": f"int{n}" for n in (8, 16, 32, 64)},
-    "FP16": "float16",
-    "FP32": "float32",
-    "FP64": "float64",
-    "BYTES": "object",
-}
-_NAMES = {np.dtype(v): k for k, v in _DTYPES.items() if k != "BYTES"}
+_NAMES: dict[np.dtype[Any], str] = {np.dtype(v): k for k, v in DTYPES.items() if k != "BYTES"}
 _COLUMN_TYPES = {
     "boolean": "BOOL",
     "integer": "INT32",
@@ -45,7 +48,6 @@ _COLUMN_TYPES = {
     "float": "FP32",
     "double": "FP64",
 }
-_IGNORED_PARAMETERS = {"content_type", "headers"}
 
 
 def datatype(dtype: np.dtype[Any]) -> str:
@@ -54,7 +56,13 @@ def datatype(dtype: np.dtype[Any]) -> str:
     >>> datatype(np.dtype("float32"))
     'FP32'
     """
-    return _NAMES.get(dtype, "BYTES")
+    return str(_NAMES.get(dtype, "BYTES"))
+
+
+def output_name(index: int, count: int) -> str:
+    """The V2 name of an unnamed output: ``predict`` when it is the only one (as
+    MLServer names a model's predictions), else ``output-<index>``."""
+    return "predict" if count == 1 else f"output-{index}"
 
 
 def tensor_metadata(served: ServedModel, outputs: bool = False) -> list[dict[str, Any]]:
@@ -64,57 +72,15 @@ def tensor_metadata(served: ServedModel, outputs: bool = False) -> list[dict[str
     if schema is None:
         return []
     out = []
+    count = len(schema.inputs)
     for i, spec in enumerate(schema.inputs):
-        name = spec.name or f"{'output' if outputs else 'input'}-{i}"
+        name = spec.name or (output_name(i, count) if outputs else f"input-{i}")
         if schema.is_tensor_spec():
             out.append({"name": name, "datatype": datatype(spec.dtype), "shape": list(spec.shape)})
         else:
             kind = _COLUMN_TYPES.get(spec.type.value, "BYTES")
             out.append({"name": name, "datatype": kind, "shape": [-1]})
     return out
-
-
-def decode_input(item: Any, index: int) -> tuple[str, np.ndarray[Any, Any]]:
-    """One request input as ``(name, array)``; declared type and shape are checked, not trusted."""
-    if not isinstance(item, dict):
-        raise InvalidInput(f"inputs[{index}] must be an object with name, shape, datatype, data")
-    name, shape, kind, data = (item.get(k) for k in ("name", "shape", "datatype", "data"))
-    if not isinstance(name, str) or not name:
-        raise InvalidInput(f"inputs[{index}] needs a 'name'")
-    where = f"input '{name[:64]}'"
-    if kind not in _DTYPES:
-        raise InvalidInput(f"{where}: datatype must be one of {', '.join(_DTYPES)}")
-    if not isinstance(shape, list) or not all(
-        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
-    ):
-        raise InvalidInput(f"{where}: shape must be a list of non-negative integers")
-    if data is None:
-        raise InvalidInput(f"{where}: 'data' is missing")
-    try:
-        natural = np.asarray(data, dtype=object if kind == "BYTES" else None)
-    except (ValueError, TypeError, OverflowError):
-        raise InvalidInput(f"{where}: 'data' is not a rectangular array") from None
-    if natural.size != math.prod(shape):
-        raise InvalidInput(
-            f"{where}: shape {shape} needs {math.prod(shape)} values, got {natural.size}"
-        )
-    want = np.dtype(_DTYPES[kind])
-    got = natural.dtype.kind
-    if kind == "BYTES":
-        if not all(isinstance(v, str) for v in natural.ravel().tolist()):
-            raise SchemaError(f"{where}: BYTES data must be strings")
-        return name, natural.reshape(shape)
-    ok = (got == "b" and want.kind == "b") or (got in "iu" and want.kind in "iuf")
-    ok = ok or (got == "f" and want.kind == "f")
-    if not ok or natural.dtype == object:
-        raise SchemaError(
-            f"{where}: data does not match datatype {kind} (floats never become integers)"
-        )
-    if want.kind in "iu" and natural.size:
-        info = np.iinfo(want)
-        if natural.min() < info.min or natural.max() > info.max:
-            raise SchemaError(f"{where}: values do not fit {kind}")
-    return name, natural.astype(want).reshape(shape)
 
 
 _FLOATS = ("float", "double")
@@ -162,25 +128,66 @@ def _bytes_data(arr: np.ndarray) -> list[Any]:
 
 
 def encode_outputs(output: Any, served: ServedModel) -> list[dict[str, Any]]:
-    """Model output as V2 output tensors (one per DataFrame column or dict key)."""
+    """Model output as V2 output tensors (one per DataFrame column or dict key), named
+    as ``GET /v2/models/{name}`` lists them."""
     kind = type(output).__name__
     if kind == "DataFrame":
         named = {str(c): output[c].to_numpy() for c in output.columns}
     elif kind == "Series":
-        named = {str(output.name) if output.name is not None else "predict": output.to_numpy()}
+        name = str(output.name) if output.name is not None else _single_output_name(served)
+        named = {name: output.to_numpy()}
     elif isinstance(output, dict):
         named = {str(k): np.asarray(v) for k, v in output.items()}
     else:
-        sig = served.model.signature
-        outs = sig.outputs if sig is not None else None
-        name = outs.inputs[0].name if outs is not None and len(outs.inputs) == 1 else None
-        named = {name or "predict": np.asarray(output)}
+        named = {_single_output_name(served): np.asarray(output)}
     result = []
     for name, arr in named.items():
         dtype = datatype(arr.dtype)
         data = _bytes_data(arr) if dtype == "BYTES" else arr.ravel()
         result.append({"name": name, "datatype": dtype, "shape": list(arr.shape), "data": data})
     return result
+
+
+def _single_output_name(served: ServedModel) -> str:
+    sig = served.model.signature
+    outs = sig.outputs if sig is not None else None
+    if outs is not None and len(outs.inputs) == 1 and outs.inputs[0].name:
+        return str(outs.inputs[0].name)
+    return output_name(0, 1)
+
+
+def select_outputs(
+    outputs: list[dict[str, Any]], request: InferRequest
+) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """The outputs the request asked for, in its order (all when it names none), and the
+    binary data of those going back as binary data (their ``data`` moved out)."""
+    if request.outputs is None:
+        chosen = [(o, request.binary_output) for o in outputs]
+    else:
+        by_name = {o["name"]: o for o in outputs}
+        unknown = [name for name, _ in request.outputs if name not in by_name]
+        if unknown:
+            shown = ", ".join(f"'{n[:64]}'" for n in unknown[:5])
+            has = ", ".join(f"'{n}'" for n in list(by_name)[:20])
+            raise InvalidInput(f"the model has no output(s) {shown}; its outputs are {has}")
+        chosen = [(by_name[name], binary) for name, binary in request.outputs]
+    answer, chunks = [], []
+    for out, binary in chosen:
+        if binary:
+            dtype = None if out["datatype"] == "BYTES" else np.dtype(DTYPES[out["datatype"]])
+            raw = v2_binary.encode_tensor(out["data"], out["datatype"], dtype)
+            out = {k: v for k, v in out.items() if k != "data"}
+            out["parameters"] = {"binary_data_size": len(raw)}
+            chunks.append(raw)
+        answer.append(out)
+    return answer, chunks
+
+
+def _param_names(served: ServedModel) -> frozenset[str]:
+    sig = served.model.signature
+    if sig is None or sig.params is None:
+        return frozenset()
+    return frozenset(spec.name for spec in sig.params.params)
 
 
 def _check_model(request: Request, served: ServedModel | None, app: ScoringApp) -> ServedModel:
@@ -201,7 +208,9 @@ def routes(app: ScoringApp) -> list[Route]:
 
     async def server_meta(request: Request, served: ServedModel | None) -> Response:
         return Response(
-            dumps({"name": "modelpack", "version": __version__, "extensions": []}),
+            dumps(
+                {"name": "modelpack", "version": __version__, "extensions": ["binary_tensor_data"]}
+            ),
             media_type="application/json",
         )
 
@@ -235,36 +244,30 @@ def routes(app: ScoringApp) -> list[Route]:
         deadline = time.monotonic() + app.config.timeout
         served.batcher.arriving += 1
         try:
-            doc = loads(await read_body(request, app.config.max_body_bytes))
-            if (
-                not isinstance(doc, dict)
-                or not isinstance(doc.get("inputs"), list)
-                or not doc["inputs"]
-            ):
-                raise InvalidInput("the body must be an object with a non-empty 'inputs' list")
-            tensors = dict(decode_input(item, i) for i, item in enumerate(doc["inputs"]))
-            if len(tensors) != len(doc["inputs"]):
-                raise InvalidInput("two inputs have the same name; each input names one tensor")
-            parameters = doc.get("parameters")
-            if parameters is not None and not isinstance(parameters, dict):
-                raise InvalidInput("'parameters' must be a JSON object of name: value")
-            params = None
-            if parameters:
-                params = {
-                    k: v for k, v in parameters.items() if k not in _IGNORED_PARAMETERS
-                } or None
-            data, params = served.enforce(model_input(served, tensors), params)
+            body = await read_body(request, app.config.max_body_bytes)
+            header = request.headers.get(v2_binary.HEADER)
+            parsed = parse_infer_request(body, header, _param_names(served))
+            check_input_names(served.input_schema, list(parsed.tensors))
+            data, params = served.enforce(model_input(served, parsed.tensors), parsed.params)
         finally:
             served.batcher.arriving -= 1
         output = await served.batcher.predict(data, params, max(deadline - time.monotonic(), 0.001))
+        outputs, chunks = select_outputs(encode_outputs(output, served), parsed)
         answer: dict[str, Any] = {
             "model_name": served.identity.name,
             "model_version": served.identity.version,
-            "outputs": encode_outputs(output, served),
+            "outputs": outputs,
         }
-        if "id" in doc:
-            answer["id"] = doc["id"] if isinstance(doc["id"], str) else str(doc["id"])[:256]
-        return Response(dumps(answer), media_type="application/json")
+        if parsed.id is not None:
+            answer["id"] = parsed.id
+        head = dumps(answer)
+        if not chunks:
+            return Response(head, media_type="application/json")
+        return Response(
+            b"".join([head, *chunks]),
+            media_type="application/octet-stream",
+            headers={v2_binary.HEADER: str(len(head))},
+        )
 
     get, post = ["GET"], ["POST"]
     out = [
@@ -281,4 +284,13 @@ def routes(app: ScoringApp) -> list[Route]:
     return out
 
 
-__all__ = ["datatype", "decode_input", "encode_outputs", "model_input", "routes", "tensor_metadata"]
+__all__ = [
+    "datatype",
+    "decode_input",
+    "encode_outputs",
+    "model_input",
+    "output_name",
+    "routes",
+    "select_outputs",
+    "tensor_metadata",
+]

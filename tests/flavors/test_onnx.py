@@ -113,3 +113,76 @@ def test_thread_setting_is_validated(iris_onnx, tmp_path, monkeypatch) -> None:
         .intra_op_num_threads
         == 1
     )
+
+
+def test_double_signature_over_a_float_graph_is_cast(iris_onnx, iris, tmp_path: Path) -> None:
+    # what MLflow saves from a float64 DataFrame example: the signature says double,
+    # the graph takes float32; mlflow.onnx casts after the signature check, so do we
+    frame = iris[0].head(5)
+    signature = modelpack.infer_signature(frame, iris[1].head(5).to_numpy())
+    assert {s.type.value for s in signature.inputs.inputs} == {"double"}
+    modelpack.onnx.save_model(iris_onnx, tmp_path / "m", signature=signature)
+    model = modelpack.load_model(tmp_path / "m")
+    got = model.predict(frame)
+    want = modelpack.load_model(_graph_signed(iris_onnx, tmp_path)).predict(
+        frame.to_numpy(np.float32)
+    )
+    np.testing.assert_array_equal(got["label"].to_numpy(), want["label"])
+    # the signature is still checked first: a text column is refused, not cast
+    with pytest.raises(SchemaError, match="double"):
+        model.predict(frame.assign(**{frame.columns[0]: "x"}))
+
+
+def _graph_signed(proto: onnx.ModelProto, tmp_path: Path) -> Path:
+    modelpack.onnx.save_model(proto, tmp_path / "graph-signed")
+    return tmp_path / "graph-signed"
+
+
+def _session_options(model_dir: Path) -> object:
+    return modelpack.load_model(model_dir).get_raw_model().get_session_options()
+
+
+def test_onnx_session_options_from_mlmodel_are_honoured(
+    iris_onnx, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import onnxruntime as ort
+
+    monkeypatch.delenv("MODELPACK_ONNX_INTRA_OP_THREADS", raising=False)
+    options = {
+        "intra_op_num_threads": 1,
+        "inter_op_num_threads": 2,
+        "execution_mode": "parallel",
+        "graph_optimization_level": 1,
+        "extra_session_config": {"session.intra_op.allow_spinning": "0"},
+    }
+    modelpack.onnx.save_model(iris_onnx, tmp_path / "m", onnx_session_options=options)
+    got = _session_options(tmp_path / "m")
+    assert got.intra_op_num_threads == 1 and got.inter_op_num_threads == 2
+    assert got.execution_mode == ort.ExecutionMode.ORT_PARALLEL
+    assert got.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    assert got.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    # the operator's environment variable still wins over the model's thread count
+    monkeypatch.setenv("MODELPACK_ONNX_INTRA_OP_THREADS", "2")
+    assert _session_options(tmp_path / "m").intra_op_num_threads == 2
+
+
+def test_mlflow_written_session_options_are_honoured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import yaml
+
+    monkeypatch.delenv("MODELPACK_ONNX_INTRA_OP_THREADS", raising=False)
+    fixture = Path(__file__).parents[1] / "fixtures" / "mlflow3" / "onnx"
+    model_dir = shutil.copytree(fixture, tmp_path / "onnx")
+    mlmodel = yaml.safe_load((model_dir / "MLmodel").read_text())
+    assert "onnx_session_options" in mlmodel["flavors"]["onnx"]  # MLflow writes the key
+    mlmodel["flavors"]["onnx"]["onnx_session_options"] = {"intra_op_num_threads": 1}
+    (model_dir / "MLmodel").write_text(yaml.safe_dump(mlmodel))
+    assert _session_options(model_dir).intra_op_num_threads == 1
+    for bad in ({"execution_mode": "fast"}, {"threads": 3}, {"intra_op_num_threads": "4"}):
+        mlmodel["flavors"]["onnx"]["onnx_session_options"] = bad
+        (model_dir / "MLmodel").write_text(yaml.safe_dump(mlmodel))
+        with pytest.raises(ModelFormatError, match="onnx_session_options"):
+            modelpack.load_model(model_dir)

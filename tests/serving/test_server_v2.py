@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -170,3 +171,89 @@ def test_v2_int64_for_a_double_column_is_judged_by_value(
     assert as_int.json()["outputs"] == as_float.json()["outputs"]
     too_big = infer("INT64", 2**53 + 1)
     assert too_big.status_code == 400 and "too large to be exact" in too_big.json()["error"]
+
+
+def _onnx_input(**replace: Any) -> dict[str, Any]:
+    item = {"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}
+    item.update(replace)
+    return item
+
+
+def _with(field: str, raw: str) -> bytes:
+    """A good request body with ``field`` set to the raw JSON text ``raw``."""
+    return (f'{{"inputs": [{json.dumps(_onnx_input())}], "{field}": ' + raw + "}").encode()
+
+
+def _nested(depth: int, open_: str = '{"a": ', close: str = "}") -> str:
+    """JSON text nesting ``depth`` deep (too deep for Python's json to write)."""
+    return open_ * depth + "1" + close * depth
+
+
+def test_v2_odd_request_fields_are_typed_400s(onnx_server: Server) -> None:
+    client = onnx_server.client
+    bodies: list[Any] = [
+        {"inputs": [_onnx_input(datatype=["FP32"])]},
+        {"inputs": [_onnx_input(datatype={"FP32": 1})]},
+        {"inputs": [_onnx_input(shape=[1] * 65)]},
+        {"inputs": [_onnx_input(name=["input"])]},
+        _with("parameters", _nested(1000)),
+        _with("parameters", '{"p": ' + _nested(1000, "[", "]") + "}"),
+        _with("id", _nested(1000)),
+        _with("id", _nested(1000, "[", "]")),
+        {"inputs": [_onnx_input()], "id": [[1]]},
+        {"inputs": [_onnx_input()], "outputs": "label"},
+        {"inputs": [_onnx_input()], "outputs": [{"name": "nope"}]},
+    ]
+    for body in bodies:
+        content = body if isinstance(body, bytes) else json.dumps(body).encode()
+        response = client.post("/v2/models/iris-onnx/infer", content=content)
+        assert response.status_code == 400, (content[:200], response.text)
+        assert set(response.json()) == {"error"}
+    # and the server is still up, answering good requests
+    response = client.post("/v2/models/iris-onnx/infer", json={"inputs": [_onnx_input()]})
+    assert response.status_code == 200, response.text
+
+
+def test_v2_refuses_unknown_and_extra_inputs(onnx_server: Server, mixed_server: Server) -> None:
+    # a one-input tensor model: the input must carry the declared name, not any name
+    unknown = {"inputs": [_onnx_input(name="inputz")]}
+    response = onnx_server.client.post("/v2/models/iris-onnx/infer", json=unknown)
+    assert response.status_code == 400 and "inputz" in response.json()["error"]
+    assert "'input'" in response.json()["error"]
+    extra = {"inputs": [_onnx_input(), _onnx_input(name="other")]}
+    response = onnx_server.client.post("/v2/models/iris-onnx/infer", json=extra)
+    assert response.status_code == 400 and "other" in response.json()["error"]
+    # a column model: an input that names no column is refused, not dropped
+    stray = {"name": "colour", "shape": [1], "datatype": "BYTES", "data": ["red"]}
+    body = {"inputs": [*_mixed_inputs(), stray]}
+    response = mixed_server.client.post("/v2/models/mixed/infer", json=body)
+    assert response.status_code == 400 and "colour" in response.json()["error"]
+
+
+def test_v2_metadata_and_answers_name_outputs_alike(
+    mixed_server: Server, onnx_server: Server
+) -> None:
+    for server, model, inputs in (
+        (mixed_server, "mixed", _mixed_inputs()),
+        (onnx_server, "iris-onnx", [_onnx_input()]),
+    ):
+        declared = [o["name"] for o in server.client.get(f"/v2/models/{model}").json()["outputs"]]
+        response = server.client.post(f"/v2/models/{model}/infer", json={"inputs": inputs})
+        assert response.status_code == 200, response.text
+        assert [o["name"] for o in response.json()["outputs"]] == declared
+    assert declared == ["label", "probabilities"]
+
+
+def test_v2_requested_outputs_are_the_ones_returned(onnx_server: Server) -> None:
+    def infer(*names: str) -> list[str]:
+        body = {"inputs": [_onnx_input()], "outputs": [{"name": n} for n in names]}
+        response = onnx_server.client.post("/v2/models/iris-onnx/infer", json=body)
+        assert response.status_code == 200, response.text
+        return [o["name"] for o in response.json()["outputs"]]
+
+    assert infer("probabilities") == ["probabilities"]
+    assert infer("probabilities", "label") == ["probabilities", "label"]
+    body = {"inputs": [_onnx_input()], "outputs": [{"name": "label"}, {"name": "scores"}]}
+    response = onnx_server.client.post("/v2/models/iris-onnx/infer", json=body)
+    assert response.status_code == 400
+    assert "'scores'" in response.json()["error"] and "'probabilities'" in response.json()["error"]
