@@ -7,24 +7,20 @@ not in the table: an added file is refused like a changed one, whatever it is
 up (Python loads a ``.pyc`` in place of its source). Directories MLflow wrote carry no
 table and load as they are. Everywhere a model directory is read, only regular files
 and directories are accepted (see :mod:`modelpack.model_files`). Saves are atomic and
-renamed into place from a temporary directory.
+crash-safe (see :mod:`modelpack.atomic_save`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import shutil
 import stat
-import uuid
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from modelpack.atomic_save import recover_interrupted_save, staged_model_dir
 from modelpack.errors import (
-    AlreadyExists,
     IntegrityError,
-    InvalidInput,
     ModelFormatError,
     UnsafePathError,
     UnsupportedFileError,
@@ -175,6 +171,8 @@ def inspect_model_dir(model_dir: str | os.PathLike[str]) -> tuple[JSONDict, List
     >>> mlmodel, listing = inspect_model_dir("path/to/model")  # doctest: +SKIP
     """
     root = Path(model_dir)
+    if not os.path.lexists(root):
+        recover_interrupted_save(root)
     mlmodel = read_mlmodel(root)
     hashes = _hash_table(mlmodel)
     _check_declared(root, mlmodel, hashes)
@@ -208,47 +206,6 @@ def verify_model_dir(model_dir: str | os.PathLike[str]) -> JSONDict:
                 "it was modified or truncated after the model was saved; save the model again"
             )
     return mlmodel
-
-
-@contextlib.contextmanager
-def staged_model_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a fresh temporary directory that becomes ``path`` when the block succeeds.
-
-    On an exception the temporary directory is removed and ``path`` is untouched. An
-    existing non-empty ``path`` is an error unless ``overwrite`` is true, in which
-    case the old model is replaced only after the new one is complete.
-
-    >>> with staged_model_dir("out/model") as tmp:  # doctest: +SKIP
-    ...     (tmp / "model.pkl").write_bytes(payload)
-    ...     finalize(tmp, mlmodel)
-    """
-    target = Path(path)
-    if str(path) == "" or target.name in ("", ".", ".."):
-        raise InvalidInput("model path must name a directory to create, e.g. 'models/iris'")
-    if target.exists() and not target.is_dir():
-        raise AlreadyExists(f"'{target}' exists and is not a directory")
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise AlreadyExists(
-            f"'{target}' already exists and is not empty; choose another path or pass overwrite=True"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}")
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if not (tmp / MLMODEL_FILE).is_file():
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise InvalidInput("internal: a staged model was not finalized (no MLmodel written)")
-    old: Path | None = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:12]}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 __all__ = [
