@@ -133,16 +133,22 @@ def recover_interrupted_save(path: str | os.PathLike[str]) -> None:
         _restore_aside(target)
 
 
-def _tidy(target: Path) -> None:
-    """Under the lock: restore an interrupted overwrite, then delete leftovers of saves
-    that were killed: stale temporary directories and aside copies."""
+def _leftovers(target: Path) -> list[Path]:
+    """Under the lock: restore an interrupted overwrite, then list what killed saves left
+    behind (stale temporary directories, aside copies) for the caller to delete."""
     _restore_aside(target)
     prefix = _tmp_prefix(target)
-    for tmp in _siblings(target, prefix):
-        if _is_stale(tmp, prefix):
-            shutil.rmtree(tmp, ignore_errors=True)
-    for aside in _siblings(target, _aside_prefix(target)):
-        shutil.rmtree(aside, ignore_errors=True)
+    stale = [tmp for tmp in _siblings(target, prefix) if _is_stale(tmp, prefix)]
+    return stale + _siblings(target, _aside_prefix(target))
+
+
+def _remove(path: Path) -> None:
+    """Delete a leftover; a link (a target that was a link, moved aside) is unlinked."""
+    if path.is_symlink():
+        with contextlib.suppress(OSError):
+            path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _check_target(target: Path, overwrite: bool) -> None:
@@ -171,9 +177,14 @@ def staged_model_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -
     if str(path) == "" or target.name in ("", ".", ".."):
         raise InvalidInput("model path must name a directory to create, e.g. 'models/iris'")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _parent_lock(target):
-        _tidy(target)
-        _check_target(target, overwrite)
+    leftovers: list[Path] = []
+    try:
+        with _parent_lock(target):
+            leftovers = _leftovers(target)
+            _check_target(target, overwrite)
+    finally:
+        for leftover in leftovers:  # nobody else uses them: deleted without the lock
+            _remove(leftover)
     token = uuid.uuid4().hex[:12]
     tmp = target.with_name(f"{_tmp_prefix(target)}{_host()}-{os.getpid()}-{token}")
     tmp.mkdir()
@@ -198,7 +209,7 @@ def staged_model_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if moved:
-        shutil.rmtree(aside, ignore_errors=True)
+        _remove(aside)
 
 
 __all__ = ["STALE_AFTER_SECONDS", "recover_interrupted_save", "staged_model_dir"]

@@ -202,3 +202,11 @@ def test_a_long_model_name_still_fits(tmp_path: Path) -> None:
     _save(target, "v2")
     assert _payload(target) == "v2"
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+
+
+def test_overwriting_a_link_to_a_model_leaves_nothing_aside(tmp_path: Path) -> None:
+    _save(tmp_path / "real", "v1")
+    (tmp_path / "m").symlink_to(tmp_path / "real")
+    _save(tmp_path / "m", "v2")
+    assert _payload(tmp_path / "m") == "v2" and _payload(tmp_path / "real") == "v1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "real"]
