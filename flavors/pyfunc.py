@@ -15,7 +15,6 @@ from __future__ import annotations
 import inspect
 import os
 import shutil
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,9 +204,9 @@ class PyFuncFlavor:
                 "whoever saved it"
             )
         if block.get("code"):
-            code_dir = safe_join(model_dir, block["code"], what="python_function.code")
-            if str(code_dir) not in sys.path:
-                sys.path.insert(0, str(code_dir))
+            from modelpack.flavors.code_dirs import add_code_dir
+
+            add_code_dir(safe_join(model_dir, block["code"], what="python_function.code"))
         artifacts = {}
         for name, entry in (block.get("artifacts") or {}).items():
             relative = entry.get("path") if isinstance(entry, dict) else None

@@ -13,7 +13,8 @@
     ├── AlreadyExists                   RESOURCE_ALREADY_EXISTS  409
     ├── ModelFormatError                INVALID_STATE    422
     │   ├── IntegrityError              (payload hash mismatch)
-    │   └── UnsafePathError             (a path escapes the model directory)
+    │   ├── UnsafePathError             (a path escapes the model directory)
+    │   └── UnsupportedFileError        (a FIFO, socket or device in a model directory)
     ├── UntrustedPayloadError           PERMISSION_DENIED 403
     ├── DependencyMissing (ImportError) FEATURE_DISABLED 501
     ├── StoreError                      INTERNAL_ERROR   500
@@ -101,6 +102,10 @@ class UnsafePathError(ModelFormatError):
     """A path read from a model directory or request leads outside where it must stay."""
 
 
+class UnsupportedFileError(ModelFormatError):
+    """A model directory holds something that is not a regular file or directory."""
+
+
 class UntrustedPayloadError(ModelpackError):
     """Loading this payload would execute code, and the caller has not said to trust it."""
 
@@ -152,5 +157,6 @@ __all__ = [
     "SchemaError",
     "StoreError",
     "UnsafePathError",
+    "UnsupportedFileError",
     "UntrustedPayloadError",
 ]

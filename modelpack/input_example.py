@@ -12,6 +12,7 @@ from typing import Any
 
 from modelpack.errors import InvalidInput, ModelFormatError
 from modelpack.model_dir import safe_join
+from modelpack.model_files import open_regular
 from modelpack.types import JSONDict
 
 EXAMPLE_FILE = "input_example.json"
@@ -79,7 +80,8 @@ def load_input_example(model_dir: Path, mlmodel: JSONDict) -> Any:
         raise ModelFormatError("MLmodel: 'saved_input_example_info' must be a mapping")
     path = safe_join(model_dir, info.get("artifact_path"), what="saved_input_example_info")
     try:
-        body = json.loads(path.read_text())
+        with open_regular(path, info["artifact_path"]) as handle:  # lstat first: no FIFO
+            body = json.loads(handle.read())
     except (OSError, ValueError):
         raise ModelFormatError(
             f"input example '{path.name}' is missing or not valid JSON"

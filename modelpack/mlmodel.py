@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from modelpack.errors import ModelFormatError, ModelNotFound
+from modelpack.model_files import open_regular
 from modelpack.types import JSONDict
 
 MLMODEL_FILE = "MLmodel"
@@ -36,13 +37,14 @@ def read_mlmodel(model_dir: str | os.PathLike[str]) -> JSONDict:
     path = Path(model_dir) / MLMODEL_FILE
     if not Path(model_dir).is_dir():
         raise ModelNotFound(f"no model directory at '{model_dir}'")
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise ModelFormatError(
             f"'{model_dir}' is not a model directory: it has no {MLMODEL_FILE} file"
         )
     yaml = _yaml()
     try:
-        text = path.read_text(encoding="utf-8")
+        with open_regular(path, MLMODEL_FILE) as handle:  # never a link, a FIFO or a device
+            text = handle.read().decode("utf-8")
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ModelFormatError(

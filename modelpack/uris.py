@@ -45,6 +45,10 @@ def resolve_model_uri(uri: str | os.PathLike[str]) -> Path:
         return resolve_store_uri(text)
     path = local_path(text, what="model URI", accepted="a local path, file://, runs:/ or models:/")
     if not path.is_dir():
+        from modelpack.atomic_save import recover_interrupted_save
+
+        recover_interrupted_save(path)  # a save killed mid-overwrite left the old model aside
+    if not path.is_dir():
         raise ModelNotFound(f"no model directory at '{path}'")
     return path.resolve()
 

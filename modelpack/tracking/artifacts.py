@@ -14,8 +14,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from modelpack.errors import AlreadyExists, ModelFormatError, UnsafePathError
-from modelpack.model_dir import verify_model_dir
+from modelpack.errors import AlreadyExists, ModelFormatError
+from modelpack.model_dir import inspect_model_dir, verify_model_dir
+from modelpack.model_files import copy_listing
 from modelpack.tracking.store import Store, os_errors
 
 _CHUNK = 1 << 20
@@ -96,18 +97,6 @@ def remove_tree(path: Path) -> None:
 # -- content-addressed snapshots ------------------------------------------------------
 
 
-def _check_links(source: Path) -> None:
-    root = source.resolve()
-    for dirpath, dirnames, filenames in os.walk(source):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
-                raise UnsafePathError(
-                    f"'{path.relative_to(source)}' in the model directory is a link that leads "
-                    "outside it; copy the file into the model directory instead"
-                )
-
-
 def manifest_digest(model_dir: Path) -> str:
     """SHA-256 over the sorted list of (path, size, SHA-256) of every file in ``model_dir``."""
     manifest = hashlib.sha256()
@@ -129,11 +118,13 @@ def snapshot(store: Store, source: Path) -> tuple[Path, str, dict[str, Any]]:
     """
     if not source.is_dir():
         raise ModelFormatError(f"no model directory at '{source}'")
-    _check_links(source)
+    # MLmodel first (a directory that is not a model is never walked), then its declared
+    # files and an lstat listing; only regular files and directories are copied.
+    _, listing = inspect_model_dir(source)
     staged = staging_path(store)
     try:
         with os_errors(staged):
-            shutil.copytree(source, staged, symlinks=False, copy_function=shutil.copyfile)
+            copy_listing(listing, staged)
         mlmodel = verify_model_dir(staged)
         digest = manifest_digest(staged)
     except BaseException:

@@ -83,13 +83,17 @@ class EnvSpec:
 def read_env_spec(model_dir: Path) -> EnvSpec:
     """Read and check ``python_env.yaml`` and the requirements file it names."""
     from modelpack.environment import PYTHON_ENV_FILE, REQUIREMENTS_FILE, check_requirement
-    from modelpack.model_dir import safe_join
+    from modelpack.model_dir import model_file
+    from modelpack.model_files import open_regular
 
     env_file = model_dir / PYTHON_ENV_FILE
     try:
         import yaml
 
-        raw = yaml.safe_load(env_file.read_text(encoding="utf-8"))
+        if not os.path.lexists(env_file):
+            raise FileNotFoundError(PYTHON_ENV_FILE)
+        with open_regular(env_file, PYTHON_ENV_FILE) as handle:  # never a link or a FIFO
+            raw = yaml.safe_load(handle.read().decode("utf-8"))
     except FileNotFoundError:
         raw = {"python": _current_python(), "dependencies": [f"-r {REQUIREMENTS_FILE}"]}
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
@@ -101,7 +105,7 @@ def read_env_spec(model_dir: Path) -> EnvSpec:
     for line in raw.get("dependencies") or []:
         line = check_requirement(line)
         if line.startswith(("-r ", "--requirement ")):
-            path = safe_join(model_dir, line.split(" ", 1)[1], what=PYTHON_ENV_FILE)
+            path = model_file(model_dir, line.split(" ", 1)[1], what=PYTHON_ENV_FILE)
             requirements.extend(_read_requirements(path))
         elif line.startswith("-"):
             raise InvalidInput(f"{PYTHON_ENV_FILE}: pip option '{line}' is not supported")

@@ -97,7 +97,8 @@ def test_register_missing_or_broken_model(client: Client, tmp_path: Path) -> Non
     (tmp_path / "empty").mkdir()
     with pytest.raises(modelpack.errors.ModelFormatError):
         modelpack.register_model(str(tmp_path / "empty"), "m")
-    assert list(client.store.staging_dir.iterdir()) == []
+    staging = client.store.staging_dir  # refused before anything was staged
+    assert not staging.exists() or list(staging.iterdir()) == []
 
 
 def test_stage_transitions_and_archiving(client: Client, make_model_dir: MakeModelDir) -> None:

@@ -90,12 +90,12 @@ _CRASHER = textwrap.dedent(
     def die():
         os.kill(os.getpid(), signal.SIGKILL)
 
-    if point == "copy":
-        real_copy = shutil.copyfile
+    if point == "copy":  # the snapshot copies each file with shutil.copyfileobj
+        real_copy = shutil.copyfileobj
         def copy_then_die(src, dst, *args, **kwargs):
             real_copy(src, dst, *args, **kwargs)
             die()
-        shutil.copyfile = copy_then_die
+        shutil.copyfileobj = copy_then_die
     elif point == "commit":
         real_publish = registry.publish_version
         def publish_then_die(*args, **kwargs):
