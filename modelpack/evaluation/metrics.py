@@ -100,17 +100,12 @@ class ClassifierStats:
     def _pos_index(self, pos_label: Any) -> int | None:
         import numpy as np
 
-        if self.k != 2:
-            return None
-        if pos_label is None:
-            return 1
-        found = np.flatnonzero(self.labels == pos_label)
+        found = np.flatnonzero(self.labels == pos_label) if pos_label is not None else [self.k - 1]
         if len(found) == 0:
             raise InvalidInput(
-                "evaluator_config pos_label is not one of the two labels in the targets and "
-                "predictions"
+                "evaluator_config pos_label is not one of the labels in the targets and predictions"
             )
-        return int(found[0])
+        return int(found[0]) if self.k == 2 else None
 
     @property
     def pos_label(self) -> Any:
@@ -190,7 +185,11 @@ class ClassifierStats:
             return {}
         if not self._usable_proba():
             out = {"log_loss": NAN}
-            return {**out, "roc_auc": NAN, "precision_recall_auc": NAN} if self.k == 2 else out
+            if self.k == 2:
+                out.update(roc_auc=NAN, precision_recall_auc=NAN)
+            elif self.average in ("macro", "weighted"):
+                out["roc_auc"] = NAN
+            return out
         if weights is None:
             return self._sklearn_probability_metrics()
         return self._weighted_probability_metrics(weights)
@@ -209,6 +208,8 @@ class ClassifierStats:
             out["roc_auc"] = float(skm.roc_auc_score(positive, score))
             out["precision_recall_auc"] = float(skm.average_precision_score(positive, score))
         elif self.average in ("macro", "weighted"):
+            if not np.isin(self.classes, self.y_true).all():
+                return {**out, "roc_auc": NAN}  # a class absent from the targets
             try:
                 out["roc_auc"] = float(skm.roc_auc_score(
                     self.y_true, self.proba, average=self.average, multi_class="ovr",

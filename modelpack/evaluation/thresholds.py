@@ -45,6 +45,9 @@ class MetricThreshold:
     - ``min_relative_change`` (0..1): better by at least this fraction of |baseline|
       (a baseline of exactly 0 needs the candidate to be better at all);
     - ``greater_is_better`` is required.
+
+    Comparisons forgive float rounding (a relative 1e-12), so 0.85 passes
+    "baseline 0.8 + 0.05".
     """
 
     threshold: float | None = None
@@ -128,7 +131,8 @@ def _checks_for(
     def ok(value: float | None, bound: float) -> bool:
         if value is None or math.isnan(value) or math.isnan(bound):
             return False
-        return value >= bound if rule.greater_is_better else value <= bound
+        slack = 1e-12 * max(1.0, abs(bound))  # 0.8 + 0.05 is 0.8500000000000001 in floats
+        return value >= bound - slack if rule.greater_is_better else value <= bound + slack
 
     out = []
     if rule.threshold is not None:
