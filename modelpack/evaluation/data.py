@@ -16,7 +16,7 @@ from typing import Any
 
 from modelpack.errors import InvalidInput
 
-BATCH_ROWS = 262_144
+BATCH_ROWS = 65_536
 _SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 

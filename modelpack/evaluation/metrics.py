@@ -59,7 +59,12 @@ class ClassifierStats:
             )
         try:
             given = config.get("label_list")
-            labels = np.unique(np.concatenate([y_true, y_pred]) if given is None else given)
+            # each side's labels on its own: no concatenated copy of two million values
+            labels = (
+                np.union1d(np.unique(y_true), np.unique(y_pred))
+                if given is None
+                else np.unique(given)
+            )
         except TypeError:
             raise InvalidInput(
                 f"targets ({y_true.dtype}) and predictions ({y_pred.dtype}) are of types "
@@ -75,6 +80,7 @@ class ClassifierStats:
         self.t = self._codes(y_true, "targets")
         self.p = self._codes(y_pred, "predictions")
         self.y_true = y_true
+        self._present = np.flatnonzero(np.bincount(self.t, minlength=self.k))  # target labels
         average = config.get("average", "binary" if self.k == 2 else "weighted")
         if average not in AVERAGES or (average == "binary" and self.k != 2):
             raise InvalidInput(
@@ -89,7 +95,7 @@ class ClassifierStats:
     def _codes(self, values: Any, what: str) -> Any:
         import numpy as np
 
-        codes = np.searchsorted(self.labels, values)
+        codes = np.searchsorted(self.labels, values).astype(np.int32)  # half the memory
         inside = codes < self.k
         if not inside.all() or not np.array_equal(self.labels[codes[inside]], values[inside]):
             raise InvalidInput(
@@ -178,7 +184,7 @@ class ClassifierStats:
 
         if self.proba is None or self.classes is None:
             return False
-        return bool(np.isin(self.labels[np.unique(self.t)], self.classes).all())
+        return bool(np.isin(self.labels[self._present], self.classes).all())
 
     def _probability_metrics(self, weights: Any) -> dict[str, float]:
         if self.proba is None or self.classes is None:
@@ -190,34 +196,76 @@ class ClassifierStats:
             elif self.average in ("macro", "weighted"):
                 out["roc_auc"] = NAN
             return out
-        if weights is None:
-            return self._sklearn_probability_metrics()
-        return self._weighted_probability_metrics(weights)
+        return self._computed_probability_metrics(weights)
 
-    def _sklearn_probability_metrics(self) -> dict[str, float]:
+    def _computed_probability_metrics(self, weights: Any) -> dict[str, float]:
+        """Log loss from per-row losses; ROC AUC and average precision from one sort of the
+        scores into groups of equal score (scikit-learn sorts once per metric and curve)."""
+
+        if self._proba_prepared is None:
+            self._proba_prepared = self._prepare_proba()
+        row_loss, groups, positive = self._proba_prepared
+        if weights is None:
+            out = {"log_loss": float(row_loss.mean())}
+        else:
+            out = {"log_loss": float((row_loss * weights).sum() / weights.sum())}
+        if self.pos is None:
+            if weights is None and self.average in ("macro", "weighted"):
+                out["roc_auc"] = self._multiclass_auc()
+            return out
+        if groups is None:
+            return {**out, "roc_auc": NAN, "precision_recall_auc": NAN}
+        pos_w, neg_w = self._group_counts(weights)
+        out["roc_auc"] = _auc(pos_w, neg_w)
+        out["precision_recall_auc"] = _average_precision(pos_w, neg_w)
+        return out
+
+    def _group_counts(self, weights: Any) -> tuple[Any, Any]:
+        import numpy as np
+
+        assert self._proba_prepared is not None
+        _, groups, positive = self._proba_prepared
+        n_groups = int(groups.max()) + 1
+        pos = positive if weights is None else weights * positive
+        neg = ~positive if weights is None else weights * ~positive
+        return (
+            np.bincount(groups, weights=pos, minlength=n_groups),
+            np.bincount(groups, weights=neg, minlength=n_groups),
+        )
+
+    def _multiclass_auc(self) -> float:
         import numpy as np
         from sklearn import metrics as skm
 
-        out = {"log_loss": float(skm.log_loss(self.y_true, self.proba, labels=self.classes))}
-        single_class = len(np.unique(self.t)) < 2
-        if self.pos is not None:
-            score = self.pos_scores()
-            if score is None or single_class:
-                return {**out, "roc_auc": NAN, "precision_recall_auc": NAN}
-            positive = self.t == self.pos
-            out["roc_auc"] = float(skm.roc_auc_score(positive, score))
-            out["precision_recall_auc"] = float(skm.average_precision_score(positive, score))
-        elif self.average in ("macro", "weighted"):
-            if not np.isin(self.classes, self.y_true).all():
-                return {**out, "roc_auc": NAN}  # a class absent from the targets
-            try:
-                out["roc_auc"] = float(skm.roc_auc_score(
-                    self.y_true, self.proba, average=self.average, multi_class="ovr",
-                    labels=self.classes,
-                ))  # fmt: skip
-            except ValueError:  # a class absent from the targets: AUC is undefined
-                out["roc_auc"] = NAN
-        return out
+        if not np.isin(self.classes, self.y_true).all():
+            return NAN  # a class absent from the targets: one-vs-rest AUC is undefined
+        try:
+            return float(skm.roc_auc_score(
+                self.y_true, self.proba, average=self.average, multi_class="ovr",
+                labels=self.classes,
+            ))  # fmt: skip
+        except ValueError:
+            return NAN
+
+    def curves(self, max_points: int = 2000) -> tuple[Any, Any, Any, Any] | None:
+        """(fpr, tpr, recall, precision) of a binary classifier at up to ``max_points``
+        thresholds, or None without scores."""
+        import numpy as np
+
+        if self.pos is None or self.proba is None or not self._usable_proba():
+            return None
+        if self._proba_prepared is None:
+            self._proba_prepared = self._prepare_proba()
+        if self._proba_prepared[1] is None:
+            return None
+        pos_w, neg_w = self._group_counts(None)
+        tps, fps = np.cumsum(pos_w), np.cumsum(neg_w)
+        del pos_w, neg_w
+        keep = np.unique(np.linspace(0, len(tps) - 1, min(len(tps), max_points)).astype(np.int64))
+        tps, fps, total_pos, total_neg = tps[keep], fps[keep], tps[-1], fps[-1]
+        fpr = np.concatenate([[0.0], fps / total_neg])
+        tpr = np.concatenate([[0.0], tps / total_pos])
+        return fpr, tpr, tps / total_pos, _ratio(tps, tps + fps)
 
     def pos_scores(self) -> Any:
         import numpy as np
@@ -225,37 +273,35 @@ class ClassifierStats:
         column = np.flatnonzero(np.asarray(self.classes) == self.pos_label)
         return None if len(column) == 0 else self.proba[:, int(column[0])]
 
-    def _weighted_probability_metrics(self, weights: Any) -> dict[str, float]:
-        import numpy as np
-
-        if self._proba_prepared is None:
-            self._proba_prepared = self._prepare_proba()
-        row_loss, groups, positive = self._proba_prepared
-        out = {"log_loss": float((row_loss * weights).sum() / weights.sum())}
-        if groups is None:
-            return out
-        n_groups = int(groups.max()) + 1
-        pos_w = np.bincount(groups, weights=weights * positive, minlength=n_groups)
-        neg_w = np.bincount(groups, weights=weights * ~positive, minlength=n_groups)
-        out["roc_auc"] = _auc(pos_w, neg_w)
-        out["precision_recall_auc"] = _average_precision(pos_w, neg_w)
-        return out
-
     def _prepare_proba(self) -> tuple[Any, Any, Any]:
         import numpy as np
 
         column_of = {c: i for i, c in enumerate(np.asarray(self.classes).tolist())}
         true_cols = np.array([column_of[label] for label in self.labels.tolist()])[self.t]
-        proba = self.proba / self.proba.sum(axis=1, keepdims=True)
-        eps = np.finfo(proba.dtype).eps
-        picked = np.clip(proba[np.arange(len(proba)), true_cols], eps, 1 - eps)
-        row_loss = -np.log(picked)
+        picked = np.take_along_axis(self.proba, true_cols[:, None], axis=1)[:, 0]
+        del true_cols
+        picked /= self.proba.sum(axis=1)  # rows normalised, as scikit-learn's log_loss does
+        eps = np.finfo(picked.dtype).eps
+        row_loss = -np.log(np.clip(picked, eps, 1 - eps, out=picked), out=picked)
         score = self.pos_scores() if self.pos is not None else None
-        if score is None or len(np.unique(self.t)) < 2:
+        if score is None or len(self._present) < 2:
             return row_loss, None, None
-        # groups of equal score, numbered from the highest score down
-        _, inverse = np.unique(-score, return_inverse=True)
-        return row_loss, inverse, self.t == self.pos
+        return row_loss, _score_groups(score), self.t == self.pos
+
+
+def _score_groups(score: Any) -> Any:
+    """Per row, the number of its group of equal score, counted from the highest score."""
+    import numpy as np
+
+    order = np.argsort(score)[::-1]  # highest first; ties form one group in any order
+    ranked = score[order]
+    starts = np.empty(len(score), dtype=np.int32)
+    starts[0] = 0
+    np.not_equal(ranked[1:], ranked[:-1], out=starts[1:])
+    del ranked
+    groups = np.empty(len(score), dtype=np.int32)
+    groups[order] = np.cumsum(starts, out=starts)
+    return groups
 
 
 def _auc(pos_w: Any, neg_w: Any) -> float:

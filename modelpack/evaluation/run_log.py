@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -26,15 +25,10 @@ def _plots(result: EvaluationResult, stats: Any, y: Any, pred: Any) -> dict[str,
             result.confusion_matrix["labels"], np.asarray(result.confusion_matrix["matrix"])
         )
     }
-    roc_auc = result.metrics.get("roc_auc", math.nan)
-    score = stats.pos_scores() if stats.pos is not None and stats.proba is not None else None
-    if score is not None and not math.isnan(roc_auc):
-        from sklearn import metrics as skm
-
-        positive = stats.t == stats.pos
-        fpr, tpr, _ = skm.roc_curve(positive, score)
-        precision, recall, _ = skm.precision_recall_curve(positive, score)
-        out["roc_curve.svg"] = plots.curve("roc", fpr, tpr, roc_auc)
+    found = stats.curves()
+    if found is not None:
+        fpr, tpr, recall, precision = found
+        out["roc_curve.svg"] = plots.curve("roc", fpr, tpr, result.metrics["roc_auc"])
         out["pr_curve.svg"] = plots.curve(
             "pr", recall, precision, result.metrics["precision_recall_auc"]
         )
