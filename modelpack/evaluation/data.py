@@ -120,10 +120,11 @@ def _file_frames(path: Path, batch_rows: int) -> Iterator[Any]:
         import pyarrow.parquet as pq
 
         try:
-            reader = pq.ParquetFile(path)
+            # pre_buffer caches every column chunk read so far: memory would grow with the file
+            reader = pq.ParquetFile(path, pre_buffer=False)
         except Exception:
             raise InvalidInput(f"'{path.name}' is not a readable parquet file") from None
-        for batch in reader.iter_batches(batch_size=batch_rows):
+        for batch in reader.iter_batches(batch_size=batch_rows, use_threads=False):
             yield batch.to_pandas()
         return
     import pyarrow as pa
