@@ -18,16 +18,10 @@ import math
 from typing import Any
 
 from modelpack.errors import InvalidInput
+from modelpack.evaluation.ranking import auc, average_precision, ratio, score_groups
 
 AVERAGES = ("binary", "micro", "macro", "weighted")
 NAN = float("nan")
-
-
-def _ratio(num: Any, den: Any) -> Any:
-    import numpy as np
-
-    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
 def _continuous(values: Any) -> bool:
@@ -131,8 +125,8 @@ class ClassifierStats:
         total = cm.sum()
         tp = np.diag(cm)
         predicted, actual = cm.sum(axis=0), cm.sum(axis=1)
-        precision, recall = _ratio(tp, predicted), _ratio(tp, actual)
-        f1 = _ratio(2 * tp, predicted + actual)
+        precision, recall = ratio(tp, predicted), ratio(tp, actual)
+        f1 = ratio(2 * tp, predicted + actual)
         out: dict[str, float] = {"example_count": float(total)}
         if self.pos is not None:
             neg = 1 - self.pos
@@ -155,7 +149,7 @@ class ClassifierStats:
             return float(per_class.mean())
         if self.average == "weighted":
             return float((per_class * actual).sum() / actual.sum())
-        p, r = float(_ratio(tp.sum(), predicted.sum())), float(_ratio(tp.sum(), actual.sum()))
+        p, r = float(ratio(tp.sum(), predicted.sum())), float(ratio(tp.sum(), actual.sum()))
         if name == "precision_score":
             return p
         if name == "recall_score":
@@ -170,9 +164,9 @@ class ClassifierStats:
         for i, label in enumerate(self.labels.tolist()):
             rows.append({
                 "label": label,
-                "precision": float(_ratio(tp[i], predicted[i])),
-                "recall": float(_ratio(tp[i], actual[i])),
-                "f1": float(_ratio(2 * tp[i], predicted[i] + actual[i])),
+                "precision": float(ratio(tp[i], predicted[i])),
+                "recall": float(ratio(tp[i], actual[i])),
+                "f1": float(ratio(2 * tp[i], predicted[i] + actual[i])),
                 "support": int(actual[i]),
             })  # fmt: skip
         return rows
@@ -216,8 +210,8 @@ class ClassifierStats:
         if groups is None:
             return {**out, "roc_auc": NAN, "precision_recall_auc": NAN}
         pos_w, neg_w = self._group_counts(weights)
-        out["roc_auc"] = _auc(pos_w, neg_w)
-        out["precision_recall_auc"] = _average_precision(pos_w, neg_w)
+        out["roc_auc"] = auc(pos_w, neg_w)
+        out["precision_recall_auc"] = average_precision(pos_w, neg_w)
         return out
 
     def _group_counts(self, weights: Any) -> tuple[Any, Any]:
@@ -265,7 +259,7 @@ class ClassifierStats:
         tps, fps, total_pos, total_neg = tps[keep], fps[keep], tps[-1], fps[-1]
         fpr = np.concatenate([[0.0], fps / total_neg])
         tpr = np.concatenate([[0.0], tps / total_pos])
-        return fpr, tpr, tps / total_pos, _ratio(tps, tps + fps)
+        return fpr, tpr, tps / total_pos, ratio(tps, tps + fps)
 
     def pos_scores(self) -> Any:
         import numpy as np
@@ -286,45 +280,7 @@ class ClassifierStats:
         score = self.pos_scores() if self.pos is not None else None
         if score is None or len(self._present) < 2:
             return row_loss, None, None
-        return row_loss, _score_groups(score), self.t == self.pos
-
-
-def _score_groups(score: Any) -> Any:
-    """Per row, the number of its group of equal score, counted from the highest score."""
-    import numpy as np
-
-    order = np.argsort(score)[::-1]  # highest first; ties form one group in any order
-    ranked = score[order]
-    starts = np.empty(len(score), dtype=np.int32)
-    starts[0] = 0
-    np.not_equal(ranked[1:], ranked[:-1], out=starts[1:])
-    del ranked
-    groups = np.empty(len(score), dtype=np.int32)
-    groups[order] = np.cumsum(starts, out=starts)
-    return groups
-
-
-def _auc(pos_w: Any, neg_w: Any) -> float:
-    """ROC AUC from weighted positives and negatives per score group (highest first)."""
-    import numpy as np
-
-    total_pos, total_neg = pos_w.sum(), neg_w.sum()
-    if total_pos == 0 or total_neg == 0:
-        return NAN
-    neg_below = total_neg - np.cumsum(neg_w)  # negatives with a strictly lower score
-    return float((pos_w * (neg_below + 0.5 * neg_w)).sum() / (total_pos * total_neg))
-
-
-def _average_precision(pos_w: Any, neg_w: Any) -> float:
-    """Average precision (scikit-learn's step-wise PR AUC) from score groups."""
-    import numpy as np
-
-    total_pos = pos_w.sum()
-    if total_pos == 0:
-        return NAN
-    tp, fp = np.cumsum(pos_w), np.cumsum(neg_w)
-    precision = _ratio(tp, tp + fp)
-    return float((pos_w / total_pos * precision).sum())
+        return row_loss, score_groups(score), self.t == self.pos
 
 
 class RegressorStats:
