@@ -373,4 +373,5 @@ def __getattr__(name: str) -> Any:
         return autolog
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = ["FLAVOR", "SERIALIZATION_FORMATS", "load_model", "log_model", "save_model"]
