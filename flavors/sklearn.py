@@ -369,4 +369,13 @@ class SklearnFlavor:
 
 FLAVOR = SklearnFlavor()
 
+
+def __getattr__(name: str) -> Any:
+    if name == "autolog":  # lazily: autolog's patching code is not needed to save or load
+        from modelpack.flavors.sklearn_autolog import autolog
+
+        return autolog
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["FLAVOR", "SERIALIZATION_FORMATS", "load_model", "log_model", "save_model"]

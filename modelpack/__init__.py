@@ -52,6 +52,9 @@ _LAZY: dict[str, str] = {
     "set_tags": "modelpack.tracking",
     "set_tracking_uri": "modelpack.tracking",
     "start_run": "modelpack.tracking",
+    # evaluation
+    "MetricThreshold": "modelpack.evaluation",
+    "evaluate": "modelpack.evaluation",
     # scoring on Spark
     "spark_udf": "modelpack.spark",
 }

@@ -29,6 +29,7 @@ _COMMANDS: dict[str, str] = {
     "build-docker": "modelpack.serving.container.cli:build_docker",
     "generate-dockerfile": "modelpack.serving.container.cli:generate_dockerfile",
     "flavors": "modelpack.cli:flavors",
+    "evaluate": "modelpack.evaluation.cli:evaluate_command",
 }
 
 _HELP = {
@@ -41,6 +42,7 @@ _HELP = {
     "build-docker": "Build a container image that serves a model version.",
     "generate-dockerfile": "Write a self-contained Docker build context for a model version.",
     "flavors": "List the installed flavor plugins.",
+    "evaluate": "Evaluate a candidate model against a baseline and gate on the result.",
 }
 
 

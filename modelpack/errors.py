@@ -19,7 +19,9 @@
     ├── DependencyMissing (ImportError) FEATURE_DISABLED 501
     ├── StoreError                      INTERNAL_ERROR   500
     ├── EnvironmentBuildError           INTERNAL_ERROR   500
-    └── PredictionError                 BAD_REQUEST      400
+    ├── PredictionError                 BAD_REQUEST      400
+    ├── ModelValidationFailed           BAD_REQUEST      400  (evaluation thresholds)
+    └── PromotionRefused                INVALID_STATE    409  (--require-evaluation)
 
 Each class carries a stable ``error_code`` (MLflow's names, so clients that parse
 MLflow errors keep working) and the HTTP status the server maps it to. Messages say
@@ -140,6 +142,29 @@ class PredictionError(ModelpackError):
     http_status = 400
 
 
+class ModelValidationFailed(ModelpackError):
+    """A candidate model failed one or more evaluation thresholds.
+
+    ``failures`` lists one line per failed check, naming the metric and both values;
+    ``result`` is the :class:`modelpack.evaluation.EvaluationResult` that failed.
+    """
+
+    error_code = "BAD_REQUEST"
+    http_status = 400
+
+    def __init__(self, message: str, failures: list[str], result: object = None) -> None:
+        super().__init__(message)
+        self.failures = failures
+        self.result = result
+
+
+class PromotionRefused(ModelpackError):
+    """A promotion that requires a passing evaluation found none for this version."""
+
+    error_code = "INVALID_STATE"
+    http_status = 409
+
+
 __all__ = [
     "AlreadyExists",
     "DependencyMissing",
@@ -151,9 +176,11 @@ __all__ = [
     "InvalidURI",
     "ModelFormatError",
     "ModelNotFound",
+    "ModelValidationFailed",
     "ModelpackError",
     "NotFound",
     "PredictionError",
+    "PromotionRefused",
     "SchemaError",
     "StoreError",
     "UnsafePathError",

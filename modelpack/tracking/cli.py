@@ -69,6 +69,14 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
+def _require_evaluation_option(func: F) -> F:
+    return click.option(
+        "--require-evaluation",
+        is_flag=True,
+        help="Refuse unless VERSION passed 'modelpack evaluate' against the current holder.",
+    )(func)
+
+
 def _parse_tags(pairs: Sequence[str]) -> dict[str, str]:
     tags = {}
     for pair in pairs:
@@ -282,6 +290,7 @@ def models_register(
 @click.argument("version")
 @click.argument("stage")
 @click.option("--archive-existing", is_flag=True, help="Archive other versions in STAGE.")
+@_require_evaluation_option
 @_uri_option
 @_json_option
 def models_transition(
@@ -289,10 +298,15 @@ def models_transition(
     version: str,
     stage: str,
     archive_existing: bool,
+    require_evaluation: bool,
     tracking_uri: str | None,
     as_json: bool,
 ) -> None:
     """Move VERSION of NAME to STAGE (None, Staging, Production, Archived)."""
+    if require_evaluation:
+        from modelpack.evaluation import require_evaluation as check
+
+        check(Client(tracking_uri), name, version, stage=stage)
     result = Client(tracking_uri).transition_model_version_stage(
         name, version, stage, archive_existing
     )
@@ -306,9 +320,16 @@ def models_transition(
 @click.argument("name")
 @click.argument("alias")
 @click.argument("version")
+@_require_evaluation_option
 @_uri_option
-def models_set_alias(name: str, alias: str, version: str, tracking_uri: str | None) -> None:
+def models_set_alias(
+    name: str, alias: str, version: str, require_evaluation: bool, tracking_uri: str | None
+) -> None:
     """Point ALIAS of NAME at VERSION (models:/NAME@ALIAS)."""
+    if require_evaluation:
+        from modelpack.evaluation import require_evaluation as check
+
+        check(Client(tracking_uri), name, version, alias=alias)
     Client(tracking_uri).set_registered_model_alias(name, alias, version)
     click.echo(f"alias '{alias}' of '{name}' now points at version {version}")
 

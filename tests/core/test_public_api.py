@@ -13,9 +13,10 @@ import modelpack
 ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_PUBLIC = {
-    "Client", "ColSpec", "MlflowClient", "ModelInfo", "ModelSignature", "ModelpackError", "ParamSchema",
+    "Client", "ColSpec", "MetricThreshold", "MlflowClient", "ModelInfo", "ModelSignature",
+    "ModelpackError", "ParamSchema",
     "ParamSpec", "PyFuncModel", "Schema", "SchemaError", "TensorSpec", "__version__",
-    "active_run", "end_run", "get_tracking_uri", "infer_signature", "load_model",
+    "active_run", "end_run", "evaluate", "get_tracking_uri", "infer_signature", "load_model",
     "log_artifact", "log_artifacts", "log_dict", "log_figure", "log_metric", "log_metrics",
     "log_param", "log_params", "register_model", "search_runs", "set_experiment", "set_tag",
     "set_tags", "set_tracking_uri", "spark_udf", "start_run",
