@@ -18,6 +18,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def _key(requirements: Sequence[str], wheels: Sequence[Path], target: list[str])
     return digest.hexdigest()[:24]
 
 
-class Conflict(EnvironmentBuildError):
+class _Conflict(EnvironmentBuildError):
     """pip found no set of versions that satisfies every requirement."""
 
 
@@ -66,11 +67,11 @@ def lock_first(
     modelpack's declared ranges (a model saved elsewhere may pin, say, an older pyarrow
     than the one installed here).
     """
-    conflict: Conflict | None = None
+    conflict: _Conflict | None = None
     for requirements in candidates:
         try:
             return lock_requirements(requirements, wheels, python, cache_dir)
-        except Conflict as exc:
+        except _Conflict as exc:
             conflict = exc
     assert conflict is not None, "lock_first needs at least one candidate"
     raise conflict
@@ -114,7 +115,7 @@ def lock_requirements(
             last = (lines or done.stderr.strip().splitlines() or ["pip gave no reason"])[-1]
             if "ResolutionImpossible" in done.stderr:
                 conflicts = " ".join(lines[:-1])[:400] or last
-                raise Conflict(
+                raise _Conflict(
                     f"the model's requirements cannot be installed together ({conflicts}); "
                     "save the model with compatible pins"
                 )
@@ -125,7 +126,7 @@ def lock_requirements(
         installs = json.loads(report.read_text(encoding="utf-8")).get("install", [])
     lines = _pins(requirements, installs, {_wheel_project(w) for w in wheels})
     cache_dir.mkdir(parents=True, exist_ok=True)
-    staged = cached.with_name(f".{cached.name}.{id(lines)}")
+    staged = cached.with_name(f".{cached.name}.{uuid.uuid4().hex[:12]}")
     staged.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     staged.replace(cached)
     return lines
@@ -154,4 +155,4 @@ def _pins(
     return direct + [p for _, p in rest]
 
 
-__all__ = ["Conflict", "lock_first", "lock_requirements"]
+__all__ = ["lock_first", "lock_requirements"]
