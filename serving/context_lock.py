@@ -46,11 +46,21 @@ def _target_args(python: str) -> list[str]:
     return args
 
 
+def _wheel_requirements(wheel: Path) -> list[str]:
+    """The lines of a wheel's METADATA that decide what it pulls in: a change to its code
+    alone (a new modelpack wheel while developing) keeps the cached lock."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        text = archive.read(names[0]).decode("utf-8", "replace") if len(names) == 1 else ""
+    keep = ("Name:", "Version:", "Requires-Dist:", "Requires-Python:")
+    return [wheel.name, *(line for line in text.splitlines() if line.startswith(keep))]
+
+
 def _key(requirements: Sequence[str], wheels: Sequence[Path], target: list[str]) -> str:
-    digest = hashlib.sha256(json.dumps([list(requirements), target]).encode())
-    for wheel in wheels:
-        digest.update(wheel.name.encode() + b"\0" + hashlib.sha256(wheel.read_bytes()).digest())
-    return digest.hexdigest()[:24]
+    inputs = [list(requirements), target, [_wheel_requirements(w) for w in wheels]]
+    return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:24]
 
 
 class _Conflict(EnvironmentBuildError):
