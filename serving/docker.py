@@ -191,8 +191,7 @@ def generate_build_context(
     from modelpack.model_dir import verify_model_dir
     from modelpack.serving.context_copy import check_model_tree, copy_model_tree
     from modelpack.serving.context_flavors import flavor_packages
-    from modelpack.serving.context_lock import lock_first
-    from modelpack.serving.envs import env_cache_dir, read_env_spec, read_model_requirements
+    from modelpack.serving.envs import env_cache_dir, read_env_spec
     from modelpack.serving.wheel import modelpack_wheel
 
     if not 1 <= port <= 65535:
@@ -207,16 +206,11 @@ def generate_build_context(
     mlmodel = verify_model_dir(model_dir)
     check_model_tree(model_dir)
     spec = read_env_spec(model_dir)
-    own = read_model_requirements(model_dir)[1]
-    cache = wheel_cache or env_cache_dir() / "wheels"
-    wheel = modelpack_wheel(cache)
+    wheel = modelpack_wheel(wheel_cache or env_cache_dir() / "wheels")
     with tempfile.TemporaryDirectory(prefix="modelpack-flavors-") as built:
         flavors = flavor_packages(mlmodel, Path(built))
-        requirements = [*spec.requirements, *flavors.requirements]
         wheels = [wheel, *flavors.wheels]
-        if lock:
-            candidates = [requirements, [*own, *flavors.requirements]]
-            requirements = lock_first(candidates, wheels, spec.python, env_cache_dir() / "locks")
+        requirements = _requirements(model_dir, flavors.requirements, wheels, lock)
         image = base_image or f"python:{spec.python}-slim"
         values = {
             "base_image": image,
@@ -270,6 +264,28 @@ def generate_build_context(
             _remove_dirs(created)
             raise
     return info
+
+
+def _requirements(
+    model_dir: Path, flavor_pins: tuple[str, ...], wheels: list[Path], lock: bool
+) -> list[str]:
+    """The lines of the context's ``requirements.txt``.
+
+    Unlocked: the model's pins, modelpack's dependencies pinned to what runs here, the
+    flavor packages' pins. Locked: all that, with every transitive dependency, or (when
+    pip finds those pins conflict, as a model saved elsewhere may) the model's own pins
+    with modelpack's declared ranges, resolved the same way."""
+    from modelpack.serving.context_lock import lock_first
+    from modelpack.serving.envs import env_cache_dir, read_env_spec, read_model_requirements
+
+    spec = read_env_spec(model_dir)
+    here = [*spec.requirements, *flavor_pins]
+    if not lock:
+        return here
+    declared = [*read_model_requirements(model_dir)[1], *flavor_pins]
+    candidates = [here] if declared == here else [here, declared]
+    locked: list[str] = lock_first(candidates, wheels, spec.python, env_cache_dir() / "locks")
+    return locked
 
 
 def _check_target(directory: Path) -> Path:
