@@ -14,7 +14,7 @@ import os
 import stat
 from pathlib import Path
 
-from modelpack.errors import UnsafePathError
+from modelpack.errors import ModelFormatError, UnsafePathError
 
 _CHUNK = 1 << 20
 _KINDS = {
@@ -42,15 +42,19 @@ def check_model_tree(source: Path) -> list[str]:
     pending = [""]
     while pending:
         relative = pending.pop()
-        with os.scandir(source / relative if relative else source) as entries:
-            for entry in sorted(entries, key=lambda e: e.name):
-                path = f"{relative}/{entry.name}" if relative else entry.name
-                mode = entry.stat(follow_symlinks=False).st_mode
-                if stat.S_ISDIR(mode):
-                    pending.append(path)
-                elif not stat.S_ISREG(mode):
-                    raise _refuse(path, mode)
-                out.append(path)
+        try:
+            with os.scandir(source / relative if relative else source) as entries:
+                listed = sorted((e.name, e.stat(follow_symlinks=False)) for e in entries)
+        except OSError as exc:
+            where = f"'{relative}' in the model directory" if relative else f"'{source}'"
+            raise ModelFormatError(f"cannot list {where}: {exc.strerror}") from None
+        for name, info in listed:
+            path = f"{relative}/{name}" if relative else name
+            if stat.S_ISDIR(info.st_mode):
+                pending.append(path)
+            elif not stat.S_ISREG(info.st_mode):
+                raise _refuse(path, info.st_mode)
+            out.append(path)
     return out
 
 
