@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from modelpack.errors import EnvironmentBuildError, InvalidInput
-from modelpack.serving.docker import (
+from modelpack.serving.container.docker import (
     DEFAULT_PORT,
     IMAGE_REFERENCE,
     BuildContext,

@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from modelpack.cli import cli
-from modelpack.serving.envs import CLI_BOOTSTRAP
+from modelpack.serving.envs.virtualenv import CLI_BOOTSTRAP
 
 
 def invoke(*args: str | Path) -> Result:

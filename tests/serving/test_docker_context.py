@@ -113,7 +113,7 @@ def registry_contexts(
 ) -> dict[str, Path]:
     """Build contexts (locked, the default) for versions 1 and 2 of 'dock', 2 by alias."""
     import modelpack
-    from modelpack.serving.docker import generate_build_context
+    from modelpack.serving.container.docker import generate_build_context
     from modelpack.tracking import config
 
     root = tmp_path_factory.mktemp("registry")
@@ -226,7 +226,7 @@ def test_context_serves_under_the_registry_name_and_version(
 
 def test_watch_with_a_fixed_version_is_refused() -> None:
     from modelpack.errors import InvalidInput
-    from modelpack.serving.config import ServeConfig
+    from modelpack.serving.http.config import ServeConfig
 
     with pytest.raises(InvalidInput, match="model_version"):
         ServeConfig(model_uri="models:/dock@champion", watch=True, model_version="2")

@@ -88,7 +88,7 @@ def generate_dockerfile(
       modelpack generate-dockerfile -m models:/iris/3 -d iris-ctx
       docker build -t iris:3 iris-ctx
     """
-    from modelpack.serving.docker import generate_build_context
+    from modelpack.serving.container.docker import generate_build_context
 
     context = generate_build_context(
         model_uri, directory, port=port, base_image=base_image, template=template, lock=lock

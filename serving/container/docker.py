@@ -71,7 +71,11 @@ class BuildContext:
 def template_text() -> str:
     """The text of ``Dockerfile.template`` shipped inside the package."""
     try:
-        return resources.files("modelpack.serving").joinpath("Dockerfile.template").read_text()
+        return (
+            resources.files("modelpack.serving.container")
+            .joinpath("Dockerfile.template")
+            .read_text()
+        )
     except (FileNotFoundError, OSError):
         raise EnvironmentBuildError(
             "Dockerfile.template is missing from the modelpack installation; reinstall modelpack"
@@ -191,8 +195,8 @@ def generate_build_context(
     from modelpack.model_dir import verify_model_dir
     from modelpack.serving.context_copy import check_model_tree, copy_model_tree
     from modelpack.serving.context_flavors import flavor_packages
-    from modelpack.serving.envs import env_cache_dir, read_env_spec
-    from modelpack.serving.wheel import modelpack_wheel
+    from modelpack.serving.envs.virtualenv import env_cache_dir, read_env_spec
+    from modelpack.serving.envs.wheel import modelpack_wheel
 
     if not 1 <= port <= 65535:
         raise InvalidInput(f"port must be 1-65535, got {port}")
@@ -276,7 +280,11 @@ def _requirements(
     pip finds those pins conflict, as a model saved elsewhere may) the model's own pins
     with modelpack's declared ranges, resolved the same way."""
     from modelpack.serving.context_lock import lock_first
-    from modelpack.serving.envs import env_cache_dir, read_env_spec, read_model_requirements
+    from modelpack.serving.envs.virtualenv import (
+        env_cache_dir,
+        read_env_spec,
+        read_model_requirements,
+    )
 
     spec = read_env_spec(model_dir)
     here = [*spec.requirements, *flavor_pins]
