@@ -1,11 +1,17 @@
 """Estimate the container image size for the iris model: the installed size of its
 dependency set (issue 5: target <= 500 MB, against MLflow's "< 1 GB").
 
-Installs exactly what the image's pip layer installs (the build context's pinned
-``requirements.txt`` plus the modelpack wheel, ``--no-compile`` as in the Dockerfile)
+Installs exactly what the image's pip layer installs (the build context's locked
+``requirements.txt`` plus the modelpack wheel, byte-code compiled as in the Dockerfile)
 into a fresh virtualenv, and measures the installed size per distribution. The image
 estimate adds the ``python:<version>-slim`` base, whose size is stated below (no Docker
 engine here to measure it).
+
+It then times a fresh process that loads the model and predicts once in that
+environment, with the compiled byte-code and without it (``-X pycache_prefix`` at an
+empty directory and ``-B``: what an image without byte-code does on every start, its
+non-root user being unable to write ``__pycache__``). CPU seconds are reported beside
+wall seconds: on a shared machine they are the steadier figure.
 
     python bench/bench_image_size.py
 """
@@ -13,7 +19,9 @@ engine here to measure it).
 from __future__ import annotations
 
 import json
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +46,31 @@ for dist in metadata.distributions():
     sizes[dist.metadata["Name"]] = total
 print(json.dumps(sizes))
 """
+
+
+RUNS = 5
+LOAD = """
+import modelpack, sys
+model = modelpack.load_model(sys.argv[1])
+model.predict({c: [1.0] for c in model.signature.inputs.input_names()})
+"""
+
+
+def load_seconds(python: Path, model: Path, flags: list[str]) -> tuple[float, float]:
+    """Median wall and CPU seconds of a fresh process that loads ``model`` and predicts
+    one row."""
+    walls, cpus = [], []
+    for run in range(RUNS + 1):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run([str(python), "-I", *flags, "-c", LOAD, str(model)], check=True)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        if run:  # the first run warms the page cache
+            walls.append(wall)
+            cpus.append(cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def du(path: Path) -> int:
@@ -69,7 +102,7 @@ def main() -> None:
         python = venv / "bin" / "python"
         started = time.perf_counter()
         subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--no-compile"]
+            [str(python), "-m", "pip", "install", "--quiet"]
             + ["--only-binary=:all:", "-r", str(tmp / "ctx" / "requirements.txt"), str(wheel)],
             check=True,
         )
@@ -81,11 +114,19 @@ def main() -> None:
         )
         site = next((venv / "lib").glob("python*/site-packages"))
         as_installed_mb = du(site) / 1e6
-        # The Dockerfile's clean-up step: the libraries' test suites and byte code go.
+        # The Dockerfile's clean-up step: the libraries' test suites go, then every
+        # module is compiled once.
         for junk in sorted(site.rglob("*"), reverse=True):
-            if junk.is_dir() and junk.name in ("tests", "__pycache__"):
+            if junk.is_dir() and junk.name == "tests":
                 shutil.rmtree(junk, ignore_errors=True)
+        subprocess.run([str(python), "-m", "compileall", "-q", "-j", "0", str(site)], check=True)
         installed_mb = du(site) / 1e6
+        with_pyc = load_seconds(python, tmp / "ctx" / "model", [])
+        empty = tmp / "no-pycache"
+        empty.mkdir()
+        without_pyc = load_seconds(
+            python, tmp / "ctx" / "model", ["-B", "-X", f"pycache_prefix={empty}"]
+        )
         tooling_mb = sum(sizes.get(n, 0) for n in ("pip",)) / 1e6
 
     print(f"\n{len(requirements)} pinned requirements + the modelpack wheel")
@@ -104,9 +145,17 @@ def main() -> None:
         f"image estimate: {image_mb:.0f} MB = {deps_mb:.0f} MB + {SLIM_BASE_MB} MB "
         f"python:{context.python_version}-slim base"
     )
+    for what, index in (("wall", 0), ("CPU", 1)):
+        print(
+            f"load + first predict in a fresh process, {what}: {with_pyc[index]:.2f} s with "
+            f"byte-code, {without_pyc[index]:.2f} s without "
+            f"({without_pyc[index] / with_pyc[index]:.1f}x); median of {RUNS}"
+        )
     print(
         json.dumps(
             {
+                "load_with_bytecode_s": [round(v, 2) for v in with_pyc],
+                "load_without_bytecode_s": [round(v, 2) for v in without_pyc],
                 "as_installed_mb": round(as_installed_mb),
                 "deps_mb": round(deps_mb),
                 "deps_without_optional_mb": round(deps_mb - optional),

@@ -82,6 +82,13 @@ class EnvSpec:
 
 def read_env_spec(model_dir: Path) -> EnvSpec:
     """Read and check ``python_env.yaml`` and the requirements file it names."""
+    python, requirements = read_model_requirements(model_dir)
+    return EnvSpec(python, tuple(pinned_requirements(requirements)))
+
+
+def read_model_requirements(model_dir: Path) -> tuple[str, list[str]]:
+    """The Python version (major.minor) and the model's own checked requirements, as
+    ``python_env.yaml`` and the requirements file it names give them."""
     from modelpack.environment import PYTHON_ENV_FILE, REQUIREMENTS_FILE, check_requirement
     from modelpack.model_dir import model_file
     from modelpack.model_files import open_regular
@@ -111,7 +118,7 @@ def read_env_spec(model_dir: Path) -> EnvSpec:
             raise InvalidInput(f"{PYTHON_ENV_FILE}: pip option '{line}' is not supported")
         else:
             requirements.append(line)
-    return EnvSpec(python, tuple(pinned_requirements(requirements)))
+    return python, requirements
 
 
 def pinned_requirements(model_requirements: list[str] | tuple[str, ...]) -> list[str]:
@@ -417,5 +424,6 @@ __all__ = [
     "pinned_requirements",
     "python_for_model",
     "read_env_spec",
+    "read_model_requirements",
     "run_cli",
 ]

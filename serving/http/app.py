@@ -30,7 +30,12 @@ from modelpack.serving.encoding import dumps, encode_predictions
 from modelpack.serving.http import metrics
 from modelpack.serving.http.asgi import body_headers, receive_body, send_json
 from modelpack.serving.http.config import ServeConfig
-from modelpack.serving.http.model_state import ModelHolder, ModelIdentity, ServedModel, identify
+from modelpack.serving.http.model_state import (
+    ModelHolder,
+    ModelIdentity,
+    ServedModel,
+    served_identity,
+)
 from modelpack.serving.parsing import parse_request
 
 log = logging.getLogger("modelpack.serving")
@@ -256,7 +261,7 @@ def build_app(
 
     preloaded = None
     if model is not None:
-        preloaded = (model, identity or identify(config.model_uri), load_seconds)
+        preloaded = (model, identity or served_identity(config), load_seconds)
     holder = ModelHolder(config, preloaded)
     scoring = ScoringApp(config, holder)
     get, post = ["GET"], ["POST"]

@@ -45,6 +45,13 @@ class ServeConfig:
     env_manager: str = _opt("local", "Environment to serve in: local or virtualenv.")
     trust: bool = _opt(False, "Allow model payloads whose loading runs code (pickle).")
     access_log: bool = _opt(False, "Log one line per request (method, path, status).")
+    model_name: str = _opt(
+        "",
+        "Name to serve the model as (metadata, V2 routes, metrics); default: the registry's name, else the directory's.",
+    )
+    model_version: str = _opt(
+        "", "Version to serve the model as; default: the registry's version, else 1."
+    )
 
     def __post_init__(self) -> None:
         checks = [
@@ -60,6 +67,17 @@ class ServeConfig:
             (
                 self.env_manager in ("local", "virtualenv"),
                 "env_manager must be local or virtualenv",
+            ),
+            (
+                not (self.watch and self.model_version),
+                "model_version fixes the served version, but watch follows the registry's: "
+                "drop one of them",
+            ),
+            (
+                all(
+                    v.isprintable() and len(v) <= 255 for v in (self.model_name, self.model_version)
+                ),
+                "model_name and model_version must be printable and at most 255 characters",
             ),
         ]
         for ok, message in checks:

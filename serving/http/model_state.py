@@ -40,8 +40,11 @@ class ModelIdentity:
     path: Path
 
 
-def identify(uri: str) -> ModelIdentity:
+def identify(uri: str, name: str = "", version: str = "") -> ModelIdentity:
     """Resolve ``uri`` to a name, a version and a directory (blocking: registry lookup).
+
+    ``name`` and ``version``, when given, are what the model is served as (a container
+    image serves a copied directory under the registry's name and version).
 
     >>> identify("/models/iris").name  # doctest: +SKIP
     'iris'
@@ -51,11 +54,16 @@ def identify(uri: str) -> ModelIdentity:
     if uri.startswith("models:"):
         from modelpack.tracking.resolve import resolve_models_uri
 
-        name, version, path = resolve_models_uri(uri)
-        return ModelIdentity(name, str(version), path)
+        found, number, path = resolve_models_uri(uri)
+        return ModelIdentity(name or found, version or str(number), path)
     path = resolve_model_uri(uri)
-    name = path.name if not uri.startswith("runs:") else uri.rstrip("/").rsplit("/", 1)[-1]
-    return ModelIdentity(name or "model", "1", path)
+    found = path.name if not uri.startswith("runs:") else uri.rstrip("/").rsplit("/", 1)[-1]
+    return ModelIdentity(name or found or "model", version or "1", path)
+
+
+def served_identity(config: ServeConfig) -> ModelIdentity:
+    """:func:`identify` for the model ``config`` serves, under the name and version it sets."""
+    return identify(config.model_uri, config.model_name, config.model_version)
 
 
 def batch_rows(config: ServeConfig, model: PyFuncModel) -> int:
@@ -140,7 +148,7 @@ def load(
 ) -> tuple[PyFuncModel, ModelIdentity, float]:
     """Load the model ``config`` names (blocking); returns it, its identity and the seconds."""
     start = time.perf_counter()
-    identity = identity or identify(config.model_uri)
+    identity = identity or served_identity(config)
     model = load_model(identity.path, trust=config.trust or None)
     return model, identity, time.perf_counter() - start
 
@@ -222,7 +230,7 @@ class ModelHolder:
             await asyncio.sleep(interval)
             current = self.current
             try:
-                identity = await asyncio.to_thread(identify, self.config.model_uri)
+                identity = await asyncio.to_thread(served_identity, self.config)
             except Exception as exc:  # the registry unreadable for a moment: keep serving
                 log.warning("--watch: keeping the current model: %s", _reason(exc))
                 continue
@@ -285,4 +293,12 @@ class ModelHolder:
         log.warning("--watch: a replaced model version is still in use; not freed")
 
 
-__all__ = ["ModelHolder", "ModelIdentity", "ServedModel", "batch_rows", "identify", "load"]
+__all__ = [
+    "ModelHolder",
+    "ModelIdentity",
+    "ServedModel",
+    "batch_rows",
+    "identify",
+    "load",
+    "served_identity",
+]

@@ -23,11 +23,8 @@ from conftest_batch import FEATURES, iris_frame
 
 from modelpack.cli import cli
 from modelpack.errors import EnvironmentBuildError, InvalidInput
-from modelpack.serving.container.docker import (
-    check_image_tag,
-    generate_build_context,
-    render_dockerfile,
-)
+from modelpack.serving.container.docker import generate_build_context, render_dockerfile
+from modelpack.serving.container.docker_build import check_image_tag
 
 iris_model = conftest_batch.iris_model
 env_cache = conftest_batch.env_cache
