@@ -1,0 +1,421 @@
+"""Which skops payloads load without ``trust=True``: exact names, checked before loading.
+
+A skops file is a zip whose ``schema.json`` describes the saved object as a tree of
+nodes; each node names its loader (how skops rebuilds it) and a type (module and name).
+skops trusts whatever type a caller lists, so modelpack decides first: it reads the
+schema and refuses the file, before anything in it is imported or built, unless every
+node is on this allow-list for what its loader does with it:
+
+- instances (``ObjectNode``): scikit-learn's public estimators
+  (``sklearn_estimator_names``) and the internal types fitted models hold, all by
+  exact name; never "anything under ``sklearn.``";
+- containers and arrays: builtins, numpy arrays and scalar types, ``RandomState`` and
+  the real bit generators, scipy sparse matrices and arrays;
+- type objects (``TypeNode``, which skops may call, e.g. ``str`` for dict keys):
+  builtin scalars and containers, numpy scalar types;
+- functions (``FunctionNode``: ``FunctionTransformer.func`` and any callable parameter):
+  only the elementwise ufuncs in ``SAFE_UFUNCS``. Bound methods, ``functools.partial``
+  and ``operator`` callables are refused: they reach any method of any object.
+
+The ``skops_trusted_types`` an MLmodel may carry are never read here: a file cannot
+vouch for itself.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from pickle import whichmodule  # type: ignore[attr-defined]
+from typing import Any
+
+from modelpack.errors import ModelFormatError, UntrustedPayloadError
+
+from .sklearn_estimator_names import ESTIMATOR_NAMES
+
+SCHEMA_FILE = "schema.json"
+#: The skops protocol whose loaders this module knows; older files use other loaders.
+SKOPS_PROTOCOL = 2
+#: Decoded size limits: ``schema.json`` alone, and every member of the zip together.
+MAX_SCHEMA_BYTES = 256 * 2**20
+MAX_EXPANSION = 64
+
+#: numpy ufuncs a FunctionTransformer (or any callable parameter) may hold: elementwise
+#: arithmetic of one array, no I/O, no callbacks.
+SAFE_UFUNC_NAMES = (
+    "absolute",
+    "fabs",
+    "negative",
+    "sign",
+    "square",
+    "sqrt",
+    "cbrt",
+    "reciprocal",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sin",
+    "cos",
+    "tanh",
+    "arcsinh",
+    "floor",
+    "ceil",
+    "rint",
+    "trunc",
+)
+#: scipy.special ufuncs often used as link functions in a FunctionTransformer.
+SAFE_SCIPY_UFUNC_NAMES = ("expit", "logit")
+
+#: Internal types fitted estimators hold: trees, losses and links, binning, neighbour
+#: trees and distance metrics, kernels, optimizers, calibrators, splitters.
+SKLEARN_INTERNAL_NAMES = frozenset(
+    {
+        "sklearn.tree._tree.Tree",
+        *(
+            f"sklearn._loss.link.{name}"
+            for name in (
+                "HalfLogitLink",
+                "IdentityLink",
+                "Interval",
+                "LogitLink",
+                "LogLink",
+                "MultinomialLogit",
+            )
+        ),
+        *(
+            f"sklearn._loss.loss.{name}"
+            for name in (
+                "AbsoluteError",
+                "ExponentialLoss",
+                "HalfBinomialLoss",
+                "HalfGammaLoss",
+                "HalfMultinomialLoss",
+                "HalfPoissonLoss",
+                "HalfSquaredError",
+                "HalfTweedieLoss",
+                "HalfTweedieLossIdentity",
+                "HuberLoss",
+                "PinballLoss",
+            )
+        ),
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.neighbors._ball_tree.BallTree",
+        *(
+            f"sklearn.metrics._dist_metrics.{name}{bits}"
+            for name in (
+                "EuclideanDistance",
+                "SEuclideanDistance",
+                "ManhattanDistance",
+                "ChebyshevDistance",
+                "MinkowskiDistance",
+                "MahalanobisDistance",
+                "HaversineDistance",
+            )
+            for bits in ("64", "32")
+        ),
+        *(
+            f"sklearn.gaussian_process.kernels.{name}"
+            for name in (
+                "CompoundKernel",
+                "ConstantKernel",
+                "DotProduct",
+                "ExpSineSquared",
+                "Exponentiation",
+                "Matern",
+                "PairwiseKernel",
+                "Product",
+                "RBF",
+                "RationalQuadratic",
+                "Sum",
+                "WhiteKernel",
+            )
+        ),
+        "sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.cluster._bisect_k_means._BisectingTree",
+        "sklearn.multiclass._ConstantPredictor",
+        "sklearn.metrics._scorer._PassthroughScorer",
+        "sklearn.model_selection._split.KFold",
+        "sklearn.model_selection._split.StratifiedKFold",
+        "sklearn.utils._bunch.Bunch",
+        "scipy.interpolate._bsplines.BSpline",
+    }
+)
+#: Functions some estimators hold by default (``SelectKBest.score_func``,
+#: ``FeatureAgglomeration.pooling_func``, ...): array statistics, no I/O, no callbacks.
+DEFAULT_FUNCTION_NAMES = frozenset(
+    {
+        *(
+            f"sklearn.feature_selection._univariate_selection.{name}"
+            for name in ("f_classif", "f_regression", "chi2", "r_regression")
+        ),
+        "sklearn.feature_selection._mutual_info.mutual_info_classif",
+        "sklearn.feature_selection._mutual_info.mutual_info_regression",
+        "sklearn.cluster._kmeans._kmeans_single_lloyd",
+        "sklearn.cluster._kmeans._kmeans_single_elkan",
+        "numpy.mean",
+        "numpy.median",
+        "numpy.max",
+        "numpy.min",
+        "scipy._lib.array_api_compat.numpy._aliases.asarray",
+    }
+)
+#: Cython loss objects rebuilt by ``LossNode`` (SGD and the ``_loss`` module).
+SKLEARN_LOSS_NAMES = frozenset(
+    {
+        *(
+            f"sklearn.linear_model._sgd_fast.{name}"
+            for name in (
+                "EpsilonInsensitive",
+                "Hinge",
+                "ModifiedHuber",
+                "SquaredEpsilonInsensitive",
+                "SquaredHinge",
+                "Huber",
+                "Log",
+                "SquaredLoss",
+            )
+        ),
+        *(
+            f"sklearn._loss._loss.{name}"
+            for name in (
+                "CyAbsoluteError",
+                "CyExponentialLoss",
+                "CyHalfBinomialLoss",
+                "CyHalfGammaLoss",
+                "CyHalfMultinomialLoss",
+                "CyHalfPoissonLoss",
+                "CyHalfSquaredError",
+                "CyHalfTweedieLoss",
+                "CyHalfTweedieLossIdentity",
+                "CyHuberLoss",
+                "CyPinballLoss",
+            )
+        ),
+    }
+)
+_BUILTIN_SCALARS = frozenset(
+    f"builtins.{name}" for name in ("str", "int", "float", "bool", "complex", "NoneType")
+)
+_BUILTIN_CONTAINERS = frozenset(f"builtins.{name}" for name in ("list", "tuple", "set", "dict"))
+#: Real numpy bit generators (the class name a ``Generator``'s state carries as a string).
+BIT_GENERATOR_NAMES = frozenset({"MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64"})
+#: Loaders that rebuild a callable that is not a plain function: refused without trust.
+_CALLABLE_LOADERS = {
+    "MethodNode": "a bound method",
+    "PartialNode": "functools.partial",
+    "OperatorFuncNode": "an operator.attrgetter/itemgetter/methodcaller",
+}
+
+
+def skops_type_name(obj: Any) -> str:
+    """The name skops writes for ``obj``: its module (as pickle finds it), a dot, its name."""
+    return f"{whichmodule(obj, obj.__name__)}.{obj.__name__}"
+
+
+@cache
+def _numpy_scalar_names() -> frozenset[str]:
+    import numpy as np
+
+    return frozenset(skops_type_name(t) for t in set(np.sctypeDict.values()))
+
+
+@cache
+def _allowed_by_loader() -> dict[str, frozenset[str]]:
+    """For each skops loader, the exact types it may rebuild from an untrusted file."""
+    import numpy as np
+
+    scalars = _numpy_scalar_names()
+    return {
+        "ObjectNode": ESTIMATOR_NAMES | SKLEARN_INTERNAL_NAMES,
+        "TreeNode": frozenset({"sklearn.tree._tree.Tree"}),
+        "LossNode": SKLEARN_LOSS_NAMES,
+        "DictNode": frozenset(
+            {"builtins.dict", "collections.OrderedDict", "sklearn.utils._bunch.Bunch"}
+        ),
+        "DefaultDictNode": frozenset({"collections.defaultdict"}),
+        "ListNode": frozenset({"builtins.list"}),
+        "TupleNode": frozenset({"builtins.tuple"}),
+        "SetNode": frozenset({"builtins.set"}),
+        "SliceNode": frozenset({"builtins.slice"}),
+        "BytesNode": frozenset({"builtins.bytes"}),
+        "BytearrayNode": frozenset({"builtins.bytearray"}),
+        "JsonNode": _BUILTIN_SCALARS,
+        "TypeNode": _BUILTIN_SCALARS | _BUILTIN_CONTAINERS | scalars,
+        "FunctionNode": _safe_function_names(),
+        "NdArrayNode": frozenset({skops_type_name(np.ndarray)}) | scalars,
+        "MaskedArrayNode": frozenset({skops_type_name(np.ma.MaskedArray)}),
+        "DTypeNode": frozenset({"numpy.dtype"}),
+        "RandomStateNode": frozenset({skops_type_name(np.random.RandomState)}),
+        "RandomGeneratorNode": frozenset({skops_type_name(np.random.Generator)}),
+        "SparseMatrixNode": _sparse_names(),
+    }
+
+
+def _safe_function_names() -> frozenset[str]:
+    import numpy as np
+    import scipy.special
+
+    funcs = [getattr(np, name) for name in SAFE_UFUNC_NAMES]
+    funcs += [getattr(scipy.special, name) for name in SAFE_SCIPY_UFUNC_NAMES]
+    return frozenset(skops_type_name(f) for f in funcs) | DEFAULT_FUNCTION_NAMES
+
+
+def _sparse_names() -> frozenset[str]:
+    import scipy.sparse
+
+    kinds = ("csr", "csc", "coo", "bsr", "dia", "dok", "lil")
+    return frozenset(
+        skops_type_name(getattr(scipy.sparse, f"{kind}_{shape}"))
+        for kind in kinds
+        for shape in ("matrix", "array")
+        if hasattr(scipy.sparse, f"{kind}_{shape}")
+    )
+
+
+def read_schema(path: Path) -> dict[str, Any]:
+    """``schema.json`` of the skops file at ``path``, size-checked before it is decoded."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            total = sum(info.file_size for info in members)
+            limit = MAX_EXPANSION * path.stat().st_size + MAX_SCHEMA_BYTES
+            if total > limit:
+                raise ModelFormatError(
+                    f"'{path.name}' would expand to {total} bytes, more than {limit}; "
+                    "it is not a skops file modelpack loads"
+                )
+            info = archive.getinfo(SCHEMA_FILE)
+            if info.file_size > MAX_SCHEMA_BYTES:
+                raise ModelFormatError(
+                    f"'{path.name}': {SCHEMA_FILE} is {info.file_size} bytes, more than "
+                    f"the {MAX_SCHEMA_BYTES} a model's schema may have"
+                )
+            with archive.open(info) as handle:
+                raw = handle.read(MAX_SCHEMA_BYTES + 1)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError):
+        raise ModelFormatError(f"'{path.name}' is not a readable skops file") from None
+    try:
+        schema = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ModelFormatError(f"'{path.name}': {SCHEMA_FILE} is not valid JSON") from None
+    if not isinstance(schema, dict):
+        raise ModelFormatError(f"'{path.name}': {SCHEMA_FILE} is not a JSON object")
+    return schema
+
+
+def _nodes(schema: dict[str, Any], file_name: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Every node anywhere in the schema, as ``(loader, "module.name", node)``.
+
+    The walk visits every JSON object, not only the children skops would follow, so no
+    node skops builds can be missed (a node it reuses by id was checked where it first
+    appeared).
+    """
+    stack: list[Any] = [schema]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+            continue
+        if not isinstance(value, dict):
+            continue
+        if "__loader__" in value:
+            loader, module, name = (value.get(k) for k in ("__loader__", "__module__", "__class__"))
+            if not all(isinstance(part, str) for part in (loader, module, name)):
+                raise ModelFormatError(
+                    f"'{file_name}': a node in {SCHEMA_FILE} lacks a string __loader__, "
+                    "__module__ or __class__; the file is corrupt"
+                )
+            yield str(loader), f"{module}.{name}", value
+        stack.extend(value.values())
+
+
+def _bit_generator(node: dict[str, Any]) -> str:
+    """The bit generator a ``RandomGeneratorNode`` will call, which numpy stores as data."""
+    try:
+        stored = node["content"]["bit_generator"]["content"]["bit_generator"]["content"]
+        name = json.loads(stored)
+    except (KeyError, TypeError, ValueError):
+        return "numpy.random.<unreadable bit generator>"
+    return f"numpy.random.{name}"
+
+
+def _refusal(loader: str, type_name: str, node: dict[str, Any]) -> tuple[str, str] | None:
+    """``(name, why)`` when this node is not on the allow-list, else None."""
+    if loader == "CachedNode":
+        return None  # a reference to a node defined (and checked) earlier in the file
+    if loader in _CALLABLE_LOADERS:
+        if loader == "MethodNode":
+            content = node.get("content")
+            method = content.get("func") if isinstance(content, dict) else None
+            type_name = f"{type_name}.{method}"
+        return type_name, _CALLABLE_LOADERS[loader]
+    allowed = _allowed_by_loader().get(loader)
+    if allowed is None:
+        return f"{type_name} (skops loader {loader})", "a loader modelpack does not allow"
+    if type_name not in allowed:
+        return type_name, "not on the allow-list"
+    if loader == "RandomGeneratorNode":
+        bit_generator = _bit_generator(node)
+        if bit_generator.removeprefix("numpy.random.") not in BIT_GENERATOR_NAMES:
+            return bit_generator, "not a numpy bit generator"
+    return None
+
+
+def check_skops_file(path: Path, *, trust: bool) -> list[str]:
+    """Check the skops file at ``path``; return the type names to pass skops as trusted.
+
+    Raises UntrustedPayloadError naming the refused types (never data) when the file
+    needs anything off the allow-list and ``trust`` is false; nothing from the file has
+    been imported or built at that point.
+    """
+    schema = read_schema(path)
+    names: set[str] = set()
+    refused: dict[str, str] = {}
+    for loader, type_name, node in _nodes(schema, path.name):
+        names.add(type_name)
+        if loader == "MethodNode":
+            content = node.get("content")
+            if isinstance(content, dict):
+                names.add(f"{type_name}.{content.get('func')}")
+        elif loader == "RandomGeneratorNode":
+            names.add(_bit_generator(node))
+        elif loader == "TreeNode":
+            names.add("sklearn.tree._tree.Tree")
+        refusal = _refusal(loader, type_name, node)
+        if refusal is not None:
+            refused.setdefault(*refusal)
+    if trust:
+        return sorted(names)
+    protocol = schema.get("protocol")
+    if protocol != SKOPS_PROTOCOL or isinstance(protocol, bool):
+        refused.setdefault("a skops protocol", f"only protocol {SKOPS_PROTOCOL} is checked")
+    if refused:
+        listed = "; ".join(f"{name[:120]} ({why})" for name, why in sorted(refused.items())[:5])
+        more = f" and {len(refused) - 5} more" if len(refused) > 5 else ""
+        raise UntrustedPayloadError(
+            f"'{path.name}' needs types outside modelpack's skops allow-list: {listed}{more}. "
+            "Load it with trust=True only if you trust whoever saved it"
+        )
+    return sorted(names)
+
+
+__all__ = [
+    "BIT_GENERATOR_NAMES",
+    "SAFE_UFUNC_NAMES",
+    "SKLEARN_INTERNAL_NAMES",
+    "check_skops_file",
+    "read_schema",
+    "skops_type_name",
+]
