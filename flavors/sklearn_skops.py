@@ -55,7 +55,7 @@ _SKOPS_INTERNAL = (
 )
 
 
-def _public_names(module: types.ModuleType, oftype: type) -> list[str]:
+def _public_names(module: types.ModuleType, oftype: Any) -> list[str]:
     """skops' ``get_public_type_names``: objects of ``oftype`` that ``dir(module)`` shows."""
     root = module.__name__.rpartition(".")[0]
     objects: dict[str, Any] = {}
