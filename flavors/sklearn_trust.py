@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from pickle import whichmodule  # type: ignore[attr-defined]
@@ -34,6 +34,16 @@ from typing import Any
 from modelpack.errors import ModelFormatError, UntrustedPayloadError
 
 from .sklearn_estimator_names import ESTIMATOR_NAMES
+from .sklearn_trusted_names import (
+    BIT_GENERATOR_NAMES,
+    BUILTIN_CONTAINERS,
+    BUILTIN_SCALARS,
+    DEFAULT_FUNCTION_NAMES,
+    SAFE_SCIPY_UFUNC_NAMES,
+    SAFE_UFUNC_NAMES,
+    SKLEARN_INTERNAL_NAMES,
+    SKLEARN_LOSS_NAMES,
+)
 
 SCHEMA_FILE = "schema.json"
 #: The skops protocol whose loaders this module knows; older files use other loaders.
@@ -42,175 +52,6 @@ SKOPS_PROTOCOL = 2
 MAX_SCHEMA_BYTES = 256 * 2**20
 MAX_EXPANSION = 64
 
-#: numpy ufuncs a FunctionTransformer (or any callable parameter) may hold: elementwise
-#: arithmetic of one array, no I/O, no callbacks.
-SAFE_UFUNC_NAMES = (
-    "absolute",
-    "fabs",
-    "negative",
-    "sign",
-    "square",
-    "sqrt",
-    "cbrt",
-    "reciprocal",
-    "exp",
-    "exp2",
-    "expm1",
-    "log",
-    "log2",
-    "log10",
-    "log1p",
-    "sin",
-    "cos",
-    "tanh",
-    "arcsinh",
-    "floor",
-    "ceil",
-    "rint",
-    "trunc",
-)
-#: scipy.special ufuncs often used as link functions in a FunctionTransformer.
-SAFE_SCIPY_UFUNC_NAMES = ("expit", "logit")
-
-#: Internal types fitted estimators hold: trees, losses and links, binning, neighbour
-#: trees and distance metrics, kernels, optimizers, calibrators, splitters.
-SKLEARN_INTERNAL_NAMES = frozenset(
-    {
-        "sklearn.tree._tree.Tree",
-        *(
-            f"sklearn._loss.link.{name}"
-            for name in (
-                "HalfLogitLink",
-                "IdentityLink",
-                "Interval",
-                "LogitLink",
-                "LogLink",
-                "MultinomialLogit",
-            )
-        ),
-        *(
-            f"sklearn._loss.loss.{name}"
-            for name in (
-                "AbsoluteError",
-                "ExponentialLoss",
-                "HalfBinomialLoss",
-                "HalfGammaLoss",
-                "HalfMultinomialLoss",
-                "HalfPoissonLoss",
-                "HalfSquaredError",
-                "HalfTweedieLoss",
-                "HalfTweedieLossIdentity",
-                "HuberLoss",
-                "PinballLoss",
-            )
-        ),
-        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-        "sklearn.neighbors._kd_tree.KDTree",
-        "sklearn.neighbors._ball_tree.BallTree",
-        *(
-            f"sklearn.metrics._dist_metrics.{name}{bits}"
-            for name in (
-                "EuclideanDistance",
-                "SEuclideanDistance",
-                "ManhattanDistance",
-                "ChebyshevDistance",
-                "MinkowskiDistance",
-                "MahalanobisDistance",
-                "HaversineDistance",
-            )
-            for bits in ("64", "32")
-        ),
-        *(
-            f"sklearn.gaussian_process.kernels.{name}"
-            for name in (
-                "CompoundKernel",
-                "ConstantKernel",
-                "DotProduct",
-                "ExpSineSquared",
-                "Exponentiation",
-                "Matern",
-                "PairwiseKernel",
-                "Product",
-                "RBF",
-                "RationalQuadratic",
-                "Sum",
-                "WhiteKernel",
-            )
-        ),
-        "sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace",
-        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-        "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
-        "sklearn.calibration._CalibratedClassifier",
-        "sklearn.calibration._SigmoidCalibration",
-        "sklearn.cluster._bisect_k_means._BisectingTree",
-        "sklearn.multiclass._ConstantPredictor",
-        "sklearn.metrics._scorer._PassthroughScorer",
-        "sklearn.model_selection._split.KFold",
-        "sklearn.model_selection._split.StratifiedKFold",
-        "sklearn.utils._bunch.Bunch",
-        "scipy.interpolate._bsplines.BSpline",
-    }
-)
-#: Functions some estimators hold by default (``SelectKBest.score_func``,
-#: ``FeatureAgglomeration.pooling_func``, ...): array statistics, no I/O, no callbacks.
-DEFAULT_FUNCTION_NAMES = frozenset(
-    {
-        *(
-            f"sklearn.feature_selection._univariate_selection.{name}"
-            for name in ("f_classif", "f_regression", "chi2", "r_regression")
-        ),
-        "sklearn.feature_selection._mutual_info.mutual_info_classif",
-        "sklearn.feature_selection._mutual_info.mutual_info_regression",
-        "sklearn.cluster._kmeans._kmeans_single_lloyd",
-        "sklearn.cluster._kmeans._kmeans_single_elkan",
-        "numpy.mean",
-        "numpy.median",
-        "numpy.max",
-        "numpy.min",
-        "scipy._lib.array_api_compat.numpy._aliases.asarray",
-    }
-)
-#: Cython loss objects rebuilt by ``LossNode`` (SGD and the ``_loss`` module).
-SKLEARN_LOSS_NAMES = frozenset(
-    {
-        *(
-            f"sklearn.linear_model._sgd_fast.{name}"
-            for name in (
-                "EpsilonInsensitive",
-                "Hinge",
-                "ModifiedHuber",
-                "SquaredEpsilonInsensitive",
-                "SquaredHinge",
-                "Huber",
-                "Log",
-                "SquaredLoss",
-            )
-        ),
-        *(
-            f"sklearn._loss._loss.{name}"
-            for name in (
-                "CyAbsoluteError",
-                "CyExponentialLoss",
-                "CyHalfBinomialLoss",
-                "CyHalfGammaLoss",
-                "CyHalfMultinomialLoss",
-                "CyHalfPoissonLoss",
-                "CyHalfSquaredError",
-                "CyHalfTweedieLoss",
-                "CyHalfTweedieLossIdentity",
-                "CyHuberLoss",
-                "CyPinballLoss",
-            )
-        ),
-    }
-)
-_BUILTIN_SCALARS = frozenset(
-    f"builtins.{name}" for name in ("str", "int", "float", "bool", "complex", "NoneType")
-)
-_BUILTIN_CONTAINERS = frozenset(f"builtins.{name}" for name in ("list", "tuple", "set", "dict"))
-#: Real numpy bit generators (the class name a ``Generator``'s state carries as a string).
-BIT_GENERATOR_NAMES = frozenset({"MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64"})
 #: Loaders that rebuild a callable that is not a plain function: refused without trust.
 _CALLABLE_LOADERS = {
     "MethodNode": "a bound method",
@@ -231,36 +72,44 @@ def _numpy_scalar_names() -> frozenset[str]:
     return frozenset(skops_type_name(t) for t in set(np.sctypeDict.values()))
 
 
-@cache
-def _allowed_by_loader() -> dict[str, frozenset[str]]:
-    """For each skops loader, the exact types it may rebuild from an untrusted file."""
+def _np() -> Any:
     import numpy as np
 
-    scalars = _numpy_scalar_names()
-    return {
-        "ObjectNode": ESTIMATOR_NAMES | SKLEARN_INTERNAL_NAMES,
-        "TreeNode": frozenset({"sklearn.tree._tree.Tree"}),
-        "LossNode": SKLEARN_LOSS_NAMES,
-        "DictNode": frozenset(
-            {"builtins.dict", "collections.OrderedDict", "sklearn.utils._bunch.Bunch"}
-        ),
-        "DefaultDictNode": frozenset({"collections.defaultdict"}),
-        "ListNode": frozenset({"builtins.list"}),
-        "TupleNode": frozenset({"builtins.tuple"}),
-        "SetNode": frozenset({"builtins.set"}),
-        "SliceNode": frozenset({"builtins.slice"}),
-        "BytesNode": frozenset({"builtins.bytes"}),
-        "BytearrayNode": frozenset({"builtins.bytearray"}),
-        "JsonNode": _BUILTIN_SCALARS,
-        "TypeNode": _BUILTIN_SCALARS | _BUILTIN_CONTAINERS | scalars,
-        "FunctionNode": _safe_function_names(),
-        "NdArrayNode": frozenset({skops_type_name(np.ndarray)}) | scalars,
-        "MaskedArrayNode": frozenset({skops_type_name(np.ma.MaskedArray)}),
-        "DTypeNode": frozenset({"numpy.dtype"}),
-        "RandomStateNode": frozenset({skops_type_name(np.random.RandomState)}),
-        "RandomGeneratorNode": frozenset({skops_type_name(np.random.Generator)}),
-        "SparseMatrixNode": _sparse_names(),
-    }
+    return np
+
+
+#: For each skops loader, the exact types it may rebuild from an untrusted file; each
+#: set is built the first time a file needs it.
+_ALLOWED: dict[str, Callable[[], frozenset[str]]] = {
+    "ObjectNode": lambda: ESTIMATOR_NAMES | SKLEARN_INTERNAL_NAMES,
+    "TreeNode": lambda: frozenset({"sklearn.tree._tree.Tree"}),
+    "LossNode": lambda: SKLEARN_LOSS_NAMES,
+    "DictNode": lambda: frozenset(
+        {"builtins.dict", "collections.OrderedDict", "sklearn.utils._bunch.Bunch"}
+    ),
+    "DefaultDictNode": lambda: frozenset({"collections.defaultdict"}),
+    "ListNode": lambda: frozenset({"builtins.list"}),
+    "TupleNode": lambda: frozenset({"builtins.tuple"}),
+    "SetNode": lambda: frozenset({"builtins.set"}),
+    "SliceNode": lambda: frozenset({"builtins.slice"}),
+    "BytesNode": lambda: frozenset({"builtins.bytes"}),
+    "BytearrayNode": lambda: frozenset({"builtins.bytearray"}),
+    "JsonNode": lambda: BUILTIN_SCALARS,
+    "TypeNode": lambda: BUILTIN_SCALARS | BUILTIN_CONTAINERS | _numpy_scalar_names(),
+    "FunctionNode": lambda: _safe_function_names(),
+    "NdArrayNode": lambda: frozenset({skops_type_name(_np().ndarray)}) | _numpy_scalar_names(),
+    "MaskedArrayNode": lambda: frozenset({skops_type_name(_np().ma.MaskedArray)}),
+    "DTypeNode": lambda: frozenset({"numpy.dtype"}),
+    "RandomStateNode": lambda: frozenset({skops_type_name(_np().random.RandomState)}),
+    "RandomGeneratorNode": lambda: frozenset({skops_type_name(_np().random.Generator)}),
+    "SparseMatrixNode": lambda: _sparse_names(),
+}
+
+
+@cache
+def _allowed(loader: str) -> frozenset[str] | None:
+    build = _ALLOWED.get(loader)
+    return None if build is None else build()
 
 
 def _safe_function_names() -> frozenset[str]:
@@ -361,7 +210,7 @@ def _refusal(loader: str, type_name: str, node: dict[str, Any]) -> tuple[str, st
             method = content.get("func") if isinstance(content, dict) else None
             type_name = f"{type_name}.{method}"
         return type_name, _CALLABLE_LOADERS[loader]
-    allowed = _allowed_by_loader().get(loader)
+    allowed = _allowed(loader)
     if allowed is None:
         return f"{type_name} (skops loader {loader})", "a loader modelpack does not allow"
     if type_name not in allowed:
@@ -412,9 +261,6 @@ def check_skops_file(path: Path, *, trust: bool) -> list[str]:
 
 
 __all__ = [
-    "BIT_GENERATOR_NAMES",
-    "SAFE_UFUNC_NAMES",
-    "SKLEARN_INTERNAL_NAMES",
     "check_skops_file",
     "read_schema",
     "skops_type_name",

@@ -28,7 +28,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 import modelpack
 from modelpack.errors import ModelFormatError, UntrustedPayloadError
-from modelpack.flavors import sklearn_trust
+from modelpack.flavors import sklearn_trust, sklearn_trusted_names
 from modelpack.flavors.sklearn_estimator_names import ESTIMATOR_NAMES, SKLEARN_VERSION
 from modelpack.mlmodel import read_mlmodel
 
@@ -252,9 +252,9 @@ def test_unreadable_skops_files_are_format_errors(content: bytes | None, tmp_pat
 def test_every_name_on_the_allow_list_exists() -> None:
     names = (
         ESTIMATOR_NAMES
-        | sklearn_trust.SKLEARN_INTERNAL_NAMES
-        | sklearn_trust.SKLEARN_LOSS_NAMES
-        | sklearn_trust.DEFAULT_FUNCTION_NAMES
+        | sklearn_trusted_names.SKLEARN_INTERNAL_NAMES
+        | sklearn_trusted_names.SKLEARN_LOSS_NAMES
+        | sklearn_trusted_names.DEFAULT_FUNCTION_NAMES
     )
     missing = []
     for dotted in sorted(names):
