@@ -21,6 +21,7 @@ from typing import Any
 from modelpack.errors import DependencyMissing, ModelFormatError
 
 from .sklearn_estimator_names import ESTIMATOR_NAMES, SKLEARN_VERSION
+from .sklearn_tree_check import check_trees
 from .sklearn_trust import check_skops_file, skops_type_name
 
 _TRUSTED_TYPES = "skops.io._trusted_types"
@@ -185,11 +186,14 @@ def load_skops(path: Path, *, trust: bool) -> Any:
     trusted = check_skops_file(path, trust=trust)
     skops_io = import_skops_io()
     try:
-        return skops_io.load(path, trusted=trusted)
+        model = skops_io.load(path, trusted=trusted)
     except Exception as exc:
         raise ModelFormatError(
             f"'{path.name}' could not be loaded by skops ({type(exc).__name__})"
         ) from exc
+    if not trust and "sklearn.tree._tree.Tree" in trusted:
+        check_trees(model, path.name)
+    return model
 
 
 __all__ = ["import_skops_io", "load_skops"]

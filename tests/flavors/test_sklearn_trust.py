@@ -315,3 +315,29 @@ def test_mlmodel_names_mlflows_loader_and_modelpack_loads_it(iris_lr, iris, tmp_
     features, _ = iris
     got = modelpack.load_model(tmp_path / "m").predict(features.head(5))
     np.testing.assert_array_equal(got, iris_lr.predict(features.head(5)))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("left_child", 10**6), ("right_child", 0), ("feature", 10**6)],
+    ids=["child-outside", "child-loop", "feature-outside"],
+)
+def test_a_decision_tree_with_out_of_range_nodes_is_refused(
+    field: str, value: int, tmp_path: Path
+) -> None:
+    from sklearn.tree import DecisionTreeClassifier
+    from sklearn.tree._tree import Tree
+
+    features, target = _data()
+    model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(features, target)
+    state = model.tree_.__getstate__()
+    nodes = state["nodes"].copy()
+    nodes[field][0] = value  # the root is a split
+    crafted = Tree(model.n_features_in_, np.array([model.n_classes_], dtype=np.intp), 1)
+    crafted.__setstate__({**state, "nodes": nodes})
+    model.tree_ = crafted
+    modelpack.sklearn.save_model(model, tmp_path / "m")
+    with pytest.raises(ModelFormatError, match="malformed decision tree"):
+        modelpack.load_model(tmp_path / "m")
+    trusted = modelpack.sklearn.load_model(tmp_path / "m", trust=True)  # the caller's call
+    assert isinstance(trusted, DecisionTreeClassifier)
