@@ -2,9 +2,11 @@
 
 The ``sklearn`` block in ``MLmodel`` uses MLflow's keys (``pickled_model``,
 ``serialization_format``, ``sklearn_version``), so MLflow's loader reads our models and
-we read MLflow's. The default format is skops, whose loader only rebuilds types on
-modelpack's own allow-list; pickle formats execute code when loaded and are refused
-unless the caller trusts the model.
+we read MLflow's; ``python_function.loader_module`` is ``mlflow.sklearn`` so that
+MLflow's pyfunc loader does too. The default format is skops, which loads untrusted
+only when every type in the file is on modelpack's exact allow-list (``sklearn_trust``);
+pickle formats execute code when loaded and are refused unless the caller trusts the
+model.
 
 >>> import modelpack
 >>> modelpack.sklearn.save_model(estimator, "models/iris")  # doctest: +SKIP
