@@ -55,7 +55,7 @@ def _check_choice(value: object, choices: tuple[str, ...], what: str) -> str:
 
 def _dump(sk_model: Any, path: Path, serialization_format: str) -> None:
     if serialization_format == "skops":
-        from .sklearn_skops import import_skops_io
+        from modelpack.flavors.sklearn_skops import import_skops_io
 
         import_skops_io().dump(sk_model, path)
     elif serialization_format == "cloudpickle":
@@ -74,7 +74,7 @@ def _skops_trusted_types(path: Path) -> list[str]:
     MLflow passes this list to ``skops.io.load``; modelpack never reads it back, its
     own allow-list decides (see ``sklearn_trust``).
     """
-    from .sklearn_skops import import_skops_io
+    from modelpack.flavors.sklearn_skops import import_skops_io
 
     return list(import_skops_io().get_untrusted_types(file=path))
 
@@ -170,7 +170,7 @@ def _load_file(path: Path, serialization_format: str, *, trust: bool) -> Any:
     if not path.is_file():
         raise ModelFormatError(f"payload file '{path.name}' is missing from the model directory")
     if serialization_format == "skops":
-        from .sklearn_skops import load_skops
+        from modelpack.flavors.sklearn_skops import load_skops
 
         return load_skops(path, trust=trust)
     if serialization_format not in SERIALIZATION_FORMATS:

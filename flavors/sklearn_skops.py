@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from modelpack.errors import DependencyMissing, ModelFormatError
-
-from .sklearn_estimator_names import ESTIMATOR_NAMES, SKLEARN_VERSION
-from .sklearn_tree_check import check_trees
-from .sklearn_trust import check_skops_file, skops_type_name
+from modelpack.flavors.sklearn_estimator_names import ESTIMATOR_NAMES, SKLEARN_VERSION
+from modelpack.flavors.sklearn_tree_check import check_trees
+from modelpack.flavors.sklearn_trust import check_skops_file, skops_type_name
 
 _TRUSTED_TYPES = "skops.io._trusted_types"
 #: skops' own default-trusted internal scikit-learn types (``SKLEARN_INTERNAL_TYPE_NAMES``).

@@ -32,9 +32,8 @@ from pickle import whichmodule  # type: ignore[attr-defined]
 from typing import Any
 
 from modelpack.errors import ModelFormatError, UntrustedPayloadError
-
-from .sklearn_estimator_names import ESTIMATOR_NAMES
-from .sklearn_trusted_names import (
+from modelpack.flavors.sklearn_estimator_names import ESTIMATOR_NAMES
+from modelpack.flavors.sklearn_trusted_names import (
     BIT_GENERATOR_NAMES,
     BUILTIN_CONTAINERS,
     BUILTIN_SCALARS,
@@ -118,7 +117,8 @@ def _safe_function_names() -> frozenset[str]:
 
     funcs = [getattr(np, name) for name in SAFE_UFUNC_NAMES]
     funcs += [getattr(scipy.special, name) for name in SAFE_SCIPY_UFUNC_NAMES]
-    return frozenset(skops_type_name(f) for f in funcs) | DEFAULT_FUNCTION_NAMES
+    names: frozenset[str] = DEFAULT_FUNCTION_NAMES
+    return frozenset(skops_type_name(f) for f in funcs) | names
 
 
 def _sparse_names() -> frozenset[str]:
