@@ -1,8 +1,10 @@
-"""Compatibility check: MLflow's own sklearn loader reads directories modelpack saved.
+"""Compatibility check: MLflow's own loaders read directories modelpack saved.
 
 Saves the iris LogisticRegression with modelpack in every serialization format, then
-loads each with ``mlflow.sklearn.load_model`` in the MLflow venv and compares the
-predictions. Needs the baseline venv (see bench/README.md).
+loads each with ``mlflow.pyfunc.load_model`` and ``mlflow.sklearn.load_model`` in the
+MLflow venv and compares the predictions. MLflow 3.17 loads no serialized sklearn model
+(skops included) unless ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true``, which is set for
+the MLflow process. Needs the baseline venv (see bench/README.md).
 
     python bench/check_mlflow_reads_ours.py
 
@@ -34,22 +36,27 @@ def main() -> int:
             modelpack.sklearn.save_model(clf, Path(tmp) / fmt, serialization_format=fmt)
         code = (
             "import json, warnings; warnings.simplefilter('ignore'); import mlflow.sklearn; "
+            "import mlflow.pyfunc; "
             "from sklearn.datasets import load_iris; X = load_iris(as_frame=True).data; "
-            f"print(json.dumps({{f: mlflow.sklearn.load_model({tmp!r} + '/' + f).predict(X)"
-            f".tolist() for f in {list(FORMATS)!r}}}))"
+            f"print(json.dumps({{f'{{f}} {{k}}': m.load_model({tmp!r} + '/' + f).predict(X)"
+            ".tolist() for k, m in (('pyfunc', mlflow.pyfunc), ('sklearn', mlflow.sklearn)) "
+            f"for f in {list(FORMATS)!r}}}))"
         )
+        env = {"MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
         try:
-            theirs = json.loads(run_snippet(mlflow_python(), code).strip().splitlines()[-1])
+            out = run_snippet(mlflow_python(), code, env=env)
+            theirs = json.loads(out.strip().splitlines()[-1])
         except BenchError as err:
             return exit_on_bench_error(err)
     ok = True
-    for fmt in FORMATS:
-        same = theirs[fmt] == expected
-        ok &= same
-        print(
-            f"mlflow.sklearn.load_model on modelpack's {fmt:11} directory: "
-            f"{'same predictions' if same else 'DIFFERENT predictions'}"
-        )
+    for loader in ("pyfunc", "sklearn"):
+        for fmt in FORMATS:
+            same = theirs[f"{fmt} {loader}"] == expected
+            ok &= same
+            print(
+                f"mlflow.{loader}.load_model on modelpack's {fmt:11} directory: "
+                f"{'same predictions' if same else 'DIFFERENT predictions'}"
+            )
     return 0 if ok else 1
 
 

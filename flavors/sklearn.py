@@ -2,9 +2,11 @@
 
 The ``sklearn`` block in ``MLmodel`` uses MLflow's keys (``pickled_model``,
 ``serialization_format``, ``sklearn_version``), so MLflow's loader reads our models and
-we read MLflow's. The default format is skops, whose loader only rebuilds types on
-modelpack's own allow-list; pickle formats execute code when loaded and are refused
-unless the caller trusts the model.
+we read MLflow's; ``python_function.loader_module`` is ``mlflow.sklearn`` so that
+MLflow's pyfunc loader does too. The default format is skops, which loads untrusted
+only when every type in the file is on modelpack's exact allow-list (``sklearn_trust``);
+pickle formats execute code when loaded and are refused unless the caller trusts the
+model.
 
 >>> import modelpack
 >>> modelpack.sklearn.save_model(estimator, "models/iris")  # doctest: +SKIP
@@ -16,13 +18,13 @@ from __future__ import annotations
 import copy
 import os
 import pickle
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelpack.environment import pinned
 from modelpack.errors import (
-    DependencyMissing,
     InvalidInput,
     ModelFormatError,
     UntrustedPayloadError,
@@ -40,8 +42,9 @@ FLAVOR_NAME = "sklearn"
 SERIALIZATION_FORMATS = ("skops", "cloudpickle", "pickle")
 PREDICT_FNS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "transform")
 _FILES = {"skops": "model.skops", "cloudpickle": "model.pkl", "pickle": "model.pkl"}
-#: Module prefixes whose types a skops payload may rebuild without ``trust=True``.
-SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "collections.", "builtins.slice")
+#: What ``python_function.loader_module`` names: MLflow's loader, so that MLflow's
+#: ``pyfunc.load_model`` reads our directories; modelpack loads that name too.
+LOADER_MODULE = "mlflow.sklearn"
 
 
 def _check_choice(value: object, choices: tuple[str, ...], what: str) -> str:
@@ -52,9 +55,9 @@ def _check_choice(value: object, choices: tuple[str, ...], what: str) -> str:
 
 def _dump(sk_model: Any, path: Path, serialization_format: str) -> None:
     if serialization_format == "skops":
-        import skops.io
+        from modelpack.flavors.sklearn_skops import import_skops_io
 
-        skops.io.dump(sk_model, path)
+        import_skops_io().dump(sk_model, path)
     elif serialization_format == "cloudpickle":
         import cloudpickle
 
@@ -63,6 +66,17 @@ def _dump(sk_model: Any, path: Path, serialization_format: str) -> None:
     else:
         with path.open("wb") as handle:
             pickle.dump(sk_model, handle, protocol=pickle.DEFAULT_PROTOCOL)
+
+
+def _skops_trusted_types(path: Path) -> list[str]:
+    """The types MLflow's loader must be told to trust for this file (skops' own view).
+
+    MLflow passes this list to ``skops.io.load``; modelpack never reads it back, its
+    own allow-list decides (see ``sklearn_trust``).
+    """
+    from modelpack.flavors.sklearn_skops import import_skops_io
+
+    return list(import_skops_io().get_untrusted_types(file=path))
 
 
 def save_model(
@@ -99,18 +113,21 @@ def save_model(
         _dump(sk_model, tmp / file_name, serialization_format)
         import sklearn
 
+        block: JSONDict = {
+            "pickled_model": file_name,
+            "serialization_format": serialization_format,
+            "sklearn_version": sklearn.__version__,
+            "code": None,
+        }
+        if serialization_format == "skops":
+            block["skops_trusted_types"] = _skops_trusted_types(tmp / file_name)
         return {
             PYFUNC_FLAVOR: {
-                "loader_module": "modelpack.flavors.sklearn",
+                "loader_module": LOADER_MODULE,
                 "model_path": file_name,
                 "predict_fn": pyfunc_predict_fn,
             },
-            FLAVOR_NAME: {
-                "pickled_model": file_name,
-                "serialization_format": serialization_format,
-                "sklearn_version": sklearn.__version__,
-                "code": None,
-            },
+            FLAVOR_NAME: block,
         }
 
     defaults = [pinned("scikit-learn"), pinned("numpy"), pinned("scipy")]
@@ -153,37 +170,13 @@ def log_model(
     )
 
 
-def _skops_load(path: Path, *, trust: bool) -> Any:
-    try:
-        import skops.io
-    except ImportError:
-        raise DependencyMissing(
-            "this model was saved with skops; install it: pip install skops"
-        ) from None
-    try:
-        untrusted = skops.io.get_untrusted_types(file=path)
-    except Exception:
-        raise ModelFormatError(f"'{path.name}' is not a readable skops file") from None
-    refused = [t for t in untrusted if not t.startswith(SKOPS_TRUSTED_PREFIXES)]
-    if refused and not trust:
-        raise UntrustedPayloadError(
-            f"'{path.name}' needs types outside modelpack's skops allow-list "
-            f"({', '.join(sorted(refused)[:5])}); load it with trust=True only if you trust "
-            "whoever saved it"
-        )
-    try:
-        return skops.io.load(path, trusted=untrusted)
-    except Exception as exc:
-        raise ModelFormatError(
-            f"'{path.name}' could not be loaded by skops ({type(exc).__name__})"
-        ) from exc
-
-
 def _load_file(path: Path, serialization_format: str, *, trust: bool) -> Any:
     if not path.is_file():
         raise ModelFormatError(f"payload file '{path.name}' is missing from the model directory")
     if serialization_format == "skops":
-        return _skops_load(path, trust=trust)
+        from modelpack.flavors.sklearn_skops import load_skops
+
+        return load_skops(path, trust=trust)
     if serialization_format not in SERIALIZATION_FORMATS:
         raise ModelFormatError(
             f"unknown sklearn serialization_format '{serialization_format}'; "
@@ -241,9 +234,7 @@ def _array_twin(estimator: Any) -> Any | None:
     - a ``Pipeline`` of plain steps, where only the first step saw column names (a
       later step that did was fed DataFrames, by ``set_output``).
     """
-    from sklearn.pipeline import Pipeline
-
-    if type(estimator) is Pipeline:
+    if _is_pipeline(estimator):
         return _pipeline_twin(estimator)
     if not _plain(estimator):
         return None
@@ -261,14 +252,19 @@ def _fitted_names(estimator: Any) -> Any:
     A Pipeline reports its first step's names, so one that starts with "passthrough"
     reports none; the first real step has them.
     """
-    from sklearn.pipeline import Pipeline
-
-    if type(estimator) is Pipeline:
+    if _is_pipeline(estimator):
         for _, step in estimator.steps:
             if not _passthrough(step):
                 return getattr(step, "feature_names_in_", None)
         return None
     return getattr(estimator, "feature_names_in_", None)
+
+
+def _is_pipeline(estimator: Any) -> bool:
+    """Exactly a scikit-learn Pipeline; without importing ``sklearn.pipeline`` to find out
+    (a model that holds one has imported it already)."""
+    module = sys.modules.get("sklearn.pipeline")
+    return module is not None and type(estimator) is module.Pipeline
 
 
 def _passthrough(step: Any) -> bool:
@@ -355,7 +351,7 @@ class SklearnFlavor:
     """The plugin object registered under ``modelpack.flavors``."""
 
     name = FLAVOR_NAME
-    loader_modules = frozenset({"modelpack.flavors.sklearn", "mlflow.sklearn"})
+    loader_modules = frozenset({"modelpack.flavors.sklearn", LOADER_MODULE})
     rows_independent = True
 
     def load_pyfunc(self, model_dir: Path, mlmodel: JSONDict, *, trust: bool) -> _SklearnPredictor:
