@@ -234,8 +234,8 @@ def _scoring_document(input_: str) -> bool:
 
 
 def _score_document(model_uri: str, source: Path, output: Path, trust: bool) -> None:
-    from modelpack.serving.batch.inputs import check_output
     from modelpack.serving.batch.json_document import score_document
+    from modelpack.serving.batch.writer import check_output
 
     if str(output) != STDOUT:
         check_output(output)

@@ -15,12 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from modelpack.errors import InvalidInput, PredictionError, SchemaError
 from modelpack.serving.batch.inputs import (
-    AtomicWriter,
     Format,
     InputFile,
-    OutputMismatch,
     TextTypes,
-    check_output,
     discover_inputs,
     format_of,
     iter_batches,
@@ -34,6 +31,7 @@ from modelpack.serving.batch.outputs import (
     tensor_type,
 )
 from modelpack.serving.batch.workers import Job, Scorer
+from modelpack.serving.batch.writer import AtomicWriter, OutputMismatch, check_output
 
 if TYPE_CHECKING:
     import pyarrow as pa
