@@ -67,7 +67,7 @@ def free_port() -> int:
 
 def test_readme_has_the_blocks_this_test_expects() -> None:
     blocks = readme_blocks()
-    assert [lang for lang, _ in blocks] == ["bash", "python", "bash"]
+    assert [lang for lang, _ in blocks] == ["bash", "python", "bash", "python", "bash"]
     commands = [c for lang, text in blocks if lang == "bash" for c in bash_commands(text)]
     assert {c for c in commands if c.startswith("pip ") or "pytest" in c} == SKIPPED
     assert sum(c.startswith(_SERVE) for c in commands) == 1
@@ -101,7 +101,7 @@ def test_every_readme_command_runs(tmp_path: Path) -> None:
                 outputs[command] = run(command, tmp_path, env)
 
     curl = next(out for command, out in outputs.items() if command.startswith("curl "))
-    assert curl.startswith('{"predictions":['), curl
+    assert curl.startswith('{"predictions": ['), curl
     assert any("iris-classifier" in out for out in outputs.values())
     assert pq.read_metadata(tmp_path / "scored.parquet").num_rows == 150
     assert (tmp_path / "build" / "iris" / "Dockerfile").is_file()

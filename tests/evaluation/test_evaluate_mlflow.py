@@ -71,7 +71,7 @@ def test_same_values_as_mlflow_evaluate(
     spec = json.dumps([{"name": n, "model_type": t} for n, _, t in cases])
     done = subprocess.run(
         [mlflow_python(), "-c", SCRIPT, str(tmp_path), spec],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     theirs = json.loads(done.stdout.strip().splitlines()[-1])
