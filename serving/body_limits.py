@@ -1,0 +1,113 @@
+"""Limits on what a request body decodes to, checked before it is decoded.
+
+``--max-body-bytes`` bounds the bytes a client sends; a compressed parquet body of a few
+hundred kilobytes can still hold a table of gigabytes, and a JSON document can nest
+deeper than any code that walks it can recurse. So a body is also judged by what it
+would become: its table's size estimated at 8 bytes a value (what a number costs in a
+DataFrame), read from the parquet footer or counted in the text, against
+``--max-decoded-bytes``; and a JSON document by how deep it nests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+
+from modelpack.errors import InvalidInput
+
+#: deepest nesting accepted in a JSON body: a tensor has at most 64 dimensions (numpy's
+#: limit) plus the request's own object; anything near Python's recursion limit (1,000)
+#: would fail in whatever walks it next
+MAX_JSON_DEPTH = 100
+#: bytes a decoded value is counted at (a float64, an int64 or a pointer to an object)
+VALUE_BYTES = 8
+#: most column chunks (columns x row groups) a parquet footer may list
+MAX_PARQUET_CHUNKS = 100_000
+
+_CONTAINERS = (list, dict)
+
+
+def too_large(estimate: int, limit: int, what: str) -> HTTPException:
+    """The 413 for a body whose decoded table would exceed ``limit`` bytes."""
+    return HTTPException(
+        413,
+        f"{what} would decode to about {estimate} bytes, over the limit of {limit} "
+        "(--max-decoded-bytes); send fewer rows per request",
+    )
+
+
+def check_text_table(body: bytes, limit: int | None, what: str) -> None:
+    """Refuse a CSV or JSON body whose values, counted by their separators, exceed ``limit``.
+
+    Each value is at least one byte and a separator, and becomes at least 8 bytes.
+    """
+    if limit is None or len(body) * VALUE_BYTES <= limit:
+        return  # no body this small can exceed it: nothing to count
+    values = body.count(b",") + body.count(b"\n") + 1
+    if values * VALUE_BYTES > limit:
+        raise too_large(values * VALUE_BYTES, limit, what)
+
+
+def check_json_depth(body: bytes, doc: Any) -> None:
+    """Refuse a decoded JSON document nested deeper than :data:`MAX_JSON_DEPTH`.
+
+    A body with fewer brackets than the limit cannot nest deeper, so the usual small
+    request costs two byte counts; only a larger one is walked (without recursion).
+    """
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if type(value) is dict else value
+        nested = [child for child in children if isinstance(child, _CONTAINERS)]
+        if not nested:
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise InvalidInput(
+                f"request body nests arrays or objects more than {MAX_JSON_DEPTH} levels "
+                "deep; flatten it (a tensor is at most 64 levels)"
+            )
+        stack.extend((child, depth + 1) for child in nested)
+
+
+def parquet_decoded_bytes(body: bytes) -> int:
+    """The size a parquet body's table decodes to, estimated from its footer alone.
+
+    The largest of: the uncompressed size the footer records, its values (a nested
+    column counts every element) at 8 bytes each, and rows x columns at 8 bytes each.
+    Dictionary and run-length encoding make the first small for a table of repeated
+    values, which is why the counts are taken too.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(pa.BufferReader(body)).metadata
+    chunks = meta.num_row_groups * meta.num_columns
+    if chunks > MAX_PARQUET_CHUNKS:
+        raise HTTPException(
+            413,
+            f"parquet body lists {chunks} column chunks, over the limit of "
+            f"{MAX_PARQUET_CHUNKS}; write fewer row groups",
+        )
+    uncompressed: int = 0
+    values: int = 0
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        uncompressed += max(int(group.total_byte_size), 0)
+        for j in range(group.num_columns):
+            values += max(int(group.column(j).num_values), 0)
+    cells = int(meta.num_rows) * int(meta.num_columns)
+    return max(uncompressed, values * VALUE_BYTES, cells * VALUE_BYTES)
+
+
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "MAX_PARQUET_CHUNKS",
+    "VALUE_BYTES",
+    "check_json_depth",
+    "check_text_table",
+    "parquet_decoded_bytes",
+    "too_large",
+]
