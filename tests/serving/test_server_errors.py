@@ -283,9 +283,10 @@ def test_a_client_hanging_up_mid_body_is_not_a_server_error(iris_server: Server)
     assert "internal error" not in iris_server.log()
 
 
-def test_a_model_that_fails_to_load_says_so_and_never_claims_to_be_loading(
+def test_with_watch_a_model_that_fails_to_load_says_so_and_never_claims_to_be_loading(
     tmp_path: Any, start_server: Any
 ) -> None:
+    # without --watch the server exits instead (test_serve_startup.py)
     import sys
 
     import cloudpickle
@@ -304,7 +305,7 @@ def test_a_model_that_fails_to_load_says_so_and_never_claims_to_be_loading(
     modelpack.pyfunc.save_model(path, python_model=Broken())
     from conftest import launch
 
-    server = launch(path, "--trust", log_dir=tmp_path, ready=False)
+    server = launch(path, "--trust", "--watch", log_dir=tmp_path, ready=False)
     try:
         deadline = time.monotonic() + 30
         while "could not load" not in server.log() and time.monotonic() < deadline:
