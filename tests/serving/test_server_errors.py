@@ -151,6 +151,7 @@ def test_full_queue_is_a_503(pyfunc_server: Server) -> None:
     for response in responses:
         if response.status_code == 503:
             _assert_error(response, 503, "TEMPORARILY_UNAVAILABLE")
+            assert int(response.headers["Retry-After"]) >= 1  # when to come back
     assert _answers_again(pyfunc_server)
 
 
