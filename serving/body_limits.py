@@ -10,6 +10,7 @@ DataFrame), read from the parquet footer or counted in the text, against
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -25,7 +26,11 @@ VALUE_BYTES = 8
 #: most column chunks (columns x row groups) a parquet footer may list
 MAX_PARQUET_CHUNKS = 100_000
 
-_CONTAINERS = (list, dict)
+#: a JSON string literal (escapes included), as it appears in a body that decoded
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+#: ``bytes.translate`` arguments keeping only brackets, with ``{}`` read as ``[]``
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def too_large(estimate: int, limit: int, what: str) -> HTTPException:
@@ -52,24 +57,26 @@ def check_text_table(body: bytes, limit: int | None, what: str) -> None:
 def check_json_depth(body: bytes, doc: Any) -> None:
     """Refuse a decoded JSON document nested deeper than :data:`MAX_JSON_DEPTH`.
 
-    A body with fewer brackets than the limit cannot nest deeper, so the usual small
-    request costs two byte counts; only a larger one is walked (without recursion).
+    Judged on the text ``doc`` was decoded from, at C speed: a body with fewer brackets
+    than the limit cannot nest deeper; otherwise its strings are cut out (a bracket in a
+    string is no nesting), and innermost ``[]`` pairs are removed once per level.
     """
     if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
         return
-    stack: list[tuple[Any, int]] = [(doc, 1)]
-    while stack:
-        value, depth = stack.pop()
-        children = value.values() if type(value) is dict else value
-        nested = [child for child in children if isinstance(child, _CONTAINERS)]
-        if not nested:
-            continue
-        if depth >= MAX_JSON_DEPTH:
-            raise InvalidInput(
-                f"request body nests arrays or objects more than {MAX_JSON_DEPTH} levels "
-                "deep; flatten it (a tensor is at most 64 levels)"
-            )
-        stack.extend((child, depth + 1) for child in nested)
+    text = _JSON_STRING.sub(b"", body) if b'"' in body else body
+    brackets = text.translate(_SQUARE, _NOT_BRACKETS)
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return
+        shorter = brackets.replace(b"[]", b"")
+        if len(shorter) == len(brackets):
+            break  # not balanced: cannot be from a document that decoded
+        brackets = shorter
+    if brackets:
+        raise InvalidInput(
+            f"request body nests arrays or objects more than {MAX_JSON_DEPTH} levels "
+            "deep; flatten it (a tensor is at most 64 levels)"
+        )
 
 
 def parquet_decoded_bytes(body: bytes) -> int:

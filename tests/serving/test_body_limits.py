@@ -138,3 +138,34 @@ def test_a_json_body_of_many_small_values_is_judged_by_its_values(limited_server
         "/invocations", content=body, headers={"Content-Type": "application/json"}
     )
     assert "--max-decoded-bytes" in _assert_error(response, 413)["message"]
+
+
+def test_brackets_inside_strings_are_not_nesting(mixed_server: Server) -> None:
+    # 300 brackets in a text value: counted as nesting they would pass the limit
+    body = {
+        "dataframe_split": {
+            "columns": ["city", "age", "income"],
+            "data": [["[" * 300, 30, 2500.0], ["]}" * 150, 40, 3500.0]],
+        }
+    }
+    response = mixed_server.client.post("/invocations", json=body)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["predictions"]) == 2
+
+
+def _hidden(levels: int) -> str:
+    """Arrays nested 50 deep per level; in each, a string of 50 closing brackets before
+    the next level and one of 50 opening brackets after it: the brackets of the text
+    alone look balanced and only 50 deep."""
+    if not levels:
+        return "1"
+    inner = _hidden(levels - 1)
+    return "[" * 50 + '"' + "]" * 50 + '", ' + inner + ', "' + "[" * 50 + '"' + "]" * 50
+
+
+def test_strings_cannot_hide_nesting(iris_server: Server) -> None:
+    body = '{"inputs": ' + ROW + ', "params": {"a": ' + _hidden(20) + "}}"  # 1,000 deep
+    response = iris_server.client.post(
+        "/invocations", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert "levels deep" in _assert_error(response, 400)["message"]
