@@ -30,7 +30,7 @@ MAX_PARQUET_CHUNKS = 100_000
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 #: ``bytes.translate`` arguments keeping only brackets, with ``{}`` read as ``[]``
 _SQUARE = bytes.maketrans(b"{}", b"[]")
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_SYNTAX = bytes(b for b in range(256) if b not in b'[]{}"')
 
 
 def too_large(estimate: int, limit: int, what: str) -> HTTPException:
@@ -58,13 +58,13 @@ def check_json_depth(body: bytes, doc: Any) -> None:
     """Refuse a decoded JSON document nested deeper than :data:`MAX_JSON_DEPTH`.
 
     Judged on the text ``doc`` was decoded from, at C speed: a body with fewer brackets
-    than the limit cannot nest deeper; otherwise its strings are cut out (a bracket in a
-    string is no nesting), and innermost ``[]`` pairs are removed once per level.
+    than the limit cannot nest deeper; otherwise its brackets outside strings are kept
+    (a bracket in a string is no nesting), and innermost ``[]`` pairs are removed once
+    per level.
     """
     if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
         return
-    text = _JSON_STRING.sub(b"", body) if b'"' in body else body
-    brackets = text.translate(_SQUARE, _NOT_BRACKETS)
+    brackets = _brackets_outside_strings(body)
     for _ in range(MAX_JSON_DEPTH):
         if not brackets:
             return
@@ -77,6 +77,22 @@ def check_json_depth(body: bytes, doc: Any) -> None:
             f"request body nests arrays or objects more than {MAX_JSON_DEPTH} levels "
             "deep; flatten it (a tensor is at most 64 levels)"
         )
+
+
+def _brackets_outside_strings(body: bytes) -> bytes:
+    """The brackets of the JSON text ``body`` that are not inside a string, ``{}`` as ``[]``.
+
+    Without escapes every quote opens or closes a string. Only brackets and quotes are
+    kept; then two adjacent quotes (an empty string, or one string's end and the next
+    one's start with no bracket between) go without changing which brackets are
+    inside a string, and what is left between quotes usually is nothing.
+    """
+    if b"\\" in body:  # an escaped quote is no delimiter: cut out whole string literals
+        body = _JSON_STRING.sub(b"", body)
+    kept = body.translate(_SQUARE, _NOT_SYNTAX).replace(b'""', b"")
+    if b'"' in kept:  # brackets inside strings: keep every other piece
+        kept = b"".join(kept.split(b'"')[::2])
+    return kept
 
 
 def parquet_decoded_bytes(body: bytes) -> int:
