@@ -24,10 +24,10 @@ _COMMANDS: dict[str, str] = {
     "experiments": "modelpack.tracking.cli:experiments",
     "runs": "modelpack.tracking.cli:runs",
     "models": "modelpack.tracking.cli:models",
-    "serve": "modelpack.serving.cli:serve",
-    "predict": "modelpack.serving.batch_cli:predict",
-    "build-docker": "modelpack.serving.docker_cli:build_docker",
-    "generate-dockerfile": "modelpack.serving.docker_cli:generate_dockerfile",
+    "serve": "modelpack.serving.http.cli:serve",
+    "predict": "modelpack.serving.batch.cli:predict",
+    "build-docker": "modelpack.serving.container.cli:build_docker",
+    "generate-dockerfile": "modelpack.serving.container.cli:generate_dockerfile",
     "flavors": "modelpack.cli:flavors",
 }
 

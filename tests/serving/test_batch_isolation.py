@@ -14,8 +14,8 @@ from conftest import IRIS_COLUMNS
 
 from modelpack.errors import ModelpackError
 from modelpack.pyfunc_model import load_model
-from modelpack.serving.batching import Batcher
-from modelpack.serving.model_state import enforce
+from modelpack.serving.http.batching import Batcher
+from modelpack.serving.http.model_state import enforce
 
 
 def _requests(frame: Any, n: int) -> list[dict[str, list[Any]]]:

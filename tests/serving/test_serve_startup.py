@@ -116,8 +116,8 @@ def test_with_watch_a_bad_signature_is_retried_until_a_good_version_comes(
     import gc
 
     import modelpack
-    from modelpack.serving.config import ServeConfig
-    from modelpack.serving.model_state import ModelHolder
+    from modelpack.serving.http.config import ServeConfig
+    from modelpack.serving.http.model_state import ModelHolder
     from modelpack.tracking.resolve import resolve_models_uri
 
     store = tmp_path / "store"

@@ -24,8 +24,8 @@ from starlette.exceptions import HTTPException
 
 from modelpack.errors import ModelpackError
 from modelpack.pyfunc_model import PyFuncModel
+from modelpack.serving.http.model_thread import ModelThread
 from modelpack.serving.merging import columns_key, merge, merge_columns, rows_and_key, split_rows
-from modelpack.serving.model_thread import ModelThread
 
 #: ``(rows, seconds)`` of each prediction call, for metrics.
 BatchObserver = Callable[[int, float], None]
