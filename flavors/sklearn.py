@@ -366,12 +366,25 @@ class SklearnFlavor:
 FLAVOR = SklearnFlavor()
 
 
-def __getattr__(name: str) -> Any:
-    if name == "autolog":  # lazily: autolog's patching code is not needed to save or load
-        from modelpack.flavors.sklearn_autolog import autolog
+def autolog(
+    log_models: bool = True,
+    log_input_examples: bool = False,
+    disable: bool = False,
+    max_tuning_runs: int = 5,
+) -> None:
+    """Log every outermost ``fit`` of a scikit-learn estimator into a run (or stop).
 
-        return autolog
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    Params, training metrics, the fitted model with its signature (``log_models``) and
+    the data's shape and digest; a search's best params and up to ``max_tuning_runs``
+    child runs. ``disable=True`` restores the original ``fit`` methods.
+
+    >>> modelpack.sklearn.autolog()  # doctest: +SKIP
+    """
+    from modelpack.flavors import sklearn_autolog  # the patching code loads only when used
+
+    sklearn_autolog.autolog(
+        log_models, log_input_examples, disable, max_tuning_runs, log_model=log_model
+    )
 
 
-__all__ = ["FLAVOR", "SERIALIZATION_FORMATS", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR", "SERIALIZATION_FORMATS", "autolog", "load_model", "log_model", "save_model"]

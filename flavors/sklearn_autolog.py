@@ -40,6 +40,9 @@ class AutologConfig:
     log_models: bool = True
     log_input_examples: bool = False
     max_tuning_runs: int = 5
+    #: the flavor's ``log_model``, handed in by ``modelpack.sklearn.autolog`` so that
+    #: this module does not import the flavor module that imports it
+    log_model: Callable[..., Any] | None = None
 
 
 _lock = threading.Lock()
@@ -68,8 +71,12 @@ def autolog(
     log_input_examples: bool = False,
     disable: bool = False,
     max_tuning_runs: int = 5,
+    *,
+    log_model: Callable[..., Any] | None = None,
 ) -> None:
     """Turn scikit-learn autologging on (again, with these settings) or off.
+
+    Called through ``modelpack.sklearn.autolog``, which passes the flavor's ``log_model``.
 
     >>> modelpack.sklearn.autolog(log_models=False)  # doctest: +SKIP
     """
@@ -85,7 +92,9 @@ def autolog(
         if disable:
             _config = None
             return
-        _config = AutologConfig(bool(log_models), bool(log_input_examples), max_tuning_runs)
+        _config = AutologConfig(
+            bool(log_models), bool(log_input_examples), max_tuning_runs, log_model
+        )
         for owner in _fit_owners():
             original = owner.__dict__["fit"]
             owner.fit = _wrap(original)  # type: ignore[attr-defined]
@@ -278,8 +287,10 @@ def _log_candidates(client: Any, run: Any, results: dict[str, Any], cap: int) ->
 
 
 def _log_model(est: Any, x: Any, config: AutologConfig) -> None:
-    from modelpack.flavors.sklearn import log_model
     from modelpack.signature import infer_signature
+
+    if config.log_model is None:
+        return
 
     head = x.iloc[:5] if hasattr(x, "iloc") else x[:5]
     signature = (
@@ -288,7 +299,7 @@ def _log_model(est: Any, x: Any, config: AutologConfig) -> None:
         else None
     )
     example = head if config.log_input_examples else None
-    log_model(est, "model", signature=signature, input_example=example)
+    config.log_model(est, "model", signature=signature, input_example=example)
 
 
 __all__ = ["AutologConfig", "autolog"]

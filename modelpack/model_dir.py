@@ -44,6 +44,11 @@ def safe_join(model_dir: str | os.PathLike[str], relative: object, *, what: str)
     if not isinstance(relative, str) or not relative or "\x00" in relative:
         raise UnsafePathError(f"{what}: expected a relative path inside the model directory")
     pure = PurePosixPath(relative.replace("\\", "/"))
+    if not pure.parts:  # "." or "./": the directory itself, not a file in it
+        raise UnsafePathError(
+            f"{what}: expected a file or directory inside the model directory, got only '.' "
+            "and '/'; name the payload file"
+        )
     if pure.is_absolute() or relative.startswith(("/", "\\")) or ":" in pure.parts[0]:
         raise UnsafePathError(
             f"{what}: absolute path refused; it must be inside the model directory"

@@ -19,6 +19,12 @@ import orjson
 from starlette.exceptions import HTTPException
 
 from modelpack.errors import InvalidInput, SchemaError
+from modelpack.serving.body_limits import (
+    check_json_depth,
+    check_text_table,
+    parquet_decoded_bytes,
+    too_large,
+)
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 JSON_TYPE = "application/json"
@@ -60,19 +66,37 @@ def media_type(content_type: str | None) -> str:
     )
 
 
+def is_parquet(content_type: str | None) -> bool:
+    """Whether ``content_type`` names a parquet body (an unsupported one is judged later)."""
+    if not content_type or content_type == JSON_TYPE:
+        return False
+    try:
+        return media_type(content_type) == PARQUET_TYPE
+    except HTTPException:
+        return False
+
+
 def parse_request(
-    body: bytes, content_type: str | None, input_schema: Any = None
+    body: bytes,
+    content_type: str | None,
+    input_schema: Any = None,
+    max_decoded_bytes: int | None = None,
 ) -> tuple[Any, Any]:
     """``(data, params)`` from an ``/invocations`` body, ready for ``prepare_input``.
+
+    A body whose table would decode to more than ``max_decoded_bytes`` is refused
+    with a 413 before it is decoded (see :mod:`body_limits`).
 
     >>> parse_request(b'{"inputs": [[1, 2]]}', "application/json")[0].shape
     (1, 2)
     """
     mime = media_type(content_type)
     if mime == CSV_TYPE:
+        check_text_table(body, max_decoded_bytes, "the CSV body")
         return parse_csv(body, input_schema), None
     if mime == PARQUET_TYPE:
-        return parse_parquet(body), None
+        return parse_parquet(body, max_decoded_bytes), None
+    check_text_table(body, max_decoded_bytes, "the JSON body")
     return parse_json_body(loads(body), input_schema)
 
 
@@ -81,12 +105,19 @@ _LONG_DIGITS = re.compile(rb"[0-9]{20}")
 
 
 def loads(body: bytes) -> Any:
-    """Decode JSON; ``NaN`` and ``Infinity`` are accepted as MLflow's server accepts them."""
+    """Decode JSON; ``NaN`` and ``Infinity`` are accepted as MLflow's server accepts them.
+
+    A document nested deeper than ``body_limits.MAX_JSON_DEPTH`` is refused here, once
+    for every route, so nothing that walks it later can run out of stack.
+    """
     if _LONG_DIGITS.search(body) is None:
         try:
-            return orjson.loads(body)
+            doc = orjson.loads(body)
         except orjson.JSONDecodeError:
             pass  # perhaps NaN or Infinity, which orjson refuses: stdlib json judges
+        else:
+            check_json_depth(body, doc)
+            return doc
     # Also here: a run of 20 digits. orjson reads an integer past 64 bits as a float,
     # silently changing it; stdlib json keeps it exact, and enforcement then refuses what
     # the column cannot hold.
@@ -105,6 +136,7 @@ def loads(body: bytes) -> Any:
             "request body is not valid JSON (a \\u escape names half of a UTF-16 "
             "surrogate pair, which is not a character)"
         )
+    check_json_depth(body, doc)
     return doc
 
 
@@ -277,12 +309,19 @@ def column_type_names(input_schema: Any) -> dict[str, str]:
     }
 
 
-def parse_parquet(body: bytes) -> Any:
-    """A DataFrame from a parquet body."""
+def parse_parquet(body: bytes, max_decoded_bytes: int | None = None) -> Any:
+    """A DataFrame from a parquet body; refused with a 413, from its footer alone, if it
+    would decode to more than ``max_decoded_bytes``."""
     import pandas as pd
 
     try:
+        if max_decoded_bytes is not None:
+            estimate = parquet_decoded_bytes(body)
+            if estimate > max_decoded_bytes:
+                raise too_large(estimate, max_decoded_bytes, "the parquet body")
         return pd.read_parquet(io.BytesIO(body))
+    except HTTPException:
+        raise
     except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file
         raise InvalidInput(
             f"request body is not a valid parquet file ({type(exc).__name__})"
@@ -295,6 +334,7 @@ __all__ = [
     "JSON_TYPE",
     "PARQUET_TYPE",
     "column_type_names",
+    "is_parquet",
     "loads",
     "media_type",
     "parse_csv",

@@ -34,6 +34,11 @@ def loads_json(text: Any, what: str) -> Any:
         raise SchemaError(f"the {what} is not valid JSON ({e.msg} at position {e.pos})") from None
     except UnicodeDecodeError:
         raise SchemaError(f"the {what} is not valid UTF-8 text") from None
+    except RecursionError:
+        raise SchemaError(
+            f"the {what} is nested too deeply to read (thousands of levels); "
+            "a signature needs only a few"
+        ) from None
 
 
 def cast_checked(where: str, arr: np.ndarray, want: np.dtype[Any]) -> np.ndarray:

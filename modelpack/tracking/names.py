@@ -19,6 +19,11 @@ MAX_NAME_LENGTH = 255
 MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
 MAX_TAG_VALUE_LENGTH = 8000
+#: the largest version number the store can hold (an SQLite INTEGER is 64-bit signed)
+MAX_VERSION = 2**63 - 1
+#: longest artifact path, and longest part of one, that a file system can open
+MAX_PATH_LENGTH = 1024
+MAX_PATH_PART_BYTES = 255
 
 STAGES: tuple[str, ...] = ("None", "Staging", "Production", "Archived")
 _STAGE_BY_LOWER = {stage.lower(): stage for stage in STAGES}
@@ -37,6 +42,14 @@ def _describe(value: object) -> str:
             return repr(value)
         return f"a string of {len(value)} characters"
     return f"a value of type {type(value).__name__}"
+
+
+#: C0 controls, DEL and the C1 controls: invisible in a terminal, ambiguous in a URI
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _has_control(value: str) -> bool:
+    return _CONTROL_RE.search(value) is not None
 
 
 def check_name(value: object, what: str = "model name") -> str:
@@ -58,7 +71,7 @@ def check_name(value: object, what: str = "model name") -> str:
                 f"{what} must not contain {label} (it would break model URIs); "
                 "use letters, digits, '-', '_' or '.'"
             )
-    if any(ord(ch) < 32 for ch in value):
+    if _has_control(value):
         raise InvalidName(f"{what} must not contain control characters")
     return value
 
@@ -75,7 +88,7 @@ def check_experiment_name(value: object) -> str:
         raise InvalidName(
             f"experiment name must be at most {MAX_NAME_LENGTH} characters, got {len(value)}"
         )
-    if any(ord(ch) < 32 for ch in value):
+    if _has_control(value):
         raise InvalidName("experiment name must not contain NUL or control characters")
     return value
 
@@ -189,6 +202,13 @@ def check_artifact_path(value: object, what: str = "artifact path") -> str:
     parts = [part for part in value.split("/") if part not in ("", ".")]
     if not parts:
         raise InvalidName(f"{what} must name a file or directory, got only separators")
+    if len(value) > MAX_PATH_LENGTH or any(
+        len(part.encode("utf-8", "surrogatepass")) > MAX_PATH_PART_BYTES for part in parts
+    ):
+        raise InvalidName(
+            f"{what} must be at most {MAX_PATH_LENGTH} characters with each part at most "
+            f"{MAX_PATH_PART_BYTES} bytes (file-system limits), got {_describe(value)}"
+        )
     return str(PurePosixPath(*parts))
 
 
@@ -205,13 +225,24 @@ def check_stage(value: object) -> str:
 
 
 def check_version(value: object) -> int:
-    """Return ``value`` as a model version number (a positive integer, or its text)."""
+    """Return ``value`` as a model version number (a positive integer, or its text).
+
+    >>> check_version("3")
+    3
+    """
     if isinstance(value, bool):
         value = None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        text = value.strip()
+        if len(text) > len(str(MAX_VERSION)):
+            raise InvalidInput(
+                f"model version must be at most {MAX_VERSION}, got a number of {len(text)} digits"
+            )
+        value = int(text)
     if not isinstance(value, int) or value < 1:
         raise InvalidInput(f"model version must be a positive integer, got {_describe(value)}")
+    if value > MAX_VERSION:
+        raise InvalidInput(f"model version must be at most {MAX_VERSION}; no version is that high")
     return value
 
 

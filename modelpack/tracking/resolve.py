@@ -12,7 +12,13 @@ from modelpack.errors import InvalidInput, InvalidURI, ModelNotFound, NotFound
 from modelpack.tracking import registry, runs
 from modelpack.tracking.artifacts import blob_dir, run_artifact_dir
 from modelpack.tracking.config import current_store
-from modelpack.tracking.names import check_artifact_path, check_name, check_run_id, check_stage
+from modelpack.tracking.names import (
+    check_artifact_path,
+    check_name,
+    check_run_id,
+    check_stage,
+    check_version,
+)
 from modelpack.tracking.store import Store
 
 _FORMS = (
@@ -41,8 +47,11 @@ def parse_models_uri(uri: str) -> tuple[str, str, str]:
         if len(parts) != 2 or not parts[1]:
             raise InvalidURI(f"model URI must look like {_FORMS}")
         name, ref = parts
-        if ref.isdigit():
-            kind, value = "version", ref
+        if ref.isascii() and ref.isdigit():
+            try:
+                kind, value = "version", str(check_version(ref))
+            except InvalidInput as exc:
+                raise InvalidURI(f"model URI has an invalid version: {exc.message}") from None
         elif ref.lower() == "latest":
             kind, value = "latest", ref
         else:
@@ -133,7 +142,11 @@ def resolve_store_uri(uri: str, store: Store | None = None) -> Path:
         target = run_artifact_dir(store, run.info.experiment_id, run_id)
         if path:
             target = target / path
-        if not target.exists():
+        try:
+            found = target.exists()
+        except OSError:  # a name the file system cannot look up (too long, say)
+            found = False
+        if not found:
             raise ModelNotFound(f"run '{run_id}' has no artifact '{path or ''}'")
         return target
     raise InvalidURI("expected a runs:/ or models:/ URI")

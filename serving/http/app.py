@@ -36,7 +36,7 @@ from modelpack.serving.http.model_state import (
     ServedModel,
     served_identity,
 )
-from modelpack.serving.parsing import parse_request
+from modelpack.serving.parsing import is_parquet, parse_request
 
 log = logging.getLogger("modelpack.serving")
 
@@ -115,9 +115,11 @@ def _failure(exc: Exception, v2: bool) -> tuple[Response, str]:
     return error_response(500, "internal server error", "INTERNAL_ERROR", v2=v2), "INTERNAL_ERROR"
 
 
-def prepare(served: ServedModel, body: bytes, content_type: str | None) -> tuple[Any, Any]:
+def prepare(
+    served: ServedModel, body: bytes, content_type: str | None, max_decoded_bytes: int
+) -> tuple[Any, Any]:
     """Parse a scoring body and put it through the model's signature enforcement."""
-    data, params = parse_request(body, content_type, served.input_schema)
+    data, params = parse_request(body, content_type, served.input_schema, max_decoded_bytes)
     prepared: tuple[Any, Any] = served.enforce(data, params)
     return prepared
 
@@ -187,12 +189,14 @@ class ScoringApp:
             declared, content_type = body_headers(scope)
             body = await receive_body(receive, declared, self.config.max_body_bytes)
             prepared = True
-            if len(body) <= INLINE_PARSE_BYTES:
+            limit = self.config.max_decoded_bytes
+            if len(body) <= INLINE_PARSE_BYTES and not is_parquet(content_type):
                 # enforcement waits for the batch: one DataFrame for all its requests
-                data, params = parse_request(body, content_type, served.input_schema)
+                data, params = parse_request(body, content_type, served.input_schema, limit)
                 prepared = False
             else:
-                data, params = await asyncio.to_thread(prepare, served, body, content_type)
+                # parquet always: a small body may still take long to decompress
+                data, params = await asyncio.to_thread(prepare, served, body, content_type, limit)
         finally:
             batcher.arriving -= 1
         timeout = max(deadline - time.monotonic(), 0.001)

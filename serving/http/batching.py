@@ -18,14 +18,19 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import accumulate, chain
 from typing import Any
 
-import numpy as np
 from starlette.exceptions import HTTPException
 
 from modelpack.errors import ModelpackError
 from modelpack.pyfunc_model import PyFuncModel
+from modelpack.serving.http.merging import (
+    columns_key,
+    merge,
+    merge_columns,
+    rows_and_key,
+    split_rows,
+)
 from modelpack.serving.http.model_thread import ModelThread
 
 #: ``(rows, seconds)`` of each prediction call, for metrics.
@@ -33,6 +38,8 @@ BatchObserver = Callable[[int, float], None]
 #: signature enforcement: ``(data, params)`` in, the converted pair out
 Prepare = Callable[[Any, Any], tuple[Any, Any]]
 _Future = asyncio.Future[Any]
+#: weight of the newest batch in the moving average of seconds per queued request
+_DRAIN_WEIGHT = 0.2
 #: ``(deadline in loop time, the request's future, its timeout)``
 _Deadline = tuple[float, _Future, float]
 
@@ -59,104 +66,15 @@ def _settle(waiter: asyncio.Future[bool]) -> None:
         waiter.set_result(False)
 
 
-def _columns_key(data: Any, params: dict[str, Any] | None) -> tuple[int, Any]:
-    """Rows and merge key of unenforced ``{column: list}`` data; key None = enforce alone.
-
-    Only equal-length columns merge: otherwise two wrong requests could add up to a
-    table that passes enforcement.
-    """
-    if not isinstance(data, dict) or not data:
-        return 0, None
-    rows = -1
-    for name, values in data.items():
-        if type(values) is not list or type(name) is not str:
-            return 0, None
-        if rows != len(values):
-            if rows >= 0:
-                return 0, None
-            rows = len(values)
-    pkey = _params_key(params)
-    if rows < 1 or pkey is _ALONE:
-        return 0, None
-    return rows, ("columns", tuple(data), pkey)
-
-
-#: what _params_key answers for params that cannot be compared: the request runs alone
-_ALONE = object()
-
-
-def _params_key(params: dict[str, Any] | None) -> Any:
-    """A comparable stand-in for ``params`` (None when there are none), or ``_ALONE``."""
-    if not params:
-        return None
-    try:
-        return repr(sorted(params.items()))
-    except TypeError:
-        return _ALONE
-
-
-def _merge_columns(items: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
-    return {name: list(chain.from_iterable(d[name] for d in items)) for name in items[0]}
-
-
-def _rows_and_key(data: Any, params: dict[str, Any] | None) -> tuple[int, Any]:
-    """Row count and a merge key (inputs with equal keys concatenate); key None = alone."""
-    pkey = _params_key(params)
-    if pkey is _ALONE:
-        return 0, None
-    if isinstance(data, np.ndarray):
-        if data.ndim == 0:
-            return 0, None
-        return data.shape[0], ("nd", data.dtype.str, data.shape[1:], pkey)
-    if type(data).__name__ == "DataFrame":
-        # frames enforced against one schema share dtypes; reading .dtypes costs ~30 µs
-        return len(data), ("df", tuple(data.columns), pkey)
-    if isinstance(data, dict) and data and all(isinstance(v, np.ndarray) for v in data.values()):
-        lengths = {v.shape[0] if v.ndim else -1 for v in data.values()}
-        if len(lengths) != 1 or -1 in lengths:
-            return 0, None
-        shapes = tuple((k, v.dtype.str, v.shape[1:]) for k, v in data.items())
-        return lengths.pop(), ("dict", shapes, pkey)
-    return 0, None
-
-
-def _merge(items: list[Any]) -> Any:
-    first = items[0]
-    if isinstance(first, np.ndarray):
-        return np.concatenate(items)
-    if isinstance(first, dict):
-        return {k: np.concatenate([d[k] for d in items]) for k in first}
-    import pandas as pd
-
-    if len(set(first.dtypes.tolist())) == 1 and first.dtypes.iloc[0].kind in "biuf":
-        # one numeric dtype: stacking the arrays is ~40% cheaper than pd.concat
-        stacked = np.concatenate([frame.to_numpy() for frame in items])
-        return pd.DataFrame(stacked, columns=first.columns, copy=False)
-    return pd.concat(items, ignore_index=True)
-
-
-def split_rows(output: Any, counts: list[int]) -> list[Any] | None:
-    """``output`` cut into consecutive pieces of ``counts`` rows, or None if it isn't row-wise.
-
-    >>> split_rows(np.arange(3), [1, 2])
-    [array([0]), array([1, 2])]
-    """
-    total = sum(counts)
-    bounds = list(accumulate(counts, initial=0))  # np.cumsum of a list costs ~10 us
-    cut: Callable[[Any, int, int], Any]
-    if isinstance(output, np.ndarray) and output.ndim >= 1 and output.shape[0] == total:
-        cut = lambda o, a, b: o[a:b]  # noqa: E731
-    elif type(output).__name__ in ("DataFrame", "Series") and len(output) == total:
-        cut = lambda o, a, b: o.iloc[a:b]  # noqa: E731
-    elif isinstance(output, list) and len(output) == total:
-        cut = lambda o, a, b: o[a:b]  # noqa: E731
-    elif isinstance(output, dict) and all(
-        isinstance(v, (np.ndarray, list)) and len(v) == total for v in output.values()
-    ):
-        cut = lambda o, a, b: {k: v[a:b] for k, v in o.items()}  # noqa: E731
-    else:
-        return None
-    return [cut(output, bounds[i], bounds[i + 1]) for i in range(len(counts))]
+def _prepare_each(prepare: Prepare, jobs: list[_Job]) -> list[tuple[bool, Any]]:
+    """In the model thread: ``(True, prepared)`` or ``(False, error)`` for each job."""
+    outcomes: list[tuple[bool, Any]] = []
+    for job in jobs:
+        try:
+            outcomes.append((True, prepare(job.data, job.params)))
+        except Exception as exc:
+            outcomes.append((False, exc))
+    return outcomes
 
 
 class Batcher:
@@ -196,6 +114,7 @@ class Batcher:
         self._sweep_at = math.inf
         self._sweep_loop: asyncio.AbstractEventLoop | None = None
         self._expected = 1  # requests in the last batch: how many clients are active
+        self._job_seconds = 0.0  # moving average of the time a batch takes per request
 
     @property
     def depth(self) -> int:
@@ -214,15 +133,14 @@ class Batcher:
         if not prepared:
             if self._prepare is None:
                 raise RuntimeError("this Batcher was built without a prepare function")
-            rows, key = _columns_key(data, params) if self.max_batch_rows > 1 else (0, None)
+            rows, key = columns_key(data, params) if self.max_batch_rows > 1 else (0, None)
             if key is None:  # enforced here, before the queue check, as callers used to
                 data, params = self._prepare(data, params)
             else:
                 raw = True
-        if len(self._queue) >= self.max_queue:
-            raise HTTPException(503, "the server is at capacity (prediction queue full); retry")
+        self._check_capacity(timeout)
         if not raw:
-            rows, key = _rows_and_key(data, params) if self.max_batch_rows > 1 else (0, None)
+            rows, key = rows_and_key(data, params) if self.max_batch_rows > 1 else (0, None)
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._dispatch())
@@ -235,6 +153,25 @@ class Batcher:
         # job still queued is dropped unrun
         self._watch(loop, job.future, timeout)
         return await job.future
+
+    def _check_capacity(self, timeout: float) -> None:
+        """A 503 with ``Retry-After`` when the queue is full, or when draining it would
+        take longer than this request may wait: better an early answer to come back
+        later than a 504 after the whole timeout (and a queue that only grows)."""
+        depth = len(self._queue)
+        if depth >= self.max_queue:
+            reason = "prediction queue full"
+        elif depth and self._job_seconds * (depth + 1) > timeout:
+            reason = "the queue would take longer than the request timeout to drain"
+        else:
+            return
+        drain = self._job_seconds * (depth + 1)
+        retry_after = str(max(1, min(math.ceil(drain), 60)))
+        raise HTTPException(
+            503,
+            f"the server is at capacity ({reason}); retry after {retry_after} s",
+            headers={"Retry-After": retry_after},
+        )
 
     def _watch(self, loop: asyncio.AbstractEventLoop, future: _Future, timeout: float) -> None:
         """Fail ``future`` with a 504 if it is not done ``timeout`` s from now.
@@ -305,12 +242,18 @@ class Batcher:
                     batch += self._take(batch)
             self._depth_changed()
             if batch:
+                started = time.perf_counter()
                 try:
                     await self._run(batch)
                 except Exception as exc:  # keep dispatching whatever one batch did
                     for job in batch:
                         if not job.future.done():
                             job.future.set_exception(exc)
+                # seconds per queued request, as batching now achieves it: how long
+                # the queue takes to drain (a moving average, to ride out one slow call)
+                per_job = (time.perf_counter() - started) / len(batch)
+                weight = _DRAIN_WEIGHT if self._job_seconds else 1.0  # the first: as is
+                self._job_seconds += weight * (per_job - self._job_seconds)
                 self._prune()
                 # Everyone in the system now: the clients just answered send their next
                 # requests right away. Counting only the last batch would let two groups
@@ -372,21 +315,81 @@ class Batcher:
     async def _run(self, batch: list[_Job]) -> None:
         live = [j for j in batch if not j.future.done()]
         if len(live) > 1:
-            raw = live[0].raw
-            try:
-                merge = _merge_columns if raw else _merge
-                merged = merge([j.data for j in live])
-                rows = sum(j.rows for j in live)
-                output = await self._call(merged, live[0].params, rows, raw)
-            except (ModelpackError, ValueError, TypeError):
-                output = None  # a bad request in a batch must fail alone: retry one by one
-            parts = None if output is None else split_rows(output, [j.rows for j in live])
-            if parts is not None:
-                for job, part in zip(live, parts, strict=True):
-                    if not job.future.done():
-                        job.future.set_result(part)
+            answered = await self._run_merged(live)
+            if answered is not None:
+                if answered:
+                    return
+                await self._run_alone(live)  # the output cannot be split by rows
                 return
-        for job in live:
+            # A bad request in the batch: it must fail alone, and the others must not
+            # pay for it with a call each. Enforcing each request finds a bad input;
+            # the good ones then go again as one batch.
+            live, isolated = await self._enforce_each(live) if live[0].raw else (live, False)
+            await self._bisect(live, retry=isolated)
+            return
+        await self._run_alone(live)
+
+    async def _run_merged(self, jobs: list[_Job]) -> bool | None:
+        """Run ``jobs`` as one call and answer each: True; None if the call failed on the
+        input; False if the output could not be split back by rows (nothing answered)."""
+        raw = jobs[0].raw
+        try:
+            merged = (merge_columns if raw else merge)([j.data for j in jobs])
+            rows = sum(j.rows for j in jobs)
+            output = await self._call(merged, jobs[0].params, rows, raw)
+        except (ModelpackError, ValueError, TypeError):
+            return None
+        parts = split_rows(output, [j.rows for j in jobs])
+        if parts is None:
+            return False
+        for job, part in zip(jobs, parts, strict=True):
+            if not job.future.done():
+                job.future.set_result(part)
+        return True
+
+    async def _enforce_each(self, jobs: list[_Job]) -> tuple[list[_Job], bool]:
+        """Enforce each raw job alone (one call to the model thread for all of them);
+        fail the ones refused. Returns the prepared others, and whether any was refused
+        (if none was, the model itself failed on the merged input)."""
+        prepare = self._prepare
+        assert prepare is not None  # raw jobs exist only with a prepare function
+        outcomes = await self._thread.call(_prepare_each, prepare, jobs)
+        good: list[_Job] = []
+        for job, (ok, value) in zip(jobs, outcomes, strict=True):
+            if not ok:
+                if not job.future.done():
+                    job.future.set_exception(value)
+                continue
+            job.data, job.params = value
+            job.raw = False
+            job.rows, job.key = rows_and_key(job.data, job.params)
+            good.append(job)
+        if good and any(j.key is None or j.key != good[0].key for j in good):
+            await self._run_alone(good)  # prepared inputs that cannot be concatenated
+            return [], True
+        return good, len(good) < len(jobs)
+
+    async def _bisect(self, jobs: list[_Job], *, retry: bool) -> None:
+        """Answer ``jobs``: as one call (when ``retry``), else by halves, recursively, so
+        one failing request among n costs about 2 log2(n) calls rather than n."""
+        jobs = [j for j in jobs if not j.future.done()]
+        if len(jobs) <= 1:
+            await self._run_alone(jobs)
+            return
+        if retry:
+            answered = await self._run_merged(jobs)
+            if answered:
+                return
+            if answered is False:
+                await self._run_alone(jobs)
+                return
+        half = len(jobs) // 2
+        await self._bisect(jobs[:half], retry=True)
+        await self._bisect(jobs[half:], retry=True)
+
+    async def _run_alone(self, jobs: list[_Job]) -> None:
+        """One call per job."""
+        for job in jobs:
             if job.future.done():
                 continue
             try:

@@ -34,6 +34,11 @@ class ServeConfig:
     workers: int = _opt(1, "Worker processes sharing the socket.")
     timeout: float = _opt(60.0, "Seconds a request may take before it gets a 504.")
     max_body_bytes: int = _opt(64 * 1024 * 1024, "Largest request body accepted (413 above).")
+    max_decoded_bytes: int = _opt(
+        256 * 1024 * 1024,
+        "Largest table a request body may decode to, at 8 bytes a value (413 above): "
+        "a compressed parquet body is judged by its decoded size.",
+    )
     max_batch_rows: int = _opt(
         0,
         "Rows merged into one prediction; 0 = automatic (on for flavors whose rows are independent: sklearn, onnx), 1 = off.",
@@ -60,6 +65,7 @@ class ServeConfig:
             (self.workers >= 1, f"workers must be at least 1, got {self.workers}"),
             (self.timeout > 0, f"timeout must be positive, got {self.timeout}"),
             (self.max_body_bytes > 0, "max_body_bytes must be positive"),
+            (self.max_decoded_bytes > 0, "max_decoded_bytes must be positive"),
             (self.max_batch_rows >= 0, "max_batch_rows must be 0 (auto) or more"),
             (self.max_wait_ms >= 0, "max_wait_ms must not be negative"),
             (self.max_queue >= 1, "max_queue must be at least 1"),

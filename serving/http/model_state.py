@@ -15,6 +15,7 @@ import logging
 import os
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,7 @@ def load(
     start = time.perf_counter()
     identity = identity or served_identity(config)
     model = load_model(identity.path, trust=config.trust or None)
+    model.signature  # noqa: B018  (parsed now: a malformed one fails the load, not serving)
     return model, identity, time.perf_counter() - start
 
 
@@ -188,6 +190,9 @@ class ModelHolder:
         self._preloaded = preloaded
         self._tasks: list[asyncio.Task[None]] = []
         self.load_error: str | None = None
+        #: called when the model cannot be served at all and ``--watch`` will not retry:
+        #: the server stops and says why (set by ``server.py``)
+        self.on_fatal: Callable[[BaseException], None] | None = None
 
     def not_ready(self) -> HTTPException:
         """The 503 for a request that needs the model before it is there: still loading,
@@ -197,9 +202,12 @@ class ModelHolder:
     async def start(self) -> None:
         """Begin serving: take the preloaded model or load it in the background; start watching."""
         if self._preloaded is not None:
-            self.current = ServedModel(self.config, *self._preloaded)
+            preloaded, self._preloaded = self._preloaded, None
+            try:
+                self.current = ServedModel(self.config, *preloaded)
+            except Exception as exc:  # e.g. a signature that cannot be served
+                self._failed_initial(exc)
             _settle_heap()
-            self._preloaded = None
         else:
             self._tasks.append(asyncio.create_task(self._load_initial()))
         if self.config.watch:
@@ -212,14 +220,25 @@ class ModelHolder:
         if self.current is not None:
             self.current.batcher.close()
 
+    def _failed_initial(self, exc: BaseException) -> None:
+        """The first load failed: say why; stop the server unless ``--watch`` retries."""
+        self.load_error = f"could not load the model: {_reason(exc)}"
+        if self.config.watch:
+            log.error("%s; --watch retries it", self.load_error)
+            return
+        log.error("%s", self.load_error)
+        if self.on_fatal is not None:
+            self.on_fatal(exc)
+
     async def _load_initial(self) -> None:
         try:
             loaded = await asyncio.to_thread(load, self.config)
+            served = ServedModel(self.config, *loaded)
         except Exception as exc:  # a model's own loading code may raise anything
-            self.load_error = f"could not load the model: {_reason(exc)}"
-            log.error("%s", self.load_error)
+            self._failed_initial(exc)
             return
-        self.current = ServedModel(self.config, *loaded)
+        if self.current is None:  # --watch may have loaded a newer version meanwhile
+            self.current = served
         _settle_heap()
         log.info("model %s version %s ready", loaded[1].name, loaded[1].version)
 
@@ -240,6 +259,7 @@ class ModelHolder:
                 continue  # the version that failed to load: only retried after its delay
             try:
                 loaded = await asyncio.to_thread(load, self.config, identity)
+                served = ServedModel(self.config, *loaded)
             except Exception as exc:  # a broken new version must not stop the server
                 delay = min(2 * failed[2], RETRY_MAX_S) if failed and failed[0] == identity else 0
                 delay = max(delay, interval)
@@ -252,9 +272,12 @@ class ModelHolder:
                     _reason(exc),
                     delay,
                 )
+                if current is None:
+                    self.load_error = f"could not load the model: {_reason(exc)}"
                 continue
             failed = None
-            self.current = ServedModel(self.config, *loaded)
+            self.current = served
+            del served
             _settle_heap()
             if current is not None:
                 current.batcher.close()

@@ -8,6 +8,7 @@ finish in every worker before the process exits.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -18,20 +19,56 @@ import tempfile
 import time
 from typing import Any
 
+from modelpack.errors import InvalidInput, ModelFormatError, ModelpackError
 from modelpack.serving.http.config import ServeConfig
 
 log = logging.getLogger("modelpack.serving")
 
 
+#: a forked worker's exit status when its model cannot be loaded: not worth restarting
+EXIT_LOAD_FAILED = 3
+
+
 def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port``, inheritable by forked workers."""
+    """A listening TCP socket on ``host:port``, inheritable by forked workers.
+
+    A host that does not resolve or a port that is taken is an :class:`InvalidInput`
+    naming both, not a traceback.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except (OSError, UnicodeError, OverflowError) as exc:
+        sock.close()
+        raise InvalidInput(_bind_failure(host, port, exc)) from None
     sock.set_inheritable(True)
     return sock
+
+
+def _bind_failure(host: str, port: int, exc: BaseException) -> str:
+    where = f"cannot listen on {host!r} port {port}"
+    if isinstance(exc, socket.gaierror) or not isinstance(exc, OSError):
+        return f"{where}: the host is not an address or name of this machine; use --host 127.0.0.1 or 0.0.0.0"
+    if exc.errno == errno.EADDRINUSE:
+        return f"{where}: the port is already in use; pick another --port (0 picks a free one)"
+    if exc.errno == errno.EACCES:
+        return f"{where}: permission denied; ports below 1024 need privileges, use --port 5000"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"{where}: the address is not on this machine; use --host 127.0.0.1 or 0.0.0.0"
+    return f"{where}: {exc.strerror or type(exc).__name__}"
+
+
+def load_failure(exc: BaseException) -> ModelpackError:
+    """The error ``serve`` exits with when its model cannot be loaded (no ``--watch``)."""
+    if isinstance(exc, ModelpackError):
+        return exc
+    return ModelFormatError(
+        f"could not load the model: {type(exc).__name__}; serve a model that loads "
+        "with modelpack.load_model, or pass --watch to keep retrying"
+    )
 
 
 def _uvicorn_server(config: ServeConfig, app: Any) -> Any:
@@ -99,6 +136,8 @@ def run(config: ServeConfig) -> None:
 
 
 def _serve_worker(config: ServeConfig, sock: socket.socket, preloaded: Any) -> None:
+    """Serve until stopped; raise :func:`load_failure` if the model could not be loaded
+    (the holder stops the server then, unless ``--watch`` keeps retrying)."""
     from modelpack.serving.http.app import build_app
 
     if preloaded is None:
@@ -106,7 +145,17 @@ def _serve_worker(config: ServeConfig, sock: socket.socket, preloaded: Any) -> N
     else:
         model, identity, seconds = preloaded
         app = build_app(config, model, identity=identity, load_seconds=seconds)
-    _uvicorn_server(config, app).run(sockets=[sock])
+    server = _uvicorn_server(config, app)
+    fatal: list[BaseException] = []
+
+    def stop_serving(exc: BaseException) -> None:
+        fatal.append(exc)
+        server.should_exit = True
+
+    app.state.holder.on_fatal = stop_serving
+    server.run(sockets=[sock])
+    if fatal:
+        raise load_failure(fatal[0])
 
 
 def _serve_forked(config: ServeConfig, sock: socket.socket) -> None:
@@ -114,7 +163,14 @@ def _serve_forked(config: ServeConfig, sock: socket.socket) -> None:
     from modelpack.serving.http.app import build_app  # noqa: F401  (imported once, shared by children)
     from modelpack.serving.http.model_state import load
 
-    preloaded = load(config) if _fork_safe(config) else None
+    preloaded = None
+    if _fork_safe(config):
+        try:
+            preloaded = load(config)
+        except Exception as exc:  # a model's own loading code may raise anything
+            if not config.watch:
+                raise load_failure(exc) from None
+            log.warning("could not load the model before forking; the workers retry (--watch)")
     if preloaded is not None:
         log.info("model loaded in %.2f s before forking %d workers", preloaded[2], config.workers)
     children: dict[int, int] = {}
@@ -128,6 +184,8 @@ def _serve_forked(config: ServeConfig, sock: socket.socket) -> None:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 _serve_worker(config, sock, preloaded)
+            except ModelpackError:  # the model cannot load (said in the log): no restart
+                code = EXIT_LOAD_FAILED
             except BaseException:
                 code = 1
             finally:
@@ -147,6 +205,7 @@ def _serve_forked(config: ServeConfig, sock: socket.socket) -> None:
     signal.signal(signal.SIGINT, stop)
     for slot in range(config.workers):
         spawn(slot)
+    unloadable = False
     while children:
         try:
             pid, status = os.wait()
@@ -156,10 +215,18 @@ def _serve_forked(config: ServeConfig, sock: socket.socket) -> None:
             continue
         slot = children.pop(pid, -1)
         metrics.worker_exited(pid)
-        if slot >= 0 and not stopping:
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_LOAD_FAILED:
+            unloadable = True  # every worker would fail the same way: stop them all
+            stop(signal.SIGTERM, None)
+        elif slot >= 0 and not stopping:
             log.warning("worker %d exited (status %d); starting a new one", pid, status)
             time.sleep(0.5)
             spawn(slot)
+    if unloadable:
+        raise ModelFormatError(
+            "could not load the model in the workers (the reason is logged above); "
+            "serve a model that loads, or pass --watch to keep retrying"
+        )
 
 
-__all__ = ["bind", "run"]
+__all__ = ["EXIT_LOAD_FAILED", "bind", "load_failure", "run"]

@@ -146,3 +146,10 @@ def test_unknown_keys_survive_a_write(tmp_path: Path) -> None:
     assert raw["databricks_runtime"] == "15.4"
     assert raw["flavors"]["python_function"]["future_key"] == [1, {"a": None}]
     verify_model_dir(path)
+
+
+@pytest.mark.parametrize("relative", [".", "./", "./.", "/."])
+def test_safe_join_refuses_the_directory_itself(relative: str, tmp_path: Path) -> None:
+    # "." used to fail with IndexError, deep inside the check for a drive letter
+    with pytest.raises(UnsafePathError, match="field"):
+        safe_join(tmp_path, relative, what="field")

@@ -186,7 +186,21 @@ def test_search_registered_models(client: Client, make_model_dir: MakeModelDir) 
 
 
 @pytest.mark.parametrize(
-    "name", ["", " ", "a/b", "a:b", "..", "a..b", "nul\x00", "x" * 256, "tab\there", 7]
+    "name",
+    [
+        "",
+        " ",
+        "a/b",
+        "a:b",
+        "..",
+        "a..b",
+        "nul\x00",
+        "x" * 256,
+        "tab\there",
+        7,
+        "ir\x7fis",
+        "c1\x85",
+    ],
 )
 def test_invalid_model_names(client: Client, make_model_dir: MakeModelDir, name: object) -> None:
     with pytest.raises(InvalidName):
@@ -196,7 +210,7 @@ def test_invalid_model_names(client: Client, make_model_dir: MakeModelDir, name:
     assert client.search_registered_models() == []
 
 
-@pytest.mark.parametrize("version", [0, -1, "abc", 1.5, None, True])
+@pytest.mark.parametrize("version", [0, -1, "abc", 1.5, None, True, 2**63, "1" * 30, "\u0661"])
 def test_invalid_versions(client: Client, version: object) -> None:
     client.create_registered_model("m")
     with pytest.raises(InvalidInput):

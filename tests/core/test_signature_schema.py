@@ -245,3 +245,23 @@ def test_undecodable_bytes_are_a_schema_error() -> None:
 
     with pytest.raises(SchemaError, match="UTF-8"):
         Schema.from_json(b'"\xff"')
+
+
+@pytest.mark.parametrize("field", ["inputs", "outputs", "params"])
+def test_a_signature_nested_thousands_deep_is_a_schema_error(field: str) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    with pytest.raises(SchemaError, match="nested too deeply"):
+        ModelSignature.from_dict({field: deep})
+
+
+def test_a_hundred_thousand_columns_are_checked_in_linear_time() -> None:
+    import time
+
+    specs = [ColSpec("double", f"c{i}") for i in range(100_000)]
+    start = time.perf_counter()
+    schema = Schema.from_json(Schema(specs).to_json())
+    # the duplicate check used to count each name in the list: 10^10 steps, hours
+    assert time.perf_counter() - start < 20
+    assert len(schema.inputs) == 100_000
+    with pytest.raises(SchemaError, match="'c7'"):
+        Schema([*specs, ColSpec("long", "c7")])

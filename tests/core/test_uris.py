@@ -130,3 +130,36 @@ def test_runs_uri_registers(tracking_uri: str, save_fake_model: Callable[[Path],
     assert (version.run_id, version.source) == (run.info.run_id, info.model_uri)
     again = modelpack.register_model("models:/from-run/1", "copy")
     assert again.storage_location == version.storage_location
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "models:/iris/123456789012345678901234567890",  # 30 digits: past SQLite's INTEGER
+        "models:/iris/9223372036854775808",  # 2**63: one past it
+        "models:/iris/0",
+    ],
+)
+def test_version_numbers_out_of_range_are_invalid_uris(
+    registered: dict[int, Path], uri: str
+) -> None:
+    with pytest.raises(InvalidURI, match="version"):
+        resolve_model_uri(uri)
+
+
+def test_a_version_at_the_largest_number_is_merely_missing(registered: dict[int, Path]) -> None:
+    with pytest.raises(ModelNotFound, match="no version"):
+        resolve_model_uri("models:/iris/9223372036854775807")
+
+
+@pytest.mark.parametrize(
+    "path", ["a" * 6000, "a/" * 600, "b" * 256], ids=["6000-chars", "600-parts", "256-char-part"]
+)
+def test_runs_paths_past_file_system_limits_are_refused(tracking_uri: str, path: str) -> None:
+    from modelpack.errors import InvalidName
+
+    with modelpack.start_run() as run:
+        pass
+    with pytest.raises(InvalidName, match="at most 1024 characters") as caught:
+        resolve_model_uri(f"runs:/{run.info.run_id}/{path}")
+    assert path not in caught.value.message  # described, never echoed whole

@@ -151,6 +151,7 @@ def test_full_queue_is_a_503(pyfunc_server: Server) -> None:
     for response in responses:
         if response.status_code == 503:
             _assert_error(response, 503, "TEMPORARILY_UNAVAILABLE")
+            assert int(response.headers["Retry-After"]) >= 1  # when to come back
     assert _answers_again(pyfunc_server)
 
 
@@ -283,9 +284,10 @@ def test_a_client_hanging_up_mid_body_is_not_a_server_error(iris_server: Server)
     assert "internal error" not in iris_server.log()
 
 
-def test_a_model_that_fails_to_load_says_so_and_never_claims_to_be_loading(
+def test_with_watch_a_model_that_fails_to_load_says_so_and_never_claims_to_be_loading(
     tmp_path: Any, start_server: Any
 ) -> None:
+    # without --watch the server exits instead (test_serve_startup.py)
     import sys
 
     import cloudpickle
@@ -304,7 +306,7 @@ def test_a_model_that_fails_to_load_says_so_and_never_claims_to_be_loading(
     modelpack.pyfunc.save_model(path, python_model=Broken())
     from conftest import launch
 
-    server = launch(path, "--trust", log_dir=tmp_path, ready=False)
+    server = launch(path, "--trust", "--watch", log_dir=tmp_path, ready=False)
     try:
         deadline = time.monotonic() + 30
         while "could not load" not in server.log() and time.monotonic() < deadline:
