@@ -16,7 +16,7 @@ from typing import Any
 
 from modelpack.errors import AlreadyExists, ModelFormatError, UnsafePathError
 from modelpack.model_dir import verify_model_dir
-from modelpack.tracking.store import Store, os_errors
+from modelpack.tracking.stores import Store, os_errors
 
 _CHUNK = 1 << 20
 

@@ -11,7 +11,7 @@ import os
 import threading
 from pathlib import Path
 
-from modelpack.tracking.store import (
+from modelpack.tracking.stores import (
     DEFAULT_STORE_DIR,
     TRACKING_URI_ENV,
     Store,

@@ -17,7 +17,7 @@ from modelpack.errors import AlreadyExists, InvalidInput, ModelNotFound
 from modelpack.tracking.artifacts import blob_dir, remove_tree, snapshot, staging_path
 from modelpack.tracking.entities import ModelVersion, RegisteredModel
 from modelpack.tracking.runs import now_ms
-from modelpack.tracking.store import Store, os_errors
+from modelpack.tracking.stores import Store, os_errors
 
 
 def no_model_error(name: str) -> ModelNotFound:

@@ -18,7 +18,7 @@ from modelpack.tracking.registry import (
     validate_archive_flag,
 )
 from modelpack.tracking.runs import now_ms
-from modelpack.tracking.store import Store
+from modelpack.tracking.stores import Store
 
 _VERSION_KEY = "name = ? AND version = ?"
 

@@ -1,6 +1,6 @@
 """Experiments and runs in a store: create, log, read.
 
-Functions here take a :class:`~modelpack.tracking.store.Store` and already
+Functions here take a :class:`~modelpack.tracking.stores.Store` and already
 validated values; the fluent API and :class:`~modelpack.tracking.client.Client`
 validate at the edge and call them.
 """
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from modelpack.errors import AlreadyExists, InvalidInput, NotFound
 from modelpack.tracking.artifacts import run_artifact_dir
 from modelpack.tracking.entities import Experiment, Metric, Run, RunData, RunInfo
-from modelpack.tracking.store import Store
+from modelpack.tracking.stores import Store
 
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 PARENT_RUN_TAG = "mlflow.parentRunId"

@@ -12,8 +12,8 @@ import pytest
 import modelpack
 from modelpack.errors import InvalidURI, StoreError
 from modelpack.tracking import Client, config
-from modelpack.tracking.schema import MIGRATIONS, SCHEMA_VERSION, statements
-from modelpack.tracking.store import Store, locate_store
+from modelpack.tracking.stores import Store, locate_store
+from modelpack.tracking.stores.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
 
 def test_sqlite_uri_puts_artifacts_beside_the_file(tmp_path: Path) -> None:

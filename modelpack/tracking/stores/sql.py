@@ -1,4 +1,4 @@
-"""Where the tracking store lives, and safe access to its SQLite database.
+"""Which tracking store lives where, and safe access to its SQLite database.
 
 A store is one SQLite file for metadata plus one artifact directory. Every write
 runs inside ``BEGIN IMMEDIATE`` (the write lock is taken up front, so two writers
@@ -18,69 +18,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from modelpack.errors import InvalidURI, StoreError
-from modelpack.tracking.schema import MIGRATIONS, SCHEMA_VERSION, statements
+from modelpack.errors import StoreError
+from modelpack.tracking.stores.location import StoreLocation, locate_store
+from modelpack.tracking.stores.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
 T = TypeVar("T")
-
-TRACKING_URI_ENV = "MODELPACK_TRACKING_URI"
-ARTIFACT_ROOT_ENV = "MODELPACK_ARTIFACT_ROOT"
-#: Default store directory; the name cannot shadow the ``modelpack`` package on sys.path.
-DEFAULT_STORE_DIR = "modelpack-store"
-DB_FILE = "modelpack.db"
 
 _BUSY_TIMEOUT_MS = 5_000
 _RETRY_DEADLINE_S = 120.0
 _STALE_STAGING_S = 24 * 3600.0
-
-
-@dataclass(frozen=True)
-class StoreLocation:
-    """The resolved places of one store: its database file and artifact root."""
-
-    tracking_uri: str
-    db_path: Path
-    artifact_root: Path
-
-
-def locate_store(tracking_uri: str) -> StoreLocation:
-    """Resolve a tracking URI (``sqlite:///file.db``, a directory, ``file://dir``).
-
-    ``sqlite:///rel.db`` is relative and ``sqlite:////abs.db`` absolute, as in
-    SQLAlchemy and MLflow.
-
-    >>> locate_store("sqlite:////tmp/t.db").db_path
-    PosixPath('/tmp/t.db')
-    """
-    if not isinstance(tracking_uri, str) or not tracking_uri or "\x00" in tracking_uri:
-        raise InvalidURI("tracking URI must be a non-empty string without NUL characters")
-    artifact_env = os.environ.get(ARTIFACT_ROOT_ENV) or None
-    if tracking_uri.startswith("sqlite:"):
-        if not tracking_uri.startswith("sqlite:///") or tracking_uri == "sqlite:///":
-            raise InvalidURI(
-                "sqlite tracking URI must look like 'sqlite:///relative.db' or "
-                "'sqlite:////absolute/path.db'"
-            )
-        db_path = Path(tracking_uri[len("sqlite:///") :]).expanduser().resolve()
-        root = db_path.parent / "artifacts"
-    else:
-        from modelpack.uris import local_path
-
-        directory = local_path(
-            tracking_uri, what="tracking URI", accepted="a directory, file:// or sqlite:///path.db"
-        ).resolve()
-        if directory.is_file():
-            raise InvalidURI(
-                f"tracking URI '{tracking_uri}' is a file; use a directory or sqlite:///file.db"
-            )
-        db_path = directory / DB_FILE
-        root = directory / "artifacts"
-    artifact_root = Path(artifact_env).expanduser().resolve() if artifact_env else root
-    return StoreLocation(tracking_uri, db_path, artifact_root)
 
 
 def _explain(exc: BaseException, db_path: Path) -> str:
@@ -282,13 +231,4 @@ def get_store(tracking_uri: str) -> Store:
         return store
 
 
-__all__ = [
-    "ARTIFACT_ROOT_ENV",
-    "DEFAULT_STORE_DIR",
-    "TRACKING_URI_ENV",
-    "Store",
-    "StoreLocation",
-    "get_store",
-    "locate_store",
-    "os_errors",
-]
+__all__ = ["Store", "get_store", "os_errors"]

@@ -1,0 +1,25 @@
+"""Tracking stores: where runs and registry metadata are kept, behind one interface."""
+
+from __future__ import annotations
+
+from modelpack.tracking.stores.location import (
+    ARTIFACT_ROOT_ENV,
+    DB_FILE,
+    DEFAULT_STORE_DIR,
+    TRACKING_URI_ENV,
+    StoreLocation,
+    locate_store,
+)
+from modelpack.tracking.stores.sql import Store, get_store, os_errors
+
+__all__ = [
+    "ARTIFACT_ROOT_ENV",
+    "DB_FILE",
+    "DEFAULT_STORE_DIR",
+    "TRACKING_URI_ENV",
+    "Store",
+    "StoreLocation",
+    "get_store",
+    "locate_store",
+    "os_errors",
+]
