@@ -29,6 +29,7 @@ _COMMANDS: dict[str, str] = {
     "build-docker": "modelpack.serving.docker_cli:build_docker",
     "generate-dockerfile": "modelpack.serving.docker_cli:generate_dockerfile",
     "flavors": "modelpack.cli:flavors",
+    "db": "modelpack.tracking.stores.cli:db",
 }
 
 _HELP = {
@@ -40,6 +41,7 @@ _HELP = {
     "build-docker": "Build a container image that serves a model version.",
     "generate-dockerfile": "Write a self-contained Docker build context for a model version.",
     "flavors": "List the installed flavor plugins.",
+    "db": "Tracking store database: migrate its schema (db upgrade URI).",
 }
 
 
