@@ -10,10 +10,11 @@ from pathlib import Path
 
 from modelpack.errors import InvalidURI, ModelNotFound, NotFound
 from modelpack.tracking import registry, runs
-from modelpack.tracking.artifacts import blob_dir, run_artifact_dir
+from modelpack.tracking.artifacts import run_artifact_dir
 from modelpack.tracking.config import current_store
 from modelpack.tracking.stores import Store
 from modelpack.tracking.uri_forms import parse_models_uri, parse_runs_uri
+from modelpack.tracking.verify import verified_snapshot
 
 
 def models_uri_version(store: Store, uri: str) -> tuple[str, int]:
@@ -34,6 +35,7 @@ def models_uri_version(store: Store, uri: str) -> tuple[str, int]:
 def resolve_models_uri(uri: str, store: Store | None = None) -> tuple[str, int, Path]:
     """(name, version, directory) of a ``models:/`` URI, from one lookup of the version, so
     the directory is always that version's even if an alias or stage moves meanwhile.
+    The directory's files are verified against the digest the registry recorded.
 
     >>> resolve_models_uri("models:/iris@champion")  # doctest: +SKIP
     ('iris', 3, PosixPath('/work/modelpack-store/artifacts/models/blobs/3f2a...'))
@@ -45,7 +47,7 @@ def resolve_models_uri(uri: str, store: Store | None = None) -> tuple[str, int, 
     )
     if not digest:
         raise ModelNotFound(f"registered model '{name}' version {version} was just deleted")
-    return name, version, blob_dir(store, digest[0][0])
+    return name, version, verified_snapshot(store, name, version, digest[0][0])
 
 
 def resolve_store_uri(uri: str, store: Store | None = None) -> Path:
