@@ -236,15 +236,17 @@ def publish_version(
     staged: Path,
     digest: str,
     record: tuple[str, str | None, str],
+    stamp: int | None = None,
 ) -> int:
     """Inside a write transaction: allocate the next version and move its blob in place.
 
-    ``record`` is (source, run_id, description). Runs again on retry, so it is idempotent.
+    ``record`` is (source, run_id, description); ``stamp`` the creation time (now if
+    not given). Runs again on retry, so it is idempotent.
     """
     source, run_id, description = record
     # One UPDATE both allocates and locks: a concurrent writer waits on the row (and on
     # PostgreSQL re-reads it), so no two transactions ever get the same number.
-    stamp = now_ms()
+    stamp = now_ms() if stamp is None else stamp
     row = conn.execute(
         "UPDATE registered_models SET last_version = last_version + 1, last_updated_time = ? "
         "WHERE name = ? RETURNING last_version",
@@ -281,26 +283,40 @@ def create_model_version(
     if run_id is None and isinstance(mlmodel.get("run_id"), str):
         run_id = mlmodel["run_id"]
 
-    def work(conn: Tx) -> int:
+    def work(conn: Tx) -> tuple[int, int]:
+        stamp = now_ms()
         if create_model:
-            stamp = now_ms()
             conn.execute(
                 "INSERT INTO registered_models (name, creation_time, "
                 "last_updated_time) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (name, stamp, stamp),
             )
-        version = publish_version(store, conn, name, staged, digest, (source, run_id, description))
+        record = (source, run_id, description)
+        version = publish_version(store, conn, name, staged, digest, record, stamp)
         conn.executemany(
             "INSERT INTO model_version_tags VALUES (?, ?, ?, ?)",
             [(name, version, k, v) for k, v in (tags or {}).items()],
         )
-        return version
+        return version, stamp
 
     try:
-        version = store.write(work)
+        version, stamp = store.write(work)
     finally:
         remove_tree(staged)  # gone already unless the blob existed or the write failed
-    return get_model_version(store, name, version)
+    # Built from what was just committed: a new version has no aliases and only its tags.
+    return ModelVersion(
+        name=name,
+        version=version,
+        creation_timestamp=stamp,
+        last_updated_timestamp=stamp,
+        description=description,
+        current_stage="None",
+        source=source,
+        run_id=run_id,
+        storage_location=str(blob_dir(store, digest)),
+        tags=dict(tags or {}),
+        aliases=(),
+    )
 
 
 def collect_garbage(store: Store, digests: set[str]) -> None:
