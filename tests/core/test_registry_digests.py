@@ -1,4 +1,4 @@
-"""``models:/`` loads are verified against the digest the registry recorded (issue 9, item 4)."""
+"""``models:/`` loads (and batch predict) verified against the registry's digest (issue 9 item 4)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ from modelpack.mlmodel import HASHES_KEY
 from modelpack.uris import resolve_model_uri
 
 X = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [1.0, 1.0]])
+
+
+@pytest.fixture
+def tracking_uri(any_tracking_uri: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return any_tracking_uri
 
 
 @pytest.fixture
