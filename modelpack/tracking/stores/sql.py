@@ -150,14 +150,18 @@ class Store:
 
     def _create_engine(self) -> Engine:
         from sqlalchemy import create_engine, event
+        from sqlalchemy.pool import NullPool
 
         if self.dialect == "sqlite":
             try:
                 self.location.db_path.parent.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
             except OSError as exc:
                 raise StoreError(_explain(exc, self._where)) from None
+            # Each thread keeps its own connection (see connection()), so a pool adds
+            # nothing but a limit that many threads could exhaust.
             engine = create_engine(
                 self.location.url,
+                poolclass=NullPool,
                 isolation_level="AUTOCOMMIT",
                 connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             )
@@ -185,6 +189,7 @@ class Store:
             self.location.url,
             isolation_level="AUTOCOMMIT",
             pool_pre_ping=True,
+            max_overflow=-1,  # one connection per thread, never a wait for a free slot
             hide_parameters=True,
             connect_args={"connect_timeout": 10},
         )
