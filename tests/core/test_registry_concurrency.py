@@ -44,7 +44,7 @@ _WORKER = textwrap.dedent(
 
 
 def _env(tracking_uri: str) -> dict[str, str]:
-    env = dict(os.environ)
+    env = dict(os.environ)  # MODELPACK_ARTIFACT_ROOT too, when a fixture set it
     env["MODELPACK_TRACKING_URI"] = tracking_uri
     return env
 
@@ -122,8 +122,9 @@ _CRASHER = textwrap.dedent(
 
 @pytest.mark.parametrize("point", ["copy", "commit", "log_model"])
 def test_kill_9_leaves_no_half_version(
-    tracking_uri: str, tmp_path: Path, make_model_dir: MakeModelDir, point: str
+    any_tracking_uri: str, tmp_path: Path, make_model_dir: MakeModelDir, point: str
 ) -> None:
+    tracking_uri = any_tracking_uri
     client = Client(tracking_uri)
     source = make_model_dir(size=200_000)
     client.create_registered_model("crashy")
@@ -143,9 +144,10 @@ def test_kill_9_leaves_no_half_version(
     versions = fresh.search_model_versions("name = 'crashy'")
     assert [v.version for v in versions] == [1]
     assert (Path(versions[0].storage_location) / "model.bin").is_file()
-    db = sqlite3.connect(fresh.store.db_path)
-    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    db.close()
+    if fresh.store.db_path is not None:  # SQLite: the file itself is intact
+        db = sqlite3.connect(fresh.store.db_path)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        db.close()
     if point == "log_model":
         run = fresh.search_runs()[0]
         assert "model/MLmodel" not in fresh.list_artifacts(run.info.run_id)
