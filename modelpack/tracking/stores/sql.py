@@ -206,8 +206,7 @@ class Store:
 
             self._retry(lambda: migrate(conn, self.dialect, self._where))
             self._migrated = True
-            if self.dialect == "sqlite":
-                self._sweep_staging()
+            self._sweep_staging()
         return conn
 
     def upgrade(self) -> tuple[str | None, str]:
