@@ -51,7 +51,7 @@ def identify(uri: str) -> ModelIdentity:
     if uri.startswith("models:"):
         from modelpack.tracking.resolve import resolve_models_uri
 
-        name, version, path = resolve_models_uri(uri)
+        name, version, path = resolve_models_uri(uri, verify=False)  # load() verifies
         return ModelIdentity(name, str(version), path)
     path = resolve_model_uri(uri)
     name = path.name if not uri.startswith("runs:") else uri.rstrip("/").rsplit("/", 1)[-1]
@@ -141,6 +141,10 @@ def load(
     """Load the model ``config`` names (blocking); returns it, its identity and the seconds."""
     start = time.perf_counter()
     identity = identity or identify(config.model_uri)
+    if config.model_uri.startswith("models:"):
+        from modelpack.tracking.verify import verify_version_dir
+
+        verify_version_dir(identity.name, identity.version, identity.path)
     model = load_model(identity.path, trust=config.trust or None)
     return model, identity, time.perf_counter() - start
 

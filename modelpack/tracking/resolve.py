@@ -10,7 +10,7 @@ from pathlib import Path
 
 from modelpack.errors import InvalidURI, ModelNotFound, NotFound
 from modelpack.tracking import registry, runs
-from modelpack.tracking.artifacts import run_artifact_dir
+from modelpack.tracking.artifacts import blob_dir, run_artifact_dir
 from modelpack.tracking.config import current_store
 from modelpack.tracking.stores import Store
 from modelpack.tracking.uri_forms import parse_models_uri, parse_runs_uri
@@ -32,10 +32,14 @@ def models_uri_version(store: Store, uri: str) -> tuple[str, int]:
     return name, version
 
 
-def resolve_models_uri(uri: str, store: Store | None = None) -> tuple[str, int, Path]:
+def resolve_models_uri(
+    uri: str, store: Store | None = None, *, verify: bool = True
+) -> tuple[str, int, Path]:
     """(name, version, directory) of a ``models:/`` URI, from one lookup of the version, so
     the directory is always that version's even if an alias or stage moves meanwhile.
-    The directory's files are verified against the digest the registry recorded.
+    The directory's files are verified against the digest the registry recorded, unless
+    ``verify`` is false (then the caller runs :func:`~modelpack.tracking.verify.
+    verify_version_dir` before loading).
 
     >>> resolve_models_uri("models:/iris@champion")  # doctest: +SKIP
     ('iris', 3, PosixPath('/work/modelpack-store/artifacts/models/blobs/3f2a...'))
@@ -47,6 +51,8 @@ def resolve_models_uri(uri: str, store: Store | None = None) -> tuple[str, int, 
     )
     if not digest:
         raise ModelNotFound(f"registered model '{name}' version {version} was just deleted")
+    if not verify:
+        return name, version, blob_dir(store, digest[0][0])
     return name, version, verified_snapshot(store, name, version, digest[0][0])
 
 

@@ -16,7 +16,8 @@ import os
 import threading
 from pathlib import Path
 
-from modelpack.errors import IntegrityError
+from modelpack.errors import IntegrityError, ModelpackError
+from modelpack.model_dir import verify_model_dir
 from modelpack.tracking.artifacts import blob_dir, list_files, manifest_digest
 from modelpack.tracking.stores import Store
 
@@ -33,12 +34,31 @@ def _fingerprint(root: Path) -> _Fingerprint:
     return tuple(found)
 
 
+def _which(root: Path) -> str:
+    # The registry's digest says only that something changed; MLmodel's own hashes, when
+    # still there and readable, can say what.
+    try:
+        verify_model_dir(root)
+    except ModelpackError as exc:
+        return f"; {exc.message}"
+    return ""
+
+
 def verified_snapshot(store: Store, name: str, version: int, digest: str) -> Path:
     """The directory of ``name`` version ``version`` after checking it against ``digest``.
 
     Raises :class:`~modelpack.errors.IntegrityError` when files are missing or differ.
     """
-    root = blob_dir(store, digest)
+    return verify_version_dir(name, version, blob_dir(store, digest))
+
+
+def verify_version_dir(name: str, version: int | str, root: Path) -> Path:
+    """Check a version directory the registry resolved (named by its recorded digest).
+
+    For callers that resolve first and load later (``serve --watch``): resolution stays
+    cheap and a damaged version fails where loading fails, with the same back-off.
+    """
+    digest = root.name
     where = f"registered model '{name}' version {version}"
     if not root.is_dir():
         raise IntegrityError(
@@ -56,12 +76,12 @@ def verified_snapshot(store: Store, name: str, version: int, digest: str) -> Pat
     if found != digest:
         raise IntegrityError(
             f"{where}: its files do not match the digest the registry recorded at registration "
-            f"(expected {digest[:16]}…, found {found[:16]}…): they were changed after "
-            "registration; do not load it — register the model again from a trusted source"
+            f"(expected {digest[:16]}…, found {found[:16]}…){_which(root)}: they were changed "
+            "after registration; do not load it — register the model again from a trusted source"
         )
     with _lock:
         _verified[root] = (fingerprint, digest)
     return root
 
 
-__all__ = ["verified_snapshot"]
+__all__ = ["verified_snapshot", "verify_version_dir"]

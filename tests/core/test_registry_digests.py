@@ -98,3 +98,12 @@ def test_batch_predict_refuses_a_tampered_version(registered: Path, tmp_path: Pa
     assert result.exit_code != 0
     assert "digest the registry recorded" in result.output
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_serving_refuses_a_tampered_version(registered: Path) -> None:
+    from modelpack.serving.config import ServeConfig
+    from modelpack.serving.model_state import load
+
+    _strip_own_hashes(registered)
+    with pytest.raises(IntegrityError, match="digest the registry recorded"):
+        load(ServeConfig(model_uri="models:/iris/1"))
