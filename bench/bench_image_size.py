@@ -49,7 +49,7 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
     import modelpack
-    from modelpack.serving.docker import generate_build_context
+    from modelpack.serving.container.docker import generate_build_context
 
     with tempfile.TemporaryDirectory(prefix="bench-image-") as tmp_name:
         tmp = Path(tmp_name)

@@ -42,5 +42,5 @@ def test_built_wheel_contains_every_module(tmp_path: Path) -> None:
         for path in (ROOT / folder).rglob("*.py")
     }
     assert expected <= names, sorted(expected - names)
-    assert {"modelpack/py.typed", "modelpack/serving/Dockerfile.template"} <= names
+    assert {"modelpack/py.typed", "modelpack/serving/container/Dockerfile.template"} <= names
     assert not any(name.split("/")[0] in ("flavors", "serving", "tests") for name in names)

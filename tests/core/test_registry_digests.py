@@ -101,8 +101,8 @@ def test_batch_predict_refuses_a_tampered_version(registered: Path, tmp_path: Pa
 
 
 def test_serving_refuses_a_tampered_version(registered: Path) -> None:
-    from modelpack.serving.config import ServeConfig
-    from modelpack.serving.model_state import load
+    from modelpack.serving.http.config import ServeConfig
+    from modelpack.serving.http.model_state import load
 
     _strip_own_hashes(registered)
     with pytest.raises(IntegrityError, match="digest the registry recorded"):

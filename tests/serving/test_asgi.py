@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.exceptions import HTTPException
 
-from modelpack.serving.asgi import body_headers, receive_body
+from modelpack.serving.http.asgi import body_headers, receive_body
 
 
 def _receiver(*chunks: bytes) -> Any:

@@ -20,7 +20,7 @@ from conftest_batch import iris_frame, write_table
 
 import modelpack
 from modelpack.cli import cli
-from modelpack.serving import envs
+from modelpack.serving.envs import virtualenv as envs
 
 iris_model = conftest_batch.iris_model
 env_cache = conftest_batch.env_cache

@@ -139,7 +139,7 @@ def test_shell_metacharacters_in_uri_are_just_a_missing_model(tmp_path: Path) ->
 def test_interrupt_leaves_no_output(
     tmp_path: Path, iris_model: Path, write_inputs: WriteInputs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from modelpack.serving import batch
+    from modelpack.serving.batch import job as batch
 
     directory = write_inputs(n_files=3, rows=20)
     calls = []

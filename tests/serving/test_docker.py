@@ -23,7 +23,11 @@ from conftest_batch import FEATURES, iris_frame
 
 from modelpack.cli import cli
 from modelpack.errors import EnvironmentBuildError, InvalidInput
-from modelpack.serving.docker import check_image_tag, generate_build_context, render_dockerfile
+from modelpack.serving.container.docker import (
+    check_image_tag,
+    generate_build_context,
+    render_dockerfile,
+)
 
 iris_model = conftest_batch.iris_model
 env_cache = conftest_batch.env_cache
@@ -92,7 +96,7 @@ def test_context_is_self_contained(context: Path) -> None:
     (wheel,) = (context / "wheels").glob("modelpack-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-    assert "modelpack/serving/Dockerfile.template" in names
+    assert "modelpack/serving/container/Dockerfile.template" in names
     assert "modelpack/cli.py" in names
     info = json.loads((context / "modelpack-context.json").read_text())
     assert info["python_version"] == "3.11" and info["wheel"] == wheel.name
@@ -198,7 +202,7 @@ def free_port() -> int:
 @pytest.fixture
 def served_from_context(context: Path, env_cache: Path, tmp_path: Path) -> Iterator[str]:
     """The image's entrypoint, run from a virtualenv built from the context's files only."""
-    from modelpack.serving.envs import EnvSpec, build_env
+    from modelpack.serving.envs.virtualenv import EnvSpec, build_env
 
     info = json.loads((context / "modelpack-context.json").read_text())
     requirements = tuple((context / "requirements.txt").read_text().split())

@@ -14,8 +14,8 @@ import pytest
 from conftest_batch import FEATURES, iris_frame, write_table
 
 from modelpack.errors import EnvironmentBuildError, InvalidInput, UnsafePathError
-from modelpack.serving import envs
-from modelpack.serving.envs import EnvSpec, build_env, cli_command, read_env_spec
+from modelpack.serving.envs import virtualenv as envs
+from modelpack.serving.envs.virtualenv import EnvSpec, build_env, cli_command, read_env_spec
 
 iris_model = conftest_batch.iris_model
 iris_estimator = conftest_batch.iris_estimator

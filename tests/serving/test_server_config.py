@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from modelpack.cli import cli
 from modelpack.errors import InvalidInput
-from modelpack.serving.config import ServeConfig, env_var, option_fields, to_argv
+from modelpack.serving.http.config import ServeConfig, env_var, option_fields, to_argv
 
 
 def test_every_option_has_a_flag_and_an_environment_variable() -> None:
@@ -33,7 +33,7 @@ def test_config_survives_the_argv_round_trip_used_to_re_exec(
 ) -> None:
     config = ServeConfig(model_uri="models:/iris@champion", port=8080, watch=True, timeout=2.5)
     seen: list[ServeConfig] = []
-    import modelpack.serving.server as server
+    import modelpack.serving.http.server as server
 
     monkeypatch.setattr(server, "run", seen.append)
     result = CliRunner().invoke(cli, ["serve", *to_argv(config)])
@@ -55,12 +55,12 @@ def test_virtualenv_re_executes_serve_with_the_models_python(
     import os
     import sys
 
-    import modelpack.serving.envs as envs
+    import modelpack.serving.envs.virtualenv as envs
 
     calls: list[tuple[str, list[str]]] = []
     monkeypatch.setattr(envs, "python_for_model", lambda model_dir: sys.executable)
     monkeypatch.setattr(os, "execv", lambda path, argv: calls.append((path, argv)))
-    import modelpack.serving.server as server
+    import modelpack.serving.http.server as server
 
     monkeypatch.setattr(server, "run", lambda config: None)
     result = CliRunner().invoke(

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from modelpack.serving.transport import HOLD_LIMIT, OneWriteTransport
+from modelpack.serving.http.transport import HOLD_LIMIT, OneWriteTransport
 
 BODY = json.dumps(
     {

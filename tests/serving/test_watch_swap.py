@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from modelpack.pyfunc_model import load_model
-from modelpack.serving.batching import Batcher
+from modelpack.serving.http.batching import Batcher
 
 
 def _batcher(path: Path) -> Batcher:
@@ -89,8 +89,8 @@ def test_watch_frees_the_versions_it_replaced(
     # batcher and enforcement refer to each other: unless the holder collects the
     # replaced version, every alias move would keep another model in memory
     import modelpack
-    from modelpack.serving.config import ServeConfig
-    from modelpack.serving.model_state import ModelHolder
+    from modelpack.serving.http.config import ServeConfig
+    from modelpack.serving.http.model_state import ModelHolder
 
     store = tmp_path / "store"
     monkeypatch.setenv("MODELPACK_TRACKING_URI", str(store))
@@ -137,8 +137,8 @@ def test_watch_keeps_serving_past_a_broken_version_and_backs_off(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     import modelpack
-    from modelpack.serving.config import ServeConfig
-    from modelpack.serving.model_state import ModelHolder
+    from modelpack.serving.http.config import ServeConfig
+    from modelpack.serving.http.model_state import ModelHolder
     from modelpack.tracking.resolve import resolve_models_uri
 
     store = tmp_path / "store"
@@ -193,8 +193,8 @@ def test_a_drained_version_is_freed_without_a_garbage_collection(
     # a full collection after a swap blocks the event loop for tens of milliseconds and,
     # in a forked worker, copies the heap pages shared with the parent: reference
     # counting alone must free a served version once its requests are answered
-    from modelpack.serving.config import ServeConfig
-    from modelpack.serving.model_state import ServedModel, load
+    from modelpack.serving.http.config import ServeConfig
+    from modelpack.serving.http.model_state import ServedModel, load
 
     config = ServeConfig(model_uri=str(iris_model), timeout=0.05)
     frame = iris_frame[0]

@@ -21,11 +21,12 @@ from starlette.routing import Route
 from modelpack import __version__
 from modelpack.errors import InvalidInput, SchemaError
 from modelpack.serving.encoding import dumps, json_value_or_text
-from modelpack.serving.model_state import ServedModel
+from modelpack.serving.http.asgi import read_body
+from modelpack.serving.http.model_state import ServedModel
 from modelpack.serving.parsing import column_type_names, loads
 
 if TYPE_CHECKING:
-    from modelpack.serving.app import ScoringApp
+    from modelpack.serving.http.app import ScoringApp
 
 _DTYPES = {
     "BOOL": "bool",
@@ -230,8 +231,6 @@ def routes(app: ScoringApp) -> list[Route]:
         )
 
     async def infer(request: Request, served: ServedModel | None) -> Response:
-        from modelpack.serving.app import read_body
-
         served = _check_model(request, served, app)
         deadline = time.monotonic() + app.config.timeout
         served.batcher.arriving += 1

@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 
 from modelpack.errors import ModelpackError
 from modelpack.pyfunc_model import PyFuncModel
-from modelpack.serving.model_thread import ModelThread
+from modelpack.serving.http.model_thread import ModelThread
 
 #: ``(rows, seconds)`` of each prediction call, for metrics.
 BatchObserver = Callable[[int, float], None]

@@ -46,7 +46,7 @@ def generate_dockerfile(model_uri: str, directory: Path, port: int) -> None:
       modelpack generate-dockerfile -m models:/iris/3 -d iris-ctx
       docker build -t iris:3 iris-ctx
     """
-    from modelpack.serving.docker import generate_build_context
+    from modelpack.serving.container.docker import generate_build_context
 
     context = generate_build_context(model_uri, directory, port=port)
     click.echo(
@@ -71,7 +71,7 @@ def build_docker(model_uri: str, tag: str, port: int) -> None:
       modelpack build-docker -m models:/iris@champion -n iris:champion
       docker run -p 8080:8080 -e MODELPACK_SERVE_WORKERS=2 iris:champion
     """
-    from modelpack.serving.docker import build_image
+    from modelpack.serving.container.docker import build_image
 
     context = build_image(model_uri, tag, port=port)
     click.echo(f"built image '{tag}' for {context.model_name} {context.model_version}", err=True)

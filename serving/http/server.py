@@ -18,7 +18,7 @@ import tempfile
 import time
 from typing import Any
 
-from modelpack.serving.config import ServeConfig
+from modelpack.serving.http.config import ServeConfig
 
 log = logging.getLogger("modelpack.serving")
 
@@ -37,7 +37,7 @@ def bind(host: str, port: int) -> socket.socket:
 def _uvicorn_server(config: ServeConfig, app: Any) -> Any:
     import uvicorn
 
-    from modelpack.serving.transport import OneWriteHttpToolsProtocol
+    from modelpack.serving.http.transport import OneWriteHttpToolsProtocol
 
     uv_config = uvicorn.Config(
         app,
@@ -67,7 +67,7 @@ def _fork_safe(config: ServeConfig) -> bool:
     (read from ``MLmodel`` alone: the files are verified when the model is loaded)."""
     from modelpack.mlmodel import read_mlmodel
     from modelpack.pyfunc_model import flavor_of, fork_safe
-    from modelpack.serving.model_state import identify
+    from modelpack.serving.http.model_state import identify
 
     path = identify(config.model_uri).path
     return fork_safe(flavor_of(path, read_mlmodel(path)))
@@ -99,7 +99,7 @@ def run(config: ServeConfig) -> None:
 
 
 def _serve_worker(config: ServeConfig, sock: socket.socket, preloaded: Any) -> None:
-    from modelpack.serving.app import build_app
+    from modelpack.serving.http.app import build_app
 
     if preloaded is None:
         app = build_app(config)
@@ -110,9 +110,9 @@ def _serve_worker(config: ServeConfig, sock: socket.socket, preloaded: Any) -> N
 
 
 def _serve_forked(config: ServeConfig, sock: socket.socket) -> None:
-    from modelpack.serving import metrics
-    from modelpack.serving.app import build_app  # noqa: F401  (imported once, shared by children)
-    from modelpack.serving.model_state import load
+    from modelpack.serving.http import metrics
+    from modelpack.serving.http.app import build_app  # noqa: F401  (imported once, shared by children)
+    from modelpack.serving.http.model_state import load
 
     preloaded = load(config) if _fork_safe(config) else None
     if preloaded is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelpack.errors import ModelpackError, PredictionError, SchemaError
-from modelpack.serving.batch_output import OutputSpec, to_table
+from modelpack.serving.batch.outputs import OutputSpec, to_table
 
 if TYPE_CHECKING:
     import pyarrow as pa

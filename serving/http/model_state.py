@@ -23,10 +23,10 @@ from starlette.exceptions import HTTPException
 
 from modelpack.errors import ModelpackError, SchemaError
 from modelpack.pyfunc_model import PyFuncModel, load_model
-from modelpack.serving.batching import Batcher
-from modelpack.serving.config import ServeConfig
 from modelpack.serving.encoding import dumps
-from modelpack.serving.metrics import ModelMetrics
+from modelpack.serving.http.batching import Batcher
+from modelpack.serving.http.config import ServeConfig
+from modelpack.serving.http.metrics import ModelMetrics
 
 log = logging.getLogger("modelpack.serving")
 

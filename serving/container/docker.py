@@ -60,7 +60,11 @@ class BuildContext:
 def template_text() -> str:
     """The text of ``Dockerfile.template`` shipped inside the package."""
     try:
-        return resources.files("modelpack.serving").joinpath("Dockerfile.template").read_text()
+        return (
+            resources.files("modelpack.serving.container")
+            .joinpath("Dockerfile.template")
+            .read_text()
+        )
     except (FileNotFoundError, OSError):
         raise EnvironmentBuildError(
             "Dockerfile.template is missing from the modelpack installation; reinstall modelpack"
@@ -117,8 +121,8 @@ def generate_build_context(
     """
     from modelpack import __version__
     from modelpack.model_dir import verify_model_dir
-    from modelpack.serving.envs import env_cache_dir, read_env_spec
-    from modelpack.serving.wheel import modelpack_wheel
+    from modelpack.serving.envs.virtualenv import env_cache_dir, read_env_spec
+    from modelpack.serving.envs.wheel import modelpack_wheel
 
     if not 1 <= port <= 65535:
         raise InvalidInput(f"port must be 1-65535, got {port}")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from modelpack.errors import InvalidInput
-from modelpack.signature._checks import quoted
+from modelpack.messages import quoted
 
 if TYPE_CHECKING:
     import pyarrow as pa

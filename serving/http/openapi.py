@@ -14,10 +14,10 @@ from starlette.routing import Route
 
 from modelpack import __version__
 from modelpack.serving.encoding import dumps
-from modelpack.serving.model_state import ServedModel
+from modelpack.serving.http.model_state import ServedModel
 
 if TYPE_CHECKING:
-    from modelpack.serving.app import ScoringApp
+    from modelpack.serving.http.app import ScoringApp
 
 _JSON_TYPES: dict[str, dict[str, Any]] = {
     "boolean": {"type": "boolean"},

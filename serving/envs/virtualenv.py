@@ -182,7 +182,7 @@ def python_for_model(model_dir: Path) -> Path:
     >>> python_for_model(Path("models/iris"))  # doctest: +SKIP
     PosixPath('/home/me/.cache/modelpack/envs/3f1c.../bin/python')
     """
-    from modelpack.serving.wheel import modelpack_wheel
+    from modelpack.serving.envs.wheel import modelpack_wheel
 
     spec = read_env_spec(Path(model_dir))
     return build_env(spec, modelpack_wheel(env_cache_dir() / "wheels"))

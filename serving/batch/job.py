@@ -2,7 +2,7 @@
 
 Every batch goes through :meth:`PyFuncModel.prepare_input`, the same enforcement as
 ``predict`` and the HTTP server. With ``workers > 1`` batches are scored in that many
-processes (:mod:`modelpack.serving.batch_workers`) and written in input order.
+processes (:mod:`modelpack.serving.batch.workers`) and written in input order.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from modelpack.errors import InvalidInput, PredictionError, SchemaError
-from modelpack.serving.batch_io import (
+from modelpack.serving.batch.inputs import (
     AtomicWriter,
     Format,
     InputFile,
@@ -26,14 +26,14 @@ from modelpack.serving.batch_io import (
     iter_batches,
     open_input,
 )
-from modelpack.serving.batch_output import (
+from modelpack.serving.batch.outputs import (
     OutputSpec,
     column_types,
     input_names,
     single_tensor,
     tensor_type,
 )
-from modelpack.serving.batch_workers import Job, Scorer
+from modelpack.serving.batch.workers import Job, Scorer
 
 if TYPE_CHECKING:
     import pyarrow as pa

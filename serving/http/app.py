@@ -26,11 +26,11 @@ from starlette.types import Receive, Scope, Send
 from modelpack import __version__
 from modelpack.errors import ModelpackError, PredictionError
 from modelpack.pyfunc_model import PyFuncModel
-from modelpack.serving import metrics
-from modelpack.serving.asgi import body_headers, receive_body, send_json
-from modelpack.serving.config import ServeConfig
 from modelpack.serving.encoding import dumps, encode_predictions
-from modelpack.serving.model_state import ModelHolder, ModelIdentity, ServedModel, identify
+from modelpack.serving.http import metrics
+from modelpack.serving.http.asgi import body_headers, receive_body, send_json
+from modelpack.serving.http.config import ServeConfig
+from modelpack.serving.http.model_state import ModelHolder, ModelIdentity, ServedModel, identify
 from modelpack.serving.parsing import parse_request
 
 log = logging.getLogger("modelpack.serving")
@@ -108,12 +108,6 @@ def _failure(exc: Exception, v2: bool) -> tuple[Response, str]:
     # never the message: a library's message can quote the request's values
     log.error("internal error while serving a request: %s", type(exc).__name__)
     return error_response(500, "internal server error", "INTERNAL_ERROR", v2=v2), "INTERNAL_ERROR"
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 before it is read whole if it exceeds ``limit``."""
-    body: bytes = await receive_body(request.receive, request.headers.get("content-length"), limit)
-    return body
 
 
 def prepare(served: ServedModel, body: bytes, content_type: str | None) -> tuple[Any, Any]:
@@ -258,7 +252,7 @@ def build_app(
     >>> app = build_app(ServeConfig(model_uri="models/iris"))  # doctest: +SKIP
     >>> uvicorn.run(app)  # doctest: +SKIP
     """
-    from modelpack.serving import openapi, v2
+    from modelpack.serving.http import openapi, v2
 
     preloaded = None
     if model is not None:
@@ -302,4 +296,4 @@ def build_app(
     return app
 
 
-__all__ = ["ScoringApp", "ScoringStarlette", "build_app", "error_response", "read_body"]
+__all__ = ["ScoringApp", "ScoringStarlette", "build_app", "error_response"]

@@ -9,7 +9,7 @@ route straight from the ASGI scope, with the same statuses, headers and bodies.
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
 _JSON_TYPE = (b"content-type", b"application/json")
@@ -77,4 +77,10 @@ async def send_json(send: Send, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["body_headers", "receive_body", "send_json"]
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 before it is read whole if it exceeds ``limit``."""
+    body: bytes = await receive_body(request.receive, request.headers.get("content-length"), limit)
+    return body
+
+
+__all__ = ["body_headers", "read_body", "receive_body", "send_json"]

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from modelpack.errors import EnvironmentBuildError
-from modelpack.serving.config import ServeConfig, env_var, option_fields, to_argv
+from modelpack.serving.http.config import ServeConfig, env_var, option_fields, to_argv
 
 
 def _with_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -63,7 +63,7 @@ def serve(**options: Any) -> None:
     config = ServeConfig(**options)
     if config.env_manager == "virtualenv":
         _reexec_in_virtualenv(config)
-    from modelpack.serving.server import run
+    from modelpack.serving.http.server import run
 
     run(config)
 
@@ -71,14 +71,14 @@ def serve(**options: Any) -> None:
 def _reexec_in_virtualenv(config: ServeConfig) -> None:
     """Replace this process with ``serve --env-manager local`` in the model's own environment."""
     try:
-        from modelpack.serving.envs import python_for_model
+        from modelpack.serving.envs.virtualenv import python_for_model
     except ImportError:
         raise EnvironmentBuildError(
             "--env-manager virtualenv is unavailable in this installation "
-            "(modelpack.serving.envs is missing); use --env-manager local"
+            "(modelpack.serving.envs.virtualenv is missing); use --env-manager local"
         ) from None
-    from modelpack.serving.envs import cli_command
-    from modelpack.serving.model_state import identify
+    from modelpack.serving.envs.virtualenv import cli_command
+    from modelpack.serving.http.model_state import identify
 
     python = os.fspath(python_for_model(identify(config.model_uri).path))
     argv = to_argv(dataclasses.replace(config, env_manager="local"))

@@ -1,4 +1,4 @@
-"""``modelpack predict``: the command-line face of :mod:`modelpack.serving.batch`."""
+"""``modelpack predict``: the command-line face of :mod:`modelpack.serving.batch.job`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from modelpack.serving.batch_io import FORMATS
+from modelpack.serving.batch.inputs import FORMATS
 
 EXIT_SKIPPED = 3
 #: The most rows one batch may hold. A batch lives in memory, so this is far above any
@@ -129,7 +129,7 @@ def predict(
     try:
         if env_manager == "virtualenv":
             sys.exit(_rerun_in_virtualenv(model_uri))
-        from modelpack.serving.batch import BatchConfig, score_files
+        from modelpack.serving.batch.job import BatchConfig, score_files
 
         config = BatchConfig(
             model_uri=model_uri,
@@ -164,7 +164,7 @@ def predict(
 def _rerun_in_virtualenv(model_uri: str) -> int:
     """Run this same command with ``--env-manager local`` in the model's environment and
     return its exit status; a signal to this process stops that job (see ``run_cli``)."""
-    from modelpack.serving.envs import python_for_model, run_cli
+    from modelpack.serving.envs.virtualenv import python_for_model, run_cli
     from modelpack.uris import resolve_model_uri
 
     model_dir = resolve_model_uri(model_uri)
