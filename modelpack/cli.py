@@ -30,6 +30,7 @@ _COMMANDS: dict[str, str] = {
     "generate-dockerfile": "modelpack.serving.container.cli:generate_dockerfile",
     "flavors": "modelpack.cli:flavors",
     "evaluate": "modelpack.evaluation.cli:evaluate_command",
+    "db": "modelpack.tracking.stores.cli:db",
 }
 
 _HELP = {
@@ -43,6 +44,7 @@ _HELP = {
     "generate-dockerfile": "Write a self-contained Docker build context for a model version.",
     "flavors": "List the installed flavor plugins.",
     "evaluate": "Evaluate a candidate model against a baseline and gate on the result.",
+    "db": "Tracking store database: migrate its schema (db upgrade URI).",
 }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from modelpack.errors import AlreadyExists, ModelFormatError
 from modelpack.model_dir import inspect_model_dir, verify_model_dir
 from modelpack.model_files import copy_listing
-from modelpack.tracking.store import Store, os_errors
+from modelpack.tracking.stores import Store, os_errors
 
 _CHUNK = 1 << 20
 

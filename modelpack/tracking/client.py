@@ -31,7 +31,7 @@ from modelpack.tracking.names import (
     check_version,
 )
 from modelpack.tracking.search import order_runs, parse_filter
-from modelpack.tracking.store import Store, get_store
+from modelpack.tracking.stores import Store, get_store
 
 
 def _description(text: str | None) -> str:

@@ -11,7 +11,7 @@ import os
 import threading
 from pathlib import Path
 
-from modelpack.tracking.store import (
+from modelpack.tracking.stores import (
     DEFAULT_STORE_DIR,
     TRACKING_URI_ENV,
     Store,
@@ -24,7 +24,8 @@ _tracking_uri: str | None = None
 
 
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
-    """Use the store at ``uri`` from now on: ``sqlite:///file.db``, a directory or ``file://``.
+    """Use the store at ``uri`` from now on: ``sqlite:///file.db``, a directory, ``file://``
+    or ``postgresql://user:password@host:port/db`` (artifacts: ``MODELPACK_ARTIFACT_ROOT``).
 
     >>> import modelpack
     >>> modelpack.set_tracking_uri("sqlite:////tmp/store/modelpack.db")  # doctest: +SKIP
@@ -32,7 +33,7 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     global _tracking_uri
     text = os.fspath(uri)
     locate_store(text)  # validate now, not at first use
-    if not text.startswith(("sqlite:", "file:")):
+    if "://" not in text and not text.startswith("sqlite:"):
         text = str(Path(text).expanduser().resolve())
     with _lock:
         _tracking_uri = text

@@ -23,7 +23,7 @@ from modelpack.tracking.entities import ModelInfo, ModelVersion
 from modelpack.tracking.fluent import active_run, start_run
 from modelpack.tracking.names import check_artifact_path, check_name, check_tags
 from modelpack.tracking.run_artifacts import artifact_root_of
-from modelpack.tracking.store import os_errors
+from modelpack.tracking.stores import os_errors
 
 
 def model_name_in_run(name: str | None, artifact_path: str | None, *, stacklevel: int = 2) -> str:

@@ -9,7 +9,6 @@ come from a per-model counter, so they are never duplicated, skipped or reused.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from modelpack.errors import AlreadyExists, InvalidInput, ModelNotFound
 from modelpack.tracking.artifacts import blob_dir, remove_tree, snapshot, staging_path
 from modelpack.tracking.entities import ModelVersion, RegisteredModel
 from modelpack.tracking.runs import now_ms
-from modelpack.tracking.store import Store, os_errors
+from modelpack.tracking.stores import IntegrityViolation, Store, Tx, os_errors
 
 
 def no_model_error(name: str) -> ModelNotFound:
@@ -34,12 +33,12 @@ def no_version_error(name: str, version: int) -> ModelNotFound:
     )
 
 
-def require_model(conn: sqlite3.Connection, name: str) -> None:
+def require_model(conn: Tx, name: str) -> None:
     if not conn.execute("SELECT 1 FROM registered_models WHERE name = ?", (name,)).fetchone():
         raise no_model_error(name)
 
 
-def require_version(conn: sqlite3.Connection, name: str, version: int) -> None:
+def require_version(conn: Tx, name: str, version: int) -> None:
     require_model(conn, name)
     if not conn.execute(
         "SELECT 1 FROM model_versions WHERE name = ? AND version = ?", (name, version)
@@ -47,7 +46,7 @@ def require_version(conn: sqlite3.Connection, name: str, version: int) -> None:
         raise no_version_error(name, version)
 
 
-def touch(conn: sqlite3.Connection, name: str, version: int | None = None) -> None:
+def touch(conn: Tx, name: str, version: int | None = None) -> None:
     stamp = now_ms()
     conn.execute("UPDATE registered_models SET last_updated_time = ? WHERE name = ?", (stamp, name))
     if version is not None:
@@ -66,27 +65,27 @@ def _versions(store: Store, where: str, params: tuple[object, ...]) -> list[Mode
         return []
     tags: dict[tuple[str, int], dict[str, str]] = {}
     aliases: dict[tuple[str, int], list[str]] = {}
-    names = sorted({row["name"] for row in rows})
+    names = sorted({row.name for row in rows})
     marks = ",".join("?" * len(names))
     for tag in store.read(f"SELECT * FROM model_version_tags WHERE name IN ({marks})", names):
-        tags.setdefault((tag["name"], tag["version"]), {})[tag["key"]] = tag["value"]
+        tags.setdefault((tag.name, tag.version), {})[tag.key] = tag.value
     for alias in store.read(
         f"SELECT * FROM registered_model_aliases WHERE name IN ({marks}) ORDER BY alias", names
     ):
-        aliases.setdefault((alias["name"], alias["version"]), []).append(alias["alias"])
+        aliases.setdefault((alias.name, alias.version), []).append(alias.alias)
     return [
         ModelVersion(
-            name=row["name"],
-            version=row["version"],
-            creation_timestamp=row["creation_time"],
-            last_updated_timestamp=row["last_updated_time"],
-            description=row["description"],
-            current_stage=row["current_stage"],
-            source=row["source"],
-            run_id=row["run_id"],
-            storage_location=str(blob_dir(store, row["blob"])),
-            tags=tags.get((row["name"], row["version"]), {}),
-            aliases=tuple(aliases.get((row["name"], row["version"]), ())),
+            name=row.name,
+            version=row.version,
+            creation_timestamp=row.creation_time,
+            last_updated_timestamp=row.last_updated_time,
+            description=row.description,
+            current_stage=row.current_stage,
+            source=row.source,
+            run_id=row.run_id,
+            storage_location=str(blob_dir(store, row.blob)),
+            tags=tags.get((row.name, row.version), {}),
+            aliases=tuple(aliases.get((row.name, row.version), ())),
         )
         for row in rows
     ]
@@ -149,7 +148,7 @@ def search_registered_models(
     rows = store.read(f"SELECT * FROM registered_models WHERE {where} ORDER BY name", params)
     result = []
     for row in rows:
-        model = row["name"]
+        model = row.name
         tags = store.read("SELECT key, value FROM registered_model_tags WHERE name = ?", (model,))
         aliases = store.read(
             "SELECT alias, version FROM registered_model_aliases WHERE name = ?", (model,)
@@ -157,12 +156,12 @@ def search_registered_models(
         result.append(
             RegisteredModel(
                 name=model,
-                creation_timestamp=row["creation_time"],
-                last_updated_timestamp=row["last_updated_time"],
-                description=row["description"],
+                creation_timestamp=row.creation_time,
+                last_updated_timestamp=row.last_updated_time,
+                description=row.description,
                 latest_versions=tuple(get_latest_versions(store, model)),
-                tags={t["key"]: t["value"] for t in tags},
-                aliases={a["alias"]: a["version"] for a in aliases},
+                tags={t.key: t.value for t in tags},
+                aliases={a.alias: a.version for a in aliases},
             )
         )
     return result
@@ -211,7 +210,7 @@ def create_registered_model(
 ) -> RegisteredModel:
     """Create ``name``; ``AlreadyExists`` if it is taken."""
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         stamp = now_ms()
         try:
             conn.execute(
@@ -219,7 +218,7 @@ def create_registered_model(
                 "description) VALUES (?, ?, ?, ?)",
                 (name, stamp, stamp, description),
             )
-        except sqlite3.IntegrityError:
+        except IntegrityViolation:
             raise AlreadyExists(f"registered model '{name}' already exists") from None
         conn.executemany(
             "INSERT INTO registered_model_tags VALUES (?, ?, ?)",
@@ -232,33 +231,35 @@ def create_registered_model(
 
 def publish_version(
     store: Store,
-    conn: sqlite3.Connection,
+    conn: Tx,
     name: str,
     staged: Path,
     digest: str,
     record: tuple[str, str | None, str],
+    stamp: int | None = None,
 ) -> int:
     """Inside a write transaction: allocate the next version and move its blob in place.
 
-    ``record`` is (source, run_id, description). Runs again on retry, so it is idempotent.
+    ``record`` is (source, run_id, description); ``stamp`` the creation time (now if
+    not given). Runs again on retry, so it is idempotent.
     """
     source, run_id, description = record
+    # One UPDATE both allocates and locks: a concurrent writer waits on the row (and on
+    # PostgreSQL re-reads it), so no two transactions ever get the same number.
+    stamp = now_ms() if stamp is None else stamp
     row = conn.execute(
-        "SELECT last_version FROM registered_models WHERE name = ?", (name,)
+        "UPDATE registered_models SET last_version = last_version + 1, last_updated_time = ? "
+        "WHERE name = ? RETURNING last_version",
+        (stamp, name),
     ).fetchone()
     if row is None:
         raise no_model_error(name)
-    version = int(row[0]) + 1
+    version = int(row[0])
     target = blob_dir(store, digest)
     if not target.exists():
         with os_errors(target):
             target.parent.mkdir(parents=True, exist_ok=True)
             staged.rename(target)
-    stamp = now_ms()
-    conn.execute(
-        "UPDATE registered_models SET last_version = ?, last_updated_time = ? WHERE name = ?",
-        (version, stamp, name),
-    )
     conn.execute(
         "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
         "description, source, run_id, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -282,26 +283,40 @@ def create_model_version(
     if run_id is None and isinstance(mlmodel.get("run_id"), str):
         run_id = mlmodel["run_id"]
 
-    def work(conn: sqlite3.Connection) -> int:
+    def work(conn: Tx) -> tuple[int, int]:
+        stamp = now_ms()
         if create_model:
-            stamp = now_ms()
             conn.execute(
-                "INSERT OR IGNORE INTO registered_models (name, creation_time, "
-                "last_updated_time) VALUES (?, ?, ?)",
+                "INSERT INTO registered_models (name, creation_time, "
+                "last_updated_time) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (name, stamp, stamp),
             )
-        version = publish_version(store, conn, name, staged, digest, (source, run_id, description))
+        record = (source, run_id, description)
+        version = publish_version(store, conn, name, staged, digest, record, stamp)
         conn.executemany(
             "INSERT INTO model_version_tags VALUES (?, ?, ?, ?)",
             [(name, version, k, v) for k, v in (tags or {}).items()],
         )
-        return version
+        return version, stamp
 
     try:
-        version = store.write(work)
+        version, stamp = store.write(work)
     finally:
         remove_tree(staged)  # gone already unless the blob existed or the write failed
-    return get_model_version(store, name, version)
+    # Built from what was just committed: a new version has no aliases and only its tags.
+    return ModelVersion(
+        name=name,
+        version=version,
+        creation_timestamp=stamp,
+        last_updated_timestamp=stamp,
+        description=description,
+        current_stage="None",
+        source=source,
+        run_id=run_id,
+        storage_location=str(blob_dir(store, digest)),
+        tags=dict(tags or {}),
+        aliases=(),
+    )
 
 
 def collect_garbage(store: Store, digests: set[str]) -> None:
@@ -309,7 +324,7 @@ def collect_garbage(store: Store, digests: set[str]) -> None:
     for digest in digests:
         trash = staging_path(store)
 
-        def work(conn: sqlite3.Connection, digest: str = digest, trash: Path = trash) -> bool:
+        def work(conn: Tx, digest: str = digest, trash: Path = trash) -> bool:
             if conn.execute("SELECT 1 FROM model_versions WHERE blob = ?", (digest,)).fetchone():
                 return False
             target = blob_dir(store, digest)

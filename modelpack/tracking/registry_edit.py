@@ -7,8 +7,6 @@ the model's counter where it was.
 
 from __future__ import annotations
 
-import sqlite3
-
 from modelpack.errors import AlreadyExists, ModelNotFound, NotFound
 from modelpack.tracking.registry import (
     collect_garbage,
@@ -18,7 +16,7 @@ from modelpack.tracking.registry import (
     validate_archive_flag,
 )
 from modelpack.tracking.runs import now_ms
-from modelpack.tracking.store import Store
+from modelpack.tracking.stores import Store, Tx
 
 _VERSION_KEY = "name = ? AND version = ?"
 
@@ -26,11 +24,14 @@ _VERSION_KEY = "name = ? AND version = ?"
 def rename_registered_model(store: Store, name: str, new_name: str) -> None:
     """Rename ``name`` to ``new_name``, its versions, tags and aliases with it."""
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         require_model(conn, name)
         if conn.execute("SELECT 1 FROM registered_models WHERE name = ?", (new_name,)).fetchone():
             raise AlreadyExists(f"registered model '{new_name}' already exists; pick another name")
-        conn.execute("PRAGMA defer_foreign_keys = ON")
+        if conn.dialect == "sqlite":
+            conn.execute("PRAGMA defer_foreign_keys = ON")
+        else:
+            conn.execute("SET CONSTRAINTS ALL DEFERRED")
         for table in (
             "registered_models",
             "model_versions",
@@ -47,7 +48,7 @@ def rename_registered_model(store: Store, name: str, new_name: str) -> None:
 def update_registered_model(store: Store, name: str, description: str) -> None:
     """Set the description of ``name``."""
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         require_model(conn, name)
         conn.execute(
             "UPDATE registered_models SET description = ? WHERE name = ?", (description, name)
@@ -60,7 +61,7 @@ def update_registered_model(store: Store, name: str, description: str) -> None:
 def delete_registered_model(store: Store, name: str) -> None:
     """Delete ``name`` and every version of it."""
 
-    def work(conn: sqlite3.Connection) -> set[str]:
+    def work(conn: Tx) -> set[str]:
         require_model(conn, name)
         blobs = {
             r[0] for r in conn.execute("SELECT blob FROM model_versions WHERE name = ?", (name,))
@@ -81,7 +82,7 @@ def delete_registered_model(store: Store, name: str) -> None:
 def update_model_version(store: Store, name: str, version: int, description: str) -> None:
     """Set the description of version ``version`` of ``name``."""
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         require_version(conn, name, version)
         conn.execute(
             f"UPDATE model_versions SET description = ? WHERE {_VERSION_KEY}",
@@ -95,15 +96,16 @@ def update_model_version(store: Store, name: str, version: int, description: str
 def delete_model_version(store: Store, name: str, version: int) -> None:
     """Delete one version (its number is never handed out again) and aliases to it."""
 
-    def work(conn: sqlite3.Connection) -> set[str]:
+    def work(conn: Tx) -> set[str]:
         require_version(conn, name, version)
-        blob = conn.execute(
+        row = conn.execute(
             f"SELECT blob FROM model_versions WHERE {_VERSION_KEY}", (name, version)
-        ).fetchone()[0]
+        ).fetchone()
+        blobs = {str(row[0])} if row is not None else set()
         for table in ("registered_model_aliases", "model_version_tags", "model_versions"):
             conn.execute(f"DELETE FROM {table} WHERE {_VERSION_KEY}", (name, version))
         touch(conn, name)
-        return {blob}
+        return blobs
 
     collect_garbage(store, store.write(work))
 
@@ -114,7 +116,7 @@ def transition_model_version_stage(
     """Move a version to ``stage`` (canonical name); optionally archive the others there."""
     validate_archive_flag(stage, archive_existing_versions)
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         require_version(conn, name, version)
         if archive_existing_versions:
             conn.execute(
@@ -134,10 +136,11 @@ def transition_model_version_stage(
 def set_alias(store: Store, name: str, alias: str, version: int) -> None:
     """Point ``alias`` of ``name`` at ``version`` (moving it if it pointed elsewhere)."""
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         require_version(conn, name, version)
         conn.execute(
-            "INSERT OR REPLACE INTO registered_model_aliases VALUES (?, ?, ?)",
+            "INSERT INTO registered_model_aliases VALUES (?, ?, ?) "
+            "ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
             (name, alias, version),
         )
         touch(conn, name)
@@ -148,7 +151,7 @@ def set_alias(store: Store, name: str, alias: str, version: int) -> None:
 def delete_alias(store: Store, name: str, alias: str) -> None:
     """Remove ``alias`` from ``name``."""
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         require_model(conn, name)
         cursor = conn.execute(
             "DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?", (name, alias)
@@ -163,16 +166,19 @@ def delete_alias(store: Store, name: str, alias: str) -> None:
 def set_model_tag(store: Store, name: str, key: str, value: str, version: int | None) -> None:
     """Set a tag on model ``name`` (``version`` None) or on one of its versions."""
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         if version is None:
             require_model(conn, name)
             conn.execute(
-                "INSERT OR REPLACE INTO registered_model_tags VALUES (?, ?, ?)", (name, key, value)
+                "INSERT INTO registered_model_tags VALUES (?, ?, ?) "
+                "ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
+                (name, key, value),
             )
         else:
             require_version(conn, name, version)
             conn.execute(
-                "INSERT OR REPLACE INTO model_version_tags VALUES (?, ?, ?, ?)",
+                "INSERT INTO model_version_tags VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value",
                 (name, version, key, value),
             )
         touch(conn, name, version)
@@ -183,7 +189,7 @@ def set_model_tag(store: Store, name: str, key: str, value: str, version: int | 
 def delete_model_tag(store: Store, name: str, key: str, version: int | None) -> None:
     """Remove a tag from model ``name`` or one of its versions."""
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         if version is None:
             require_model(conn, name)
             cursor = conn.execute(

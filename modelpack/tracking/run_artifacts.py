@@ -14,7 +14,7 @@ from modelpack.errors import DependencyMissing, InvalidInput, NotFound
 from modelpack.tracking.artifacts import list_files, place_bytes, place_file, run_artifact_dir
 from modelpack.tracking.names import check_artifact_path
 from modelpack.tracking.runs import get_run
-from modelpack.tracking.store import Store
+from modelpack.tracking.stores import Store
 
 
 def artifact_root_of(store: Store, run_id: str) -> Path:

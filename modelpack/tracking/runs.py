@@ -1,6 +1,6 @@
 """Experiments and runs in a store: create, log, read.
 
-Functions here take a :class:`~modelpack.tracking.store.Store` and already
+Functions here take a :class:`~modelpack.tracking.stores.Store` and already
 validated values; the fluent API and :class:`~modelpack.tracking.client.Client`
 validate at the edge and call them.
 """
@@ -8,15 +8,15 @@ validate at the edge and call them.
 from __future__ import annotations
 
 import math
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from modelpack.errors import AlreadyExists, InvalidInput, NotFound
 from modelpack.tracking.artifacts import run_artifact_dir
 from modelpack.tracking.entities import Experiment, Metric, Run, RunData, RunInfo
-from modelpack.tracking.store import Store
+from modelpack.tracking.stores import IntegrityViolation, Store, Tx
 
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 PARENT_RUN_TAG = "mlflow.parentRunId"
@@ -34,37 +34,38 @@ def now_ms() -> int:
 # -- experiments ---------------------------------------------------------------------
 
 
-def _experiment(store: Store, row: sqlite3.Row) -> Experiment:
-    experiment_id = str(row["experiment_id"])
+def _experiment(store: Store, row: Any) -> Experiment:
+    experiment_id = str(row.experiment_id)
     tags = store.read(
-        "SELECT key, value FROM experiment_tags WHERE experiment_id = ?", (row["experiment_id"],)
+        "SELECT key, value FROM experiment_tags WHERE experiment_id = ?", (row.experiment_id,)
     )
     return Experiment(
         experiment_id=experiment_id,
-        name=row["name"],
+        name=row.name,
         artifact_location=(store.artifact_root / experiment_id).as_uri(),
-        lifecycle_stage=row["lifecycle_stage"],
-        creation_time=row["creation_time"],
-        last_update_time=row["last_update_time"],
-        tags={tag["key"]: tag["value"] for tag in tags},
+        lifecycle_stage=row.lifecycle_stage,
+        creation_time=row.creation_time,
+        last_update_time=row.last_update_time,
+        tags={tag.key: tag.value for tag in tags},
     )
 
 
 def create_experiment(store: Store, name: str, tags: Mapping[str, str] | None = None) -> str:
     """Create experiment ``name``; return its id. ``AlreadyExists`` if the name is taken."""
 
-    def work(conn: sqlite3.Connection) -> str:
+    def work(conn: Tx) -> str:
         stamp = now_ms()
         try:
             cursor = conn.execute(
-                "INSERT INTO experiments (name, creation_time, last_update_time) VALUES (?, ?, ?)",
+                "INSERT INTO experiments (name, creation_time, last_update_time) VALUES (?, ?, ?) "
+                "RETURNING experiment_id",
                 (name, stamp, stamp),
             )
-        except sqlite3.IntegrityError:
+        except IntegrityViolation:
             raise AlreadyExists(
                 f"experiment '{name}' already exists; use set_experiment to reuse it"
             ) from None
-        experiment_id = cursor.lastrowid
+        experiment_id = cursor.scalar()
         conn.executemany(
             "INSERT INTO experiment_tags VALUES (?, ?, ?)",
             [(experiment_id, key, value) for key, value in (tags or {}).items()],
@@ -98,8 +99,8 @@ def get_or_create_experiment(store: Store, name: str) -> Experiment:
     stamp = now_ms()
     store.write(
         lambda conn: conn.execute(
-            "INSERT OR IGNORE INTO experiments (name, creation_time, last_update_time) "
-            "VALUES (?, ?, ?)",
+            "INSERT INTO experiments (name, creation_time, last_update_time) "
+            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (name, stamp, stamp),
         )
     )
@@ -134,7 +135,7 @@ def create_run(
     if parent_run_id:
         all_tags[PARENT_RUN_TAG] = parent_run_id
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         if not conn.execute(
             "SELECT 1 FROM experiments WHERE experiment_id = ? AND lifecycle_stage = 'active'",
             (experiment_id,),
@@ -153,18 +154,18 @@ def create_run(
     return get_run(store, run_id)
 
 
-def _run_info(store: Store, row: sqlite3.Row) -> RunInfo:
-    experiment_id = str(row["experiment_id"])
+def _run_info(store: Store, row: Any) -> RunInfo:
+    experiment_id = str(row.experiment_id)
     return RunInfo(
-        run_id=row["run_id"],
-        run_name=row["run_name"],
+        run_id=row.run_id,
+        run_name=row.run_name,
         experiment_id=experiment_id,
-        status=row["status"],
-        start_time=row["start_time"],
-        end_time=row["end_time"],
-        artifact_uri=run_artifact_dir(store, experiment_id, row["run_id"]).as_uri(),
-        lifecycle_stage=row["lifecycle_stage"],
-        parent_run_id=row["parent_run_id"],
+        status=row.status,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        artifact_uri=run_artifact_dir(store, experiment_id, row.run_id).as_uri(),
+        lifecycle_stage=row.lifecycle_stage,
+        parent_run_id=row.parent_run_id,
     )
 
 
@@ -178,23 +179,23 @@ def load_runs(store: Store, where: str, params: Sequence[object]) -> list[Run]:
     if not rows:
         return []
     subquery = f"SELECT run_id FROM runs WHERE {where}"
-    data: dict[str, RunData] = {row["run_id"]: RunData() for row in rows}
+    data: dict[str, RunData] = {row.run_id: RunData() for row in rows}
     for kv in store.read(
         f"SELECT run_id, key, value FROM params WHERE run_id IN ({subquery})", params
     ):
-        data[kv["run_id"]].params[kv["key"]] = kv["value"]
+        data[kv.run_id].params[kv.key] = kv.value
     for kv in store.read(
         f"SELECT run_id, key, value FROM tags WHERE run_id IN ({subquery})", params
     ):
-        data[kv["run_id"]].tags[kv["key"]] = kv["value"]
+        data[kv.run_id].tags[kv.key] = kv.value
     latest = (
         "SELECT run_id, key, value FROM (SELECT run_id, key, value, ROW_NUMBER() OVER ("
         "PARTITION BY run_id, key ORDER BY step DESC, timestamp DESC) AS rn FROM metrics "
-        f"WHERE run_id IN ({subquery})) WHERE rn = 1"
+        f"WHERE run_id IN ({subquery})) AS latest WHERE rn = 1"
     )
     for kv in store.read(latest, params):
-        data[kv["run_id"]].metrics[kv["key"]] = _metric_value(kv["value"])
-    return [Run(_run_info(store, row), data[row["run_id"]]) for row in rows]
+        data[kv.run_id].metrics[kv.key] = _metric_value(kv.value)
+    return [Run(_run_info(store, row), data[row.run_id]) for row in rows]
 
 
 def get_run(store: Store, run_id: str) -> Run:
@@ -210,7 +211,7 @@ def set_terminated(store: Store, run_id: str, status: str, end_time: int | None 
     if status not in RUN_STATUSES:
         raise InvalidInput(f"run status must be one of {', '.join(RUN_STATUSES)}")
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         cursor = conn.execute(
             "UPDATE runs SET status = ?, end_time = ? WHERE run_id = ?",
             (status, end_time if end_time is not None else now_ms(), run_id),
@@ -237,7 +238,7 @@ def log_metric(
     stored = None if math.isnan(value) else value
     try:
         store.execute(_INSERT_METRIC, (run_id, key, stored, timestamp, step))
-    except sqlite3.IntegrityError:
+    except IntegrityViolation:
         raise NotFound(f"no run with id '{run_id}'; start a run before logging") from None
 
 
@@ -258,7 +259,7 @@ def log_batch(
     ]
     params = params or {}
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         if not conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
             raise NotFound(f"no run with id '{run_id}'; start a run before logging")
         for key, value in params.items():
@@ -271,11 +272,12 @@ def log_batch(
                     "params are immutable — log it under a new key or use a tag"
                 )
         conn.executemany(
-            "INSERT OR IGNORE INTO params VALUES (?, ?, ?)",
+            "INSERT INTO params VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(run_id, k, v) for k, v in params.items()],
         )
         conn.executemany(
-            "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)",
+            "INSERT INTO tags VALUES (?, ?, ?) "
+            "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
             [(run_id, k, v) for k, v in (tags or {}).items()],
         )
         conn.executemany(_INSERT_METRIC, metric_rows)
@@ -286,7 +288,7 @@ def log_batch(
 def delete_tag(store: Store, run_id: str, key: str) -> None:
     """Remove tag ``key`` from ``run_id`` (``NotFound`` if it is not set)."""
 
-    def work(conn: sqlite3.Connection) -> None:
+    def work(conn: Tx) -> None:
         cursor = conn.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", (run_id, key))
         if cursor.rowcount == 0:
             raise NotFound(f"run '{run_id}' has no tag '{key}'")
@@ -298,10 +300,10 @@ def get_metric_history(store: Store, run_id: str, key: str) -> list[Metric]:
     """Every point of metric ``key`` in ``run_id``, by step then time."""
     rows = store.read(
         "SELECT key, value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
-        "ORDER BY step, timestamp, rowid",
+        f"ORDER BY step, timestamp{', rowid' if store.dialect == 'sqlite' else ''}",
         (run_id, key),
     )
-    return [Metric(r["key"], _metric_value(r["value"]), r["timestamp"], r["step"]) for r in rows]
+    return [Metric(r.key, _metric_value(r.value), r.timestamp, r.step) for r in rows]
 
 
 __all__ = [

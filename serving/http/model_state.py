@@ -55,7 +55,7 @@ def identify(uri: str, name: str = "", version: str = "") -> ModelIdentity:
     if uri.startswith("models:"):
         from modelpack.tracking.resolve import resolve_models_uri
 
-        found, number, path = resolve_models_uri(uri)
+        found, number, path = resolve_models_uri(uri, verify=False)  # load() verifies
         return ModelIdentity(name or found, version or str(number), path)
     path = resolve_model_uri(uri)
     found = path.name if not uri.startswith("runs:") else uri.rstrip("/").rsplit("/", 1)[-1]
@@ -150,6 +150,10 @@ def load(
     """Load the model ``config`` names (blocking); returns it, its identity and the seconds."""
     start = time.perf_counter()
     identity = identity or served_identity(config)
+    if config.model_uri.startswith("models:"):
+        from modelpack.tracking.verify import verify_version_dir
+
+        verify_version_dir(identity.name, identity.version, identity.path)
     model = load_model(identity.path, trust=config.trust or None)
     model.signature  # noqa: B018  (parsed now: a malformed one fails the load, not serving)
     return model, identity, time.perf_counter() - start

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.pg_server import PostgresServer
+
 MakeModelDir = Callable[..., Path]
 
 
@@ -63,3 +65,44 @@ def save_fake_model() -> Callable[[Path], None]:
         (path / "MLmodel").write_text(yaml.safe_dump(mlmodel), encoding="utf-8")
 
     return save
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (installed with apt-get if missing)."""
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_tracking_uri(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """Like ``tracking_uri``, once on SQLite and once on a fresh PostgreSQL database.
+
+    A test module opts in by defining ``tracking_uri`` as this fixture, so the same
+    tests hold both backends to one behaviour.
+    """
+    from modelpack.tracking import config, fluent
+
+    if request.param == "sqlite":
+        uri = f"sqlite:///{tmp_path / 'store' / 'modelpack.db'}"
+        monkeypatch.delenv("MODELPACK_ARTIFACT_ROOT", raising=False)
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        uri = server.create_database()
+        monkeypatch.setenv("MODELPACK_ARTIFACT_ROOT", str(tmp_path / "store" / "artifacts"))
+    monkeypatch.setenv("MODELPACK_TRACKING_URI", uri)
+    monkeypatch.delenv("MODELPACK_EXPERIMENT_NAME", raising=False)
+    config.reset_tracking_uri()
+    yield uri
+    while fluent.active_run() is not None:
+        fluent.end_run()
+    config.reset_tracking_uri()
+    if request.param == "postgresql":
+        from modelpack.tracking.stores import get_store
+
+        get_store(uri).dispose()  # free the server's connection slots

@@ -23,6 +23,12 @@ MakeModelDir = Callable[..., Path]
 
 
 @pytest.fixture
+def tracking_uri(any_tracking_uri: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return any_tracking_uri
+
+
+@pytest.fixture
 def client(tracking_uri: str) -> Client:
     return Client(tracking_uri)
 

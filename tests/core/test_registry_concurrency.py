@@ -1,4 +1,4 @@
-"""Real processes against one SQLite store: concurrent registration and kill -9."""
+"""Real processes against one store (SQLite, PostgreSQL): concurrent registration, kill -9."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from modelpack.tracking import Client
+from tests.pg_server import PostgresServer
 
 MakeModelDir = Callable[..., Path]
 
@@ -43,7 +44,7 @@ _WORKER = textwrap.dedent(
 
 
 def _env(tracking_uri: str) -> dict[str, str]:
-    env = dict(os.environ)
+    env = dict(os.environ)  # MODELPACK_ARTIFACT_ROOT too, when a fixture set it
     env["MODELPACK_TRACKING_URI"] = tracking_uri
     return env
 
@@ -121,8 +122,9 @@ _CRASHER = textwrap.dedent(
 
 @pytest.mark.parametrize("point", ["copy", "commit", "log_model"])
 def test_kill_9_leaves_no_half_version(
-    tracking_uri: str, tmp_path: Path, make_model_dir: MakeModelDir, point: str
+    any_tracking_uri: str, tmp_path: Path, make_model_dir: MakeModelDir, point: str
 ) -> None:
+    tracking_uri = any_tracking_uri
     client = Client(tracking_uri)
     source = make_model_dir(size=200_000)
     client.create_registered_model("crashy")
@@ -142,11 +144,65 @@ def test_kill_9_leaves_no_half_version(
     versions = fresh.search_model_versions("name = 'crashy'")
     assert [v.version for v in versions] == [1]
     assert (Path(versions[0].storage_location) / "model.bin").is_file()
-    db = sqlite3.connect(fresh.store.db_path)
-    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    db.close()
+    if fresh.store.db_path is not None:  # SQLite: the file itself is intact
+        db = sqlite3.connect(fresh.store.db_path)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        db.close()
     if point == "log_model":
         run = fresh.search_runs()[0]
         assert "model/MLmodel" not in fresh.list_artifacts(run.info.run_id)
     # the number the crashed writer was allocating was never committed, so none is skipped
     assert fresh.create_model_version("crashy", str(source)).version == 2
+
+
+_ROUNDS = 10
+_PG_WORKER = textwrap.dedent(
+    """
+    import os, sys, pathlib, time, yaml
+    import modelpack
+
+    index, source, go = int(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+    model = source / f"model-{index}"
+    model.mkdir(parents=True)
+    (model / "model.bin").write_bytes(os.urandom(64))
+    (model / "MLmodel").write_text(yaml.safe_dump({"flavors": {"fake": {}}}))
+    modelpack.Client().search_registered_models()  # connected and migrated before the start
+    while not go.exists():
+        time.sleep(0.01)
+    for round in range(int(sys.argv[4])):
+        modelpack.register_model(str(model), f"shared-{round}")
+    """
+)
+
+
+def test_sixteen_processes_on_postgresql_get_versions_one_to_n_over_ten_rounds(
+    postgres_server: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri = postgres_server.create_database()
+    env = {**_env(uri), "MODELPACK_ARTIFACT_ROOT": str(tmp_path / "artifacts")}
+    monkeypatch.setenv("MODELPACK_ARTIFACT_ROOT", env["MODELPACK_ARTIFACT_ROOT"])
+    script, go = tmp_path / "worker.py", tmp_path / "go"
+    script.write_text(_PG_WORKER)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(i), str(tmp_path / "src"), str(go), str(_ROUNDS)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(N_PROCESSES)
+    ]
+    go.touch()  # all start registering at once: the rounds overlap as writers race
+    failures = []
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        if proc.returncode != 0:
+            failures.append(err.decode()[-2000:])
+    assert not failures, failures[0]
+
+    client = Client(uri)
+    for round in range(_ROUNDS):
+        versions = client.search_model_versions(f"name = 'shared-{round}'")
+        assert sorted(v.version for v in versions) == list(range(1, N_PROCESSES + 1))
+        assert all((Path(v.storage_location) / "MLmodel").is_file() for v in versions)
+    client.store.dispose()

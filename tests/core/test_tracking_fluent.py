@@ -16,6 +16,12 @@ from modelpack.errors import DependencyMissing, InvalidInput, InvalidName, NotFo
 from modelpack.tracking import Client, log_model_dir
 
 
+@pytest.fixture
+def tracking_uri(any_tracking_uri: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return any_tracking_uri
+
+
 def test_run_records_params_metrics_tags(tracking_uri: str) -> None:
     experiment = modelpack.set_experiment("iris")
     with modelpack.start_run(run_name="rf") as run:

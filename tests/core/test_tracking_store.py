@@ -12,8 +12,8 @@ import pytest
 import modelpack
 from modelpack.errors import InvalidURI, StoreError
 from modelpack.tracking import Client, config
-from modelpack.tracking.schema import MIGRATIONS, SCHEMA_VERSION, statements
-from modelpack.tracking.store import Store, locate_store
+from modelpack.tracking.stores import Store, locate_store
+from modelpack.tracking.stores.schema import HEAD, LEGACY_MIGRATIONS, LEGACY_SENTINEL, statements
 
 
 def test_sqlite_uri_puts_artifacts_beside_the_file(tmp_path: Path) -> None:
@@ -71,12 +71,12 @@ def test_default_store_is_modelpack_store_in_cwd(
 
 def test_store_uses_wal(tracking_uri: str) -> None:
     conn = Client().store.connection()
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
 def _old_store(path: Path) -> None:
     conn = sqlite3.connect(path)
-    for statement in statements(MIGRATIONS[0]):
+    for statement in statements(LEGACY_MIGRATIONS[0]):
         conn.execute(statement)
     conn.execute("CREATE TABLE modelpack_schema (version INTEGER NOT NULL)")
     conn.execute("INSERT INTO modelpack_schema VALUES (1)")
@@ -93,18 +93,21 @@ def test_an_older_store_is_migrated_on_open(tmp_path: Path) -> None:
     client = Client(f"sqlite:///{tmp_path}/old.db")
     assert client.get_run("0123456789abcdef0123456789abcdef").info.run_name == "old"
     assert client.create_registered_model("now-possible").name == "now-possible"
-    version = client.store.read("SELECT version FROM modelpack_schema")[0][0]
-    assert version == SCHEMA_VERSION
+    assert client.store.read("SELECT version_num FROM alembic_version")[0][0] == HEAD
+    # an old modelpack (sqlite3 migrations) now sees a newer store and refuses it clearly
+    assert client.store.read("SELECT version FROM modelpack_schema")[0][0] == LEGACY_SENTINEL
 
 
 def test_a_newer_store_is_refused(tmp_path: Path) -> None:
     Client(f"sqlite:///{tmp_path}/new.db").search_experiments()
     conn = sqlite3.connect(tmp_path / "new.db")
-    conn.execute("UPDATE modelpack_schema SET version = 999")
+    conn.execute("UPDATE alembic_version SET version_num = 'f00dcafe'")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="upgrade modelpack"):
+    with pytest.raises(StoreError, match="revision f00dcafe, newer .* upgrade modelpack"):
         Store(locate_store(f"sqlite:///{tmp_path}/new.db")).read("SELECT 1")
+    conn = sqlite3.connect(tmp_path / "new.db")
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("f00dcafe",)]
 
 
 def test_a_corrupt_file_is_a_store_error(tmp_path: Path) -> None:
@@ -117,11 +120,11 @@ def test_full_disk_is_a_store_error_and_keeps_data(tracking_uri: str) -> None:
     with modelpack.start_run() as run:
         modelpack.log_metric("kept", 1.0)
         conn = Client().store.connection()
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        conn.execute(f"PRAGMA max_page_count = {pages}")  # the database cannot grow: "full"
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+        conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")  # the database cannot grow: "full"
         with pytest.raises(StoreError, match="disk is full"):
             modelpack.log_metrics({f"m{i}": float(i) for i in range(5000)})
-        conn.execute("PRAGMA max_page_count = 1073741823")
+        conn.exec_driver_sql("PRAGMA max_page_count = 1073741823")
     assert Client().get_run(run.info.run_id).data.metrics == {"kept": 1.0}
 
 
@@ -129,14 +132,16 @@ def test_read_only_store_is_a_store_error(tracking_uri: str) -> None:
     with modelpack.start_run() as run:
         modelpack.log_param("kept", 1)
         conn = Client().store.connection()
-        conn.execute("PRAGMA query_only = 1")  # root ignores chmod; SQLite's own read-only switch
+        conn.exec_driver_sql(
+            "PRAGMA query_only = 1"
+        )  # root ignores chmod; SQLite's own read-only switch
         try:
             with pytest.raises(StoreError, match="read-only"):
                 modelpack.log_param("more", 2)
             with pytest.raises(StoreError, match="read-only"):
                 modelpack.log_metric("m", 1.0)
         finally:
-            conn.execute("PRAGMA query_only = 0")
+            conn.exec_driver_sql("PRAGMA query_only = 0")
     assert Client().get_run(run.info.run_id).data.params == {"kept": "1"}
 
 

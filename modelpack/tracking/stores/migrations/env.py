@@ -1,0 +1,10 @@
+"""Alembic environment: runs on the connection the store hands over (never its own)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=None)
+with context.begin_transaction():
+    context.run_migrations()
