@@ -1,0 +1,100 @@
+"""The tracking server's Starlette app, built from one frozen :class:`ServerConfig`.
+
+>>> app = build_app(ServerConfig(backend_store_uri="sqlite:////tmp/store.db"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from modelpack.errors import InvalidInput, ModelpackError, PermissionDenied
+from modelpack.server.auth import AuthStore
+from modelpack.server.endpoint import Endpoint, call, error_response, json_error
+from modelpack.server.routes import ENDPOINTS
+from modelpack.tracking.client import Client
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything one ``modelpack server`` process runs with."""
+
+    backend_store_uri: str | None = None
+    artifacts_destination: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 1
+    auth_db: str | None = None  # set: every request must authenticate
+
+
+def _view(
+    endpoint: Endpoint, client: Client, auth: AuthStore | None
+) -> Callable[[Request], Awaitable[Response]]:
+    async def view(request: Request) -> Response:
+        if auth is not None:
+            try:
+                _, role = auth.authenticate(request.headers.get("authorization", ""))
+                if role < endpoint.permission:
+                    raise PermissionDenied(
+                        f"{request.method} {endpoint.path} needs {endpoint.permission.name}; "
+                        f"your role is {role.name}"
+                    )
+            except ModelpackError as exc:
+                response = error_response(exc)
+                if exc.http_status == 401:
+                    response.headers["WWW-Authenticate"] = 'Basic realm="modelpack"'
+                return response
+        return await call(request, endpoint, client)
+
+    return view
+
+
+async def _ping(request: Request) -> Response:
+    return Response("OK", media_type="text/plain")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 404:
+        return json_error(404, "ENDPOINT_NOT_FOUND", f"no endpoint at {request.url.path}")
+    if status == 405:
+        return json_error(
+            405, "BAD_REQUEST", f"{request.method} is not allowed on {request.url.path}"
+        )
+    return json_error(status, "BAD_REQUEST", "the request could not be handled")
+
+
+def _tracking_uri(config: ServerConfig) -> str | None:
+    if config.artifacts_destination is None:
+        return config.backend_store_uri
+    # the embedded store keeps artifacts beside its database; a separate destination is
+    # not wired through the public Client yet
+    raise InvalidInput(
+        "--artifacts-destination is not supported yet: artifacts live beside the backend store"
+    )
+
+
+def build_app(config: ServerConfig) -> Starlette:
+    """The ASGI app: MLflow's tracking REST API on ``config``'s store, ``GET /health``."""
+    client = Client(_tracking_uri(config))
+    auth = AuthStore(config.auth_db) if config.auth_db else None
+    routes = [Route(e.path, _view(e, client, auth), methods=list(e.methods)) for e in ENDPOINTS]
+    # probes stay open even with --auth: they say nothing about the store
+    routes += [Route("/health", _ping), Route("/ping", _ping)]
+    return Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: _http_error, 500: _server_error},
+    )
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return JSONResponse(
+        {"error_code": "INTERNAL_ERROR", "message": "the server failed; see its log"},
+        status_code=500,
+    )
