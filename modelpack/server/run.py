@@ -56,7 +56,9 @@ def run(config: ServerConfig) -> None:
     print(f"modelpack tracking server listening on http://{shown}:{port}", flush=True)
     try:
         server = uvicorn.Server(
-            uvicorn.Config(app, lifespan="off", log_config=None, server_header=False)
+            uvicorn.Config(
+                app, lifespan="off", log_config=None, server_header=False, access_log=False
+            )
         )
         server.run(sockets=[sock])
     finally:
