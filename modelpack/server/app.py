@@ -33,6 +33,11 @@ class ServerConfig:
     auth_db: str | None = None  # set: every request must authenticate
 
 
+#: the only routes that answer without credentials under ``--auth``: liveness probes,
+#: which say nothing about the store
+OPEN_PATHS = ("/health", "/ping")
+
+
 def _view(
     endpoint: Endpoint, client: Client, auth: AuthStore | None
 ) -> Callable[[Request], Awaitable[Response]]:
@@ -85,8 +90,7 @@ def build_app(config: ServerConfig) -> Starlette:
     client = Client(_tracking_uri(config))
     auth = AuthStore(config.auth_db) if config.auth_db else None
     routes = [Route(e.path, _view(e, client, auth), methods=list(e.methods)) for e in ENDPOINTS]
-    # probes stay open even with --auth: they say nothing about the store
-    routes += [Route("/health", _ping), Route("/ping", _ping)]
+    routes += [Route(path, _ping) for path in OPEN_PATHS]
     return Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, 500: _server_error},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from modelpack.server.app import ServerConfig
@@ -64,13 +66,21 @@ def users() -> None:
 @users.command("create")
 @_AUTH_DB
 @click.option("--username", required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=False)
-@click.option("--role", type=click.Choice(["READ", "EDIT", "MANAGE"], case_sensitive=False),
-              default="EDIT", show_default=True)  # fmt: skip
-def create_user(auth_db: str, username: str, password: str, role: str) -> None:
-    """Add a user (password read from the prompt or stdin)."""
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (scripts).")
+@click.option(
+    "--role",
+    type=click.Choice(["READ", "EDIT", "MANAGE"], case_sensitive=False),
+    default="EDIT",
+    show_default=True,
+)
+def create_user(auth_db: str, username: str, password_stdin: bool, role: str) -> None:
+    """Add a user; the password is prompted for (never taken from the command line)."""
     from modelpack.server.auth import AuthStore
 
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     AuthStore(auth_db).create_user(username, password, role)
     click.echo(f"created user '{username}' with role {role.upper()}")
 
