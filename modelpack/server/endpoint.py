@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from modelpack.errors import InvalidInput, ModelpackError
+from modelpack.errors import AlreadyExists, InvalidInput, ModelpackError, NotFound
 from modelpack.tracking.client import Client
 
 log = logging.getLogger("modelpack.server")
@@ -30,6 +30,8 @@ _STATUS_BY_CODE = {
     # MLflow answers 400 for a name that is taken, where modelpack's library says 409
     "RESOURCE_ALREADY_EXISTS": 400,
 }
+
+_TAKEN = "an experiment with this name already exists; pick another name or look it up by name"
 
 
 class Permission(enum.IntEnum):
@@ -58,6 +60,8 @@ class Endpoint:
     body: type[BaseModel]
     permission: Permission
     handler: Handler
+    #: what a NotFound from the store means here, said without the id that came
+    missing: str = "no run with this run_id; check the id"
 
 
 def error_response(exc: ModelpackError) -> JSONResponse:
@@ -150,6 +154,11 @@ async def call(request: Request, endpoint: Endpoint, client: Client) -> Response
     try:
         body = await parse_request(request, endpoint)
         result = await run_in_threadpool(endpoint.handler, client, body)
+    except NotFound:
+        # the store's own message names the id or name that came: the answer does not
+        return error_response(NotFound(f"{request.method} {endpoint.path}: {endpoint.missing}"))
+    except AlreadyExists:
+        return error_response(AlreadyExists(f"{request.method} {endpoint.path}: {_TAKEN}"))
     except ModelpackError as exc:
         if exc.http_status >= 500:
             log.error("%s %s failed: %s", request.method, endpoint.path, exc.error_code)

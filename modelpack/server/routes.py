@@ -13,6 +13,11 @@ from modelpack.tracking.client import Client
 from modelpack.tracking.entities import Metric
 
 PREFIX = "/api/2.0/mlflow"
+_BAD_SEARCH = (
+    "filter or order_by could not be read: write comparisons such as metrics.rmse < 1, "
+    "params.depth = '3', tags.team = 'x' or attributes.status = 'FINISHED' joined with AND, "
+    "and order_by entries such as 'metrics.rmse ASC'"
+)
 _READ_METHODS = ("GET", "POST")
 
 
@@ -56,7 +61,7 @@ def get_experiment(client: Client, body: wire.ExperimentId) -> dict[str, Any]:
 def get_experiment_by_name(client: Client, body: wire.ExperimentName) -> dict[str, Any]:
     found = client.get_experiment_by_name(body.experiment_name)
     if found is None:
-        raise NotFound(f"no experiment named '{body.experiment_name}'; create it first")
+        raise NotFound("no experiment with this name; create it first")
     return {"experiment": wire.experiment_json(found)}
 
 
@@ -125,9 +130,13 @@ def search_runs(client: Client, body: wire.SearchRuns) -> dict[str, Any]:
     if body.run_view_type == "DELETED_ONLY":
         return {"runs": []}
     offset = _offset(body.page_token)
-    found = client.search_runs(
-        body.experiment_ids or None, body.filter, body.order_by, offset + body.max_results + 1
-    )
+    try:
+        found = client.search_runs(
+            body.experiment_ids or None, body.filter, body.order_by, offset + body.max_results + 1
+        )
+    except InvalidInput:
+        # the parser's message quotes the expression that came; this one does not
+        raise InvalidInput(_BAD_SEARCH) from None
     chunk, token = _page(found, offset, body.max_results)
     out: dict[str, Any] = {"runs": [wire.run_json(run) for run in chunk]}
     if token:
@@ -148,24 +157,35 @@ def get_metric_history(client: Client, body: wire.GetMetricHistory) -> dict[str,
 
 
 def _endpoint(
-    path: str, methods: tuple[str, ...], body: Any, permission: Permission, handler: Any
+    path: str,
+    methods: tuple[str, ...],
+    body: Any,
+    permission: Permission,
+    handler: Any,
+    missing: str = "",
 ) -> Endpoint:
+    if missing:
+        return Endpoint(PREFIX + path, methods, body, permission, handler, missing)
     return Endpoint(PREFIX + path, methods, body, permission, handler)
+
+
+_NO_EXPERIMENT = "no active experiment with this experiment_id; check the id"
 
 
 READ, EDIT = Permission.READ, Permission.EDIT
 
 #: every tracking endpoint this server answers, with the permission each needs
+# fmt: off
 ENDPOINTS: tuple[Endpoint, ...] = (
     _endpoint("/experiments/create", ("POST",), wire.CreateExperiment, EDIT, create_experiment),
-    _endpoint("/experiments/get", ("GET",), wire.ExperimentId, READ, get_experiment),
-    _endpoint(
-        "/experiments/get-by-name", ("GET",), wire.ExperimentName, READ, get_experiment_by_name
-    ),
+    _endpoint("/experiments/get", ("GET",), wire.ExperimentId, READ, get_experiment,
+              _NO_EXPERIMENT),
+    _endpoint("/experiments/get-by-name", ("GET",), wire.ExperimentName, READ,
+              get_experiment_by_name, "no experiment with this name; create it first"),
     _endpoint(
         "/experiments/search", _READ_METHODS, wire.SearchExperiments, READ, search_experiments
-    ),  # fmt: skip
-    _endpoint("/runs/create", ("POST",), wire.CreateRun, EDIT, create_run),
+    ),
+    _endpoint("/runs/create", ("POST",), wire.CreateRun, EDIT, create_run, _NO_EXPERIMENT),
     _endpoint("/runs/get", ("GET",), wire.RunRef, READ, get_run),
     _endpoint("/runs/update", ("POST",), wire.UpdateRun, EDIT, update_run),
     _endpoint("/runs/log-metric", ("POST",), wire.LogMetric, EDIT, log_metric),
@@ -175,3 +195,4 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _endpoint("/runs/search", ("POST",), wire.SearchRuns, READ, search_runs),
     _endpoint("/metrics/get-history", ("GET",), wire.GetMetricHistory, READ, get_metric_history),
 )
+# fmt: on

@@ -15,6 +15,8 @@ from modelpack.tracking.entities import Experiment, Metric, Run, RunInfo
 
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 Id = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+#: a run id as MLflow and modelpack make them (checked here, so no error quotes a bad one)
+RunId = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{32}$")]
 Text = Annotated[StrictStr, Field(max_length=1_000_000)]
 RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
 ViewType = Literal["ACTIVE_ONLY", "DELETED_ONLY", "ALL"]
@@ -70,8 +72,8 @@ class CreateRun(Wire):
 class RunRef(Wire):
     """A body that names one run (``run_uuid`` is MLflow's older name for ``run_id``)."""
 
-    run_id: Id | None = None
-    run_uuid: Id | None = None
+    run_id: RunId | None = None
+    run_uuid: RunId | None = None
 
     def the_run_id(self) -> str | None:
         """``run_id``, else ``run_uuid``, else None."""
