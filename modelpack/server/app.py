@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -44,7 +45,9 @@ def _view(
     async def view(request: Request) -> Response:
         if auth is not None:
             try:
-                _, role = auth.authenticate(request.headers.get("authorization", ""))
+                # a thread: scrypt for a first Basic login must not stall the event loop
+                header = request.headers.get("authorization", "")
+                _, role = await run_in_threadpool(auth.authenticate, header)
                 if role < endpoint.permission:
                     raise PermissionDenied(
                         f"{request.method} {endpoint.path} needs {endpoint.permission.name}; "
