@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -17,8 +18,15 @@ from starlette.routing import Route
 
 from modelpack.errors import InvalidInput, ModelpackError, PermissionDenied
 from modelpack.server.auth import AuthStore
-from modelpack.server.endpoint import Endpoint, call, error_response, json_error
-from modelpack.server.routes import ENDPOINTS
+from modelpack.server.endpoint import (
+    Authorize,
+    Endpoint,
+    Permission,
+    call,
+    error_response,
+    json_error,
+)
+from modelpack.server.routes import ENDPOINTS, experiment_of
 from modelpack.tracking.client import Client
 
 
@@ -39,26 +47,39 @@ class ServerConfig:
 OPEN_PATHS = ("/health", "/ping")
 
 
+def _authorizer(
+    endpoint: Endpoint, client: Client, auth: AuthStore, user: str, role: Permission
+) -> Authorize:
+    def authorize(body: BaseModel) -> None:
+        experiment_id = experiment_of(client, body)
+        level = role if experiment_id is None else auth.permission_on(user, role, experiment_id)
+        if level < endpoint.permission:
+            raise PermissionDenied(
+                f"{endpoint.path} needs {endpoint.permission.name} on this experiment; "
+                f"you have {level.name} — ask for a grant ('modelpack server users grant')"
+            )
+
+    return authorize
+
+
 def _view(
     endpoint: Endpoint, client: Client, auth: AuthStore | None
 ) -> Callable[[Request], Awaitable[Response]]:
     async def view(request: Request) -> Response:
+        authorize = None
         if auth is not None:
             try:
                 # a thread: scrypt for a first Basic login must not stall the event loop
                 header = request.headers.get("authorization", "")
-                _, role = await run_in_threadpool(auth.authenticate, header)
-                if role < endpoint.permission:
-                    raise PermissionDenied(
-                        f"{request.method} {endpoint.path} needs {endpoint.permission.name}; "
-                        f"your role is {role.name}"
-                    )
+                user, role = await run_in_threadpool(auth.authenticate, header)
             except ModelpackError as exc:
                 response = error_response(exc)
-                if exc.http_status == 401:
-                    response.headers["WWW-Authenticate"] = 'Basic realm="modelpack"'
+                response.headers["WWW-Authenticate"] = 'Basic realm="modelpack"'
                 return response
-        return await call(request, endpoint, client)
+            if role < endpoint.permission:
+                # the role falls short everywhere; a grant on the experiment may not
+                authorize = _authorizer(endpoint, client, auth, user, role)
+        return await call(request, endpoint, client, authorize)
 
     return view
 

@@ -2,7 +2,8 @@
 
 Passwords are stored as scrypt hashes (salted, memory-hard); API tokens are 256 random
 bits shown once and stored only as their SHA-256, so a token is checked with one hash
-and one indexed lookup. A user's role (READ < EDIT < MANAGE) caps what they may do.
+and one indexed lookup. A user's role (NONE < READ < EDIT < MANAGE) is what they may
+do everywhere; a grant raises it on one experiment (and its runs), never lowers it.
 
 >>> users = AuthStore("auth.db")  # doctest: +SKIP
 >>> users.create_user("alice", "s3cret-pass", "EDIT")  # doctest: +SKIP
@@ -35,6 +36,10 @@ CREATE TABLE IF NOT EXISTS tokens (
     token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES users(username),
     created_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS grants (
+    username TEXT NOT NULL REFERENCES users(username), experiment_id TEXT NOT NULL,
+    permission TEXT NOT NULL, PRIMARY KEY (username, experiment_id)
+);
 """
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}")
@@ -61,6 +66,12 @@ def verify_password(password: str, stored: str) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(again.hex(), digest)
+
+
+def _level(name: str) -> Permission:
+    if name.upper() not in Permission.__members__:
+        raise InvalidInput(f"role must be one of {', '.join(Permission.__members__)}")
+    return Permission[name.upper()]
 
 
 def _token_digest(token: str) -> str:
@@ -94,12 +105,11 @@ class AuthStore:
             )
         if len(password) < MIN_PASSWORD:
             raise InvalidInput(f"password must be at least {MIN_PASSWORD} characters long")
-        if role.upper() not in Permission.__members__:
-            raise InvalidInput(f"role must be one of {', '.join(Permission.__members__)}")
+        level = _level(role)
         try:
             self._conn().execute(
                 "INSERT INTO users VALUES (?, ?, ?)",
-                (username, hash_password(password), role.upper()),
+                (username, hash_password(password), level.name),
             )
         except sqlite3.IntegrityError:
             raise AlreadyExists(f"user '{username}' already exists") from None
@@ -117,6 +127,35 @@ class AuthStore:
             (_token_digest(token), username, time.time_ns() // 1_000_000),
         )
         return token
+
+    def grant(self, username: str, experiment_id: str, permission: str) -> None:
+        """Give ``username`` at least ``permission`` on one experiment and its runs."""
+        level = _level(permission)
+        if not experiment_id.isdigit() or len(experiment_id) > 18:
+            raise InvalidInput("experiment id must be the experiment's number, e.g. 3")
+        self._known(username)
+        self._conn().execute(
+            "INSERT OR REPLACE INTO grants VALUES (?, ?, ?)", (username, experiment_id, level.name)
+        )
+
+    def permission_on(self, username: str, role: Permission, experiment_id: str) -> Permission:
+        """What ``username`` (whose role is ``role``) may do on one experiment."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT permission FROM grants WHERE username = ? AND experiment_id = ?",
+                (username, experiment_id),
+            )
+            .fetchone()
+        )
+        return max(role, Permission[row[0]]) if row else role
+
+    def _known(self, username: str) -> None:
+        if (
+            self._conn().execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone()
+            is None
+        ):
+            raise NotFound(f"no user '{username}'; create it with 'modelpack server users create'")
 
     def _role(self, username: str) -> Permission:
         row = (

@@ -69,7 +69,7 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin (scripts).")
 @click.option(
     "--role",
-    type=click.Choice(["READ", "EDIT", "MANAGE"], case_sensitive=False),
+    type=click.Choice(["NONE", "READ", "EDIT", "MANAGE"], case_sensitive=False),
     default="EDIT",
     show_default=True,
 )
@@ -93,3 +93,20 @@ def create_token(auth_db: str, username: str) -> None:
     from modelpack.server.auth import AuthStore
 
     click.echo(AuthStore(auth_db).create_token(username))
+
+
+@users.command("grant")
+@_AUTH_DB
+@click.option("--username", required=True)
+@click.option("--experiment-id", required=True, help="The experiment's id (a number).")
+@click.option(
+    "--permission",
+    required=True,
+    type=click.Choice(["READ", "EDIT", "MANAGE"], case_sensitive=False),
+)
+def grant(auth_db: str, username: str, experiment_id: str, permission: str) -> None:
+    """Let a user do at least PERMISSION on one experiment and its runs."""
+    from modelpack.server.auth import AuthStore
+
+    AuthStore(auth_db).grant(username, experiment_id, permission)
+    click.echo(f"granted {permission.upper()} on experiment {experiment_id} to '{username}'")

@@ -37,6 +37,7 @@ _TAKEN = "an experiment with this name already exists; pick another name or look
 class Permission(enum.IntEnum):
     """What a request needs, in increasing order; a user's role must be at least this."""
 
+    NONE = 0  # a role (or grant) that allows nothing
     READ = 1
     EDIT = 2
     MANAGE = 3
@@ -49,6 +50,8 @@ class MalformedRequest(InvalidInput):
 
 
 Handler = Callable[[Client, Any], dict[str, Any]]
+#: checks a validated body against the caller's permissions (raises PermissionDenied)
+Authorize = Callable[[BaseModel], None]
 
 
 @dataclass(frozen=True)
@@ -149,10 +152,15 @@ async def parse_request(request: Request, endpoint: Endpoint) -> BaseModel:
     return validate(endpoint.body, data, where)
 
 
-async def call(request: Request, endpoint: Endpoint, client: Client) -> Response:
-    """Parse, run the handler in a worker thread, answer JSON; errors become MLflow bodies."""
+async def call(
+    request: Request, endpoint: Endpoint, client: Client, authorize: Authorize | None = None
+) -> Response:
+    """Parse, authorize, run the handler in a worker thread, answer JSON; errors become
+    MLflow bodies."""
     try:
         body = await parse_request(request, endpoint)
+        if authorize is not None:
+            await run_in_threadpool(authorize, body)
         result = await run_in_threadpool(endpoint.handler, client, body)
     except NotFound:
         # the store's own message names the id or name that came: the answer does not

@@ -42,6 +42,22 @@ def _page(items: list[Any], offset: int, size: int) -> tuple[list[Any], str | No
     return chunk, str(offset + size) if more else None
 
 
+def experiment_of(client: Client, body: object) -> str | None:
+    """The experiment a request acts on (for grants), or None: not one experiment's
+    request (create, search), or one that names nothing that exists."""
+    try:
+        if isinstance(body, (wire.ExperimentId, wire.CreateRun)):
+            return body.experiment_id
+        if isinstance(body, wire.ExperimentName):
+            found = client.get_experiment_by_name(body.experiment_name)
+            return found.experiment_id if found else None
+        if isinstance(body, wire.RunRef) and body.the_run_id():
+            return client.get_run(_run_id(body)).info.experiment_id
+    except (InvalidInput, NotFound):
+        return None
+    return None
+
+
 # -- experiments ---------------------------------------------------------------------
 
 
