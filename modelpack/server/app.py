@@ -91,11 +91,11 @@ async def _ping(request: Request) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status == 404:
-        return json_error(404, "ENDPOINT_NOT_FOUND", f"no endpoint at {request.url.path}")
-    if status == 405:
         return json_error(
-            405, "BAD_REQUEST", f"{request.method} is not allowed on {request.url.path}"
+            404, "ENDPOINT_NOT_FOUND", "no endpoint at this path; the API is under /api/2.0/mlflow/"
         )
+    if status == 405:
+        return json_error(405, "BAD_REQUEST", f"{request.method} is not allowed on this endpoint")
     return json_error(status, "BAD_REQUEST", "the request could not be handled")
 
 

@@ -206,7 +206,8 @@ def test_run_errors_are_4xx_and_store_is_unchanged(tracking_server: RunningServe
 
 
 def test_unknown_routes_and_methods_answer_json(tracking_server: RunningServer) -> None:
-    unknown = httpx.post(tracking_server.api("/runs/delete-everything"), json={}, timeout=30)
+    unknown = httpx.post(tracking_server.api("/runs/delete-Zq9canary"), json={}, timeout=30)
     assert (unknown.status_code, unknown.json()["error_code"]) == (404, "ENDPOINT_NOT_FOUND")
+    assert "Zq9canary" not in unknown.text
     wrong = httpx.get(tracking_server.api("/runs/create"), timeout=30)
     assert wrong.status_code == 405 and wrong.json()["error_code"] == "BAD_REQUEST"
