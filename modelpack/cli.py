@@ -25,6 +25,7 @@ _COMMANDS: dict[str, str] = {
     "runs": "modelpack.tracking.cli:runs",
     "models": "modelpack.tracking.cli:models",
     "serve": "modelpack.serving.http.cli:serve",
+    "server": "modelpack.server.cli:server",
     "predict": "modelpack.serving.batch.cli:predict",
     "build-docker": "modelpack.serving.container.cli:build_docker",
     "generate-dockerfile": "modelpack.serving.container.cli:generate_dockerfile",
@@ -39,6 +40,7 @@ _HELP = {
     "models": "Registered models: list, show, register, transition, aliases; "
     "and serve, predict, build-docker, generate-dockerfile as MLflow spells them.",
     "serve": "Serve a model over HTTP (MLflow scoring protocol + Open Inference Protocol).",
+    "server": "Run a tracking server speaking MLflow's REST API, with users and tokens.",
     "predict": "Score parquet, CSV or JSON-lines files with a model, in streamed batches.",
     "build-docker": "Build a container image that serves a model version.",
     "generate-dockerfile": "Write a self-contained Docker build context for a model version.",

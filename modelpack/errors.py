@@ -16,6 +16,8 @@
     │   ├── UnsafePathError             (a path escapes the model directory)
     │   └── UnsupportedFileError        (a FIFO, socket or device in a model directory)
     ├── UntrustedPayloadError           PERMISSION_DENIED 403
+    ├── Unauthenticated                 UNAUTHENTICATED  401  (tracking server auth)
+    ├── PermissionDenied                PERMISSION_DENIED 403  (tracking server auth)
     ├── DependencyMissing (ImportError) FEATURE_DISABLED 501
     ├── StoreError                      INTERNAL_ERROR   500
     ├── EnvironmentBuildError           INTERNAL_ERROR   500
@@ -115,6 +117,20 @@ class UntrustedPayloadError(ModelpackError):
     http_status = 403
 
 
+class Unauthenticated(ModelpackError):
+    """A tracking server request came without valid credentials (``--auth`` is on)."""
+
+    error_code = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class PermissionDenied(ModelpackError):
+    """The caller is known, but their role does not allow this request."""
+
+    error_code = "PERMISSION_DENIED"
+    http_status = 403
+
+
 class DependencyMissing(ModelpackError, ImportError):
     """An optional library this feature needs is not installed."""
 
@@ -179,10 +195,12 @@ __all__ = [
     "ModelValidationFailed",
     "ModelpackError",
     "NotFound",
+    "PermissionDenied",
     "PredictionError",
     "PromotionRefused",
     "SchemaError",
     "StoreError",
+    "Unauthenticated",
     "UnsafePathError",
     "UnsupportedFileError",
     "UntrustedPayloadError",
