@@ -118,14 +118,15 @@ def test_with_watch_a_bad_signature_is_retried_until_a_good_version_comes(
     import modelpack
     from modelpack.serving.http.config import ServeConfig
     from modelpack.serving.http.model_state import ModelHolder
-    from modelpack.tracking.resolve import resolve_models_uri
 
     store = tmp_path / "store"
     monkeypatch.setenv("MODELPACK_TRACKING_URI", str(store))
     client = modelpack.Client(str(store))
-    for model in (iris_model, shifted_iris_model, iris_model):  # the store dedups content
+    broken = tmp_path / "broken"
+    shutil.copytree(shifted_iris_model, broken)
+    _break_signature(broken)  # broken before registration: the registry's digest covers it
+    for model in (iris_model, broken, iris_model):  # the store dedups content
         modelpack.register_model(model, "iris", client=client)
-    _break_signature(resolve_models_uri("models:/iris/2")[2])
     client.set_registered_model_alias("iris", "champion", 1)
     config = ServeConfig(
         model_uri="models:/iris@champion", watch=True, watch_interval=0.05, timeout=0.2
