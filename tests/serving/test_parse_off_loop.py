@@ -105,3 +105,10 @@ def test_a_one_row_csv_is_still_scored(default_server: Server, iris_frame: Any) 
     )
     assert response.status_code == 200, response.text
     assert len(response.json()["predictions"]) == 1
+
+
+def test_a_small_csv_of_a_wide_header_does_not_stall_ping(default_server: Server) -> None:
+    # 16 KB, well under the 64 KB a JSON body is parsed on the loop up to: pandas takes
+    # time quadratic in a header's width (about a second here); a 400 after that parse
+    body = ("," * (16 * 1024 - 1) + "\n").encode()
+    _assert_pings_kept_answering(default_server, body, "text/csv")
