@@ -11,6 +11,7 @@ DataFrame with a float and an int column), ``dict`` (a dict of an array and a li
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,39 @@ import modelpack.pyfunc
 from modelpack.signature import infer_signature
 
 COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+EXTRA: dict[str, Any] = {
+    "bools": lambda t, lab: lab > 0,
+    "unicode": lambda t, lab: np.array(["é-" + str(i) + "\u2603" for i in lab]),
+    "big": lambda t, lab: t * 1e17,
+    "negzero": lambda t, lab: t * -0.0,
+    "list": lambda t, lab: t.tolist(),
+    "scalar": lambda t, lab: float(t.sum()),
+    "records": lambda t, lab: [{"t": x, "l": int(y)} for x, y in zip(t, lab, strict=True)],
+    "nested": lambda t, lab: np.stack([t, t * 2], axis=1),
+    "frame_nan": lambda t, lab: pd.DataFrame(
+        {"t": np.where(lab > 0, t, np.nan), "s": [None if y else "x" for y in lab]}
+    ),
+    "frame_intcols": lambda t, lab: pd.DataFrame({0: t, 1: lab}),
+    "frame_f32": lambda t, lab: pd.DataFrame({"t": t.astype(np.float32)}),
+    "frame_dates": lambda t, lab: pd.DataFrame(
+        {"d": pd.to_datetime(["2024-01-02"] * len(t)), "t": t}
+    ),
+    "frame_cat": lambda t, lab: pd.DataFrame(
+        {"c": pd.Categorical(["a" if y else "b" for y in lab])}
+    ),
+    "series_named": lambda t, lab: pd.Series(lab, name="label"),
+    "dict_f32": lambda t, lab: {"t": t.astype(np.float32), "n": np.stack([t, t], axis=1)},
+    "bytes": lambda t, lab: np.array([b"ab" for _ in lab], dtype=object),
+    "bytes_s": lambda t, lab: np.array([b"ab" * 50 for _ in lab]),
+    "bytes_list": lambda t, lab: [b"\x00\xff" * 60 for _ in lab],
+    "dt64_s": lambda t, lab: np.array(["2024-01-02T03:04:05"] * len(t), dtype="datetime64[s]"),
+    "dt64_ns": lambda t, lab: np.array(["2024-01-02"] * len(t), dtype="datetime64[ns]"),
+    "dt64_scalars": lambda t, lab: {"d": [np.datetime64("2024-01-02", "D") for _ in lab]},
+    "dt64_ns_scalars": lambda t, lab: [np.datetime64("2024-01-02T03:04", "ns") for _ in lab],
+    "times": lambda t, lab: [dt.time(1, 2, 3) for _ in lab],
+}
 
 
 class Shapes(modelpack.pyfunc.PythonModel):
@@ -42,6 +76,8 @@ class Shapes(modelpack.pyfunc.PythonModel):
             return pd.Series(total)
         if kind == "strings":
             return np.array([f"class-{i}" for i in label])
+        if kind in EXTRA:
+            return EXTRA[kind](total, label)
         if kind == "nan":
             return np.where(label == 0, np.nan, np.inf) * total
         return total

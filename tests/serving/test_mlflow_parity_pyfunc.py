@@ -36,6 +36,10 @@ from mlflow_venv import mlflow_python  # noqa: E402
 CHECKOUT = Path(__file__).parents[2]
 TRUST = {"MODELPACK_TRUST_PICKLE": "1"}
 KINDS = ("array", "frame", "dict", "float32", "tiny", "series", "strings", "nan")
+KINDS += ("bools", "unicode", "big", "negzero", "list", "scalar", "records", "nested")
+KINDS += ("frame_nan", "frame_intcols", "frame_f32", "frame_dates", "frame_cat")
+KINDS += ("series_named", "dict_f32", "bytes", "bytes_s", "bytes_list")
+KINDS += ("dt64_s", "dt64_ns", "dt64_scalars", "dt64_ns_scalars", "times")
 
 
 @pytest.fixture(scope="module")
