@@ -148,7 +148,13 @@ def encode_predictions(predictions: Any) -> bytes:
     >>> encode_predictions(np.array([0, 2]))
     b'{"predictions": [0, 2]}'
     """
-    if isinstance(predictions, np.ndarray) and predictions.dtype.kind in "biu":
+    if (
+        isinstance(predictions, np.ndarray)
+        and predictions.dtype.kind in "biu"
+        and predictions.ndim > 0  # orjson refuses 0-d, strided and byte-swapped arrays
+        and predictions.flags.c_contiguous
+        and predictions.dtype.isnative
+    ):
         # class labels, the common answer: orjson writes integers as json does, and the
         # only commas in a list of numbers are the separators
         body = orjson.dumps(predictions, option=_NUMPY).replace(b",", b", ")

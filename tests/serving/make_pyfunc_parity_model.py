@@ -1,12 +1,14 @@
-"""Save the pyfunc model the MLflow parity test serves, with modelpack (run by modelpack's
+"""Save the pyfunc models the MLflow parity test serves, with modelpack (run by modelpack's
 Python: ``python make_pyfunc_parity_model.py OUT_DIR``).
 
-The class lives in ``__main__``, so cloudpickle stores it by value: the directory loads in
-any interpreter with modelpack importable, MLflow's included. A ``kind`` parameter picks
+The classes live in ``__main__``, so cloudpickle stores them by value: the directories
+load in any interpreter with modelpack importable, MLflow's included. ``echo`` (no
+signature) answers its input as the server parsed it. In ``pyfunc`` a ``kind`` param picks
 what ``predict`` returns: ``array`` (float64 row sums / 3, the default), ``frame`` (a
 DataFrame with a float and an int column), ``dict`` (a dict of an array and a list),
 ``float32``, ``tiny`` (values near 1e-7, where JSON writers' layouts differ), ``series``
-(an unnamed Series), ``strings`` (a str array), ``nan`` (a float array with NaN and inf).
+(an unnamed Series), ``strings`` (a str array), ``nan`` (a float array with NaN and inf),
+and the shapes in ``EXTRA``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ EXTRA: dict[str, Any] = {
     "dt64_ns": lambda t, lab: np.array(["2024-01-02"] * len(t), dtype="datetime64[ns]"),
     "dt64_scalars": lambda t, lab: {"d": [np.datetime64("2024-01-02", "D") for _ in lab]},
     "dt64_ns_scalars": lambda t, lab: [np.datetime64("2024-01-02T03:04", "ns") for _ in lab],
+    "int_0d": lambda t, lab: np.array(3),
+    "float_0d": lambda t, lab: np.array(2.5),
+    "int_strided": lambda t, lab: np.stack([lab, lab * 2], axis=1)[:, 1],
+    "int_bigendian": lambda t, lab: lab.astype(">i4"),
+    "float_bigendian": lambda t, lab: t.astype(">f8"),
     "times": lambda t, lab: [dt.time(1, 2, 3) for _ in lab],
 }
 
@@ -83,7 +90,15 @@ class Shapes(modelpack.pyfunc.PythonModel):
         return total
 
 
+class Echo(modelpack.pyfunc.PythonModel):
+    """No signature: answers its input as parsed, to compare what each server hands it."""
+
+    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        return model_input
+
+
 def main(out: Path) -> None:
+    modelpack.pyfunc.save_model(out / "echo", python_model=Echo())
     frame = pd.DataFrame([[5.1, 3.5, 1.4, 0.2], [6.3, 2.9, 5.6, 1.8]], columns=COLUMNS)
     modelpack.pyfunc.save_model(
         out / "pyfunc",

@@ -12,7 +12,11 @@ from that directory's parent, so no checkout on the current directory shadows it
 Loading the pickle needs ``MODELPACK_TRUST_PICKLE=1`` on both sides.
 
 The ``kind`` parameter selects what ``predict`` returns (see the script); every JSON
-request form goes with each kind, CSV with the default.
+request form goes with each kind, CSV with the default. A second model, ``echo``, has no
+signature and answers its input: both servers must hand it the same parsed object.
+
+Deliberate difference: a ragged or mixed-type ``inputs`` tensor, which MLflow passes on
+as an object array and modelpack refuses (400).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,19 +40,26 @@ from mlflow_venv import mlflow_python  # noqa: E402
 
 CHECKOUT = Path(__file__).parents[2]
 TRUST = {"MODELPACK_TRUST_PICKLE": "1"}
+MODELS = ("pyfunc", "echo")
 KINDS = ("array", "frame", "dict", "float32", "tiny", "series", "strings", "nan")
 KINDS += ("bools", "unicode", "big", "negzero", "list", "scalar", "records", "nested")
 KINDS += ("frame_nan", "frame_intcols", "frame_f32", "frame_dates", "frame_cat")
 KINDS += ("series_named", "dict_f32", "bytes", "bytes_s", "bytes_list")
+KINDS += ("int_0d", "float_0d", "int_strided", "int_bigendian", "float_bigendian")
 KINDS += ("dt64_s", "dt64_ns", "dt64_scalars", "dt64_ns_scalars", "times")
 
 
 @pytest.fixture(scope="module")
-def pyfunc_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def models_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("pyfunc-parity")
     script = Path(__file__).with_name("make_pyfunc_parity_model.py")
     subprocess.run([sys.executable, str(script), str(out)], check=True, cwd=out)
-    return out / "pyfunc"
+    return out
+
+
+@pytest.fixture(scope="module")
+def pyfunc_model(models_root: Path) -> Path:
+    return models_root / "pyfunc"
 
 
 def _importable_modelpack(root: Path) -> Path:
@@ -63,7 +75,9 @@ def _importable_modelpack(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def mlflow_server(pyfunc_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def mlflow_servers(
+    models_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
     python = mlflow_python()
     site = _importable_modelpack(tmp_path_factory.mktemp("modelpack-site"))
     env = {
@@ -72,46 +86,65 @@ def mlflow_server(pyfunc_model: Path, tmp_path_factory: pytest.TempPathFactory) 
         "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}",
         "PYTHONPATH": str(site),
     }
-    port = _free_port()
-    command = [python, "-m", "mlflow", "models", "serve", "--env-manager", "local"]
-    command += ["-m", str(pyfunc_model), "-p", str(port), "-h", "127.0.0.1"]
-    log_path = tmp_path_factory.mktemp("mlflow-pyfunc-log") / "mlflow.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=site.parent,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
+    logs = tmp_path_factory.mktemp("mlflow-pyfunc-logs")
+    procs, urls = [], {}
+    for name in MODELS:
+        port = _free_port()
+        command = [python, "-m", "mlflow", "models", "serve", "--env-manager", "local"]
+        command += ["-m", str(models_root / name), "-p", str(port), "-h", "127.0.0.1"]
+        with (logs / f"{name}.log").open("wb") as log:
+            procs.append(
+                subprocess.Popen(
+                    command,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=site.parent,
+                    start_new_session=True,
+                )
+            )
+        urls[name] = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(log_path.read_text()[-3000:])
-            try:
-                if httpx.get(f"{url}/ping", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        yield url
+        for (name, url), proc in zip(urls.items(), procs, strict=True):
+            while True:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((logs / f"{name}.log").read_text()[-3000:])
+                try:
+                    if httpx.get(f"{url}/ping", timeout=5).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.5)
+        yield urls
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 15)  # the mlflow CLI and the uvicorn it started
-        proc.wait(30)
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, 15)  # the mlflow CLI and the uvicorn it started
+        for proc in procs:
+            proc.wait(30)
 
 
 @pytest.fixture(scope="module")
-def our_server(start_server: object, pyfunc_model: Path) -> Server:
-    return start_server(pyfunc_model, env=TRUST)  # type: ignore[operator,no-any-return]
+def our_servers(start_server: Any, models_root: Path) -> dict[str, Server]:
+    return {name: start_server(models_root / name, env=TRUST) for name in MODELS}
+
+
+def _compare(theirs_url: str, ours: Server, content_type: str, body: str) -> httpx.Response:
+    """Status, body bytes and content type must match; MLflow's answer is returned."""
+    headers = {"Content-Type": content_type}
+    theirs = httpx.post(f"{theirs_url}/invocations", content=body, headers=headers)
+    mine = ours.client.post("/invocations", content=body, headers=headers)
+    assert mine.status_code == theirs.status_code, (body[:80], theirs.text, mine.text)
+    if theirs.status_code == 200:
+        assert mine.content == theirs.content, (body[:80], theirs.text, mine.text)
+        assert mine.headers["content-type"] == theirs.headers["content-type"], body[:80]
+    return theirs
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_pyfunc_invocations_answer_as_mlflow_does(
-    kind: str, mlflow_server: str, our_server: Server
+    kind: str, mlflow_servers: dict[str, str], our_servers: dict[str, Server]
 ) -> None:
     compared = 0
     for form, (content_type, body) in _forms(column_model=True).items():
@@ -119,13 +152,8 @@ def test_pyfunc_invocations_answer_as_mlflow_does(
             body = json.dumps({**json.loads(body), "params": {"kind": kind}})
         elif kind != "array":
             continue  # CSV carries no params: the default kind only
-        headers = {"Content-Type": content_type}
-        theirs = httpx.post(f"{mlflow_server}/invocations", content=body, headers=headers)
-        mine = our_server.client.post("/invocations", content=body, headers=headers)
-        assert mine.status_code == theirs.status_code, (form, theirs.text, mine.text)
+        theirs = _compare(mlflow_servers["pyfunc"], our_servers["pyfunc"], content_type, body)
         assert theirs.status_code == 200, (form, theirs.text)
-        assert mine.content == theirs.content, (form, theirs.text, mine.text)
-        assert mine.headers["content-type"] == theirs.headers["content-type"], form
         compared += 1
     assert compared >= 9
 
@@ -147,3 +175,49 @@ def test_mlflow_loader_hook_refuses_the_pickle_unless_trusted(
     model = _load_pyfunc(str(pyfunc_model), {"unused": 1})
     assert model.predict(frame).tolist() == [1.0]
     assert model.predict(frame, {"kind": "strings"}).tolist() == ["class-0"]
+
+
+ECHO_BODIES = {
+    "split": {"dataframe_split": {"columns": ["a", "b"], "data": [[1, "x"], [2.5, None]]}},
+    "records": {"dataframe_records": [{"a": 1, "b": "x"}, {"a": 2}]},
+    "instances_rows": {"instances": [[1, 2], [3, 4]]},
+    "instances_records": {"instances": [{"a": 1, "b": [1, 2]}, {"a": 2, "b": [3, 4]}]},
+    "instances_scalars": {"instances": [1, 2, 3]},
+    "inputs_rows": {"inputs": [[1.5, 2], [3, 4]]},
+    "inputs_columns": {"inputs": {"a": [1, 2], "b": ["x", "y"]}},
+    "inputs_tensor_dict": {"inputs": {"a": [[1, 2], [3, 4]], "b": [5, 6]}},
+    "inputs_scalar": {"inputs": 3},
+    "inputs_string": {"inputs": "hello"},
+    "inputs_strings": {"inputs": ["a", "é"]},
+    "big_int": {"inputs": [2**53 + 1]},
+    "nested_empty": {"inputs": []},
+}
+
+
+@pytest.mark.parametrize("form", ECHO_BODIES)
+def test_unsigned_pyfunc_sees_its_input_as_mlflow_parses_it(
+    form: str, mlflow_servers: dict[str, str], our_servers: dict[str, Server]
+) -> None:
+    body = json.dumps(ECHO_BODIES[form])
+    _compare(mlflow_servers["echo"], our_servers["echo"], "application/json", body)
+
+
+def test_unsigned_pyfunc_csv_as_mlflow_parses_it(
+    mlflow_servers: dict[str, str], our_servers: dict[str, Server]
+) -> None:
+    theirs = _compare(mlflow_servers["echo"], our_servers["echo"], "text/csv", "a,b\n1,x\n2.5,\n")
+    assert theirs.status_code == 200
+
+
+def test_mixed_type_tensor_is_refused_where_mlflow_passes_objects(
+    mlflow_servers: dict[str, str], our_servers: dict[str, Server]
+) -> None:
+    # deliberate difference: MLflow hands an unsigned model an object array of whatever
+    # came; modelpack refuses a ragged or mixed-type tensor with a 400 that says so
+    body = json.dumps({"inputs": [1, "a", None]})
+    headers = {"Content-Type": "application/json"}
+    theirs = httpx.post(f"{mlflow_servers['echo']}/invocations", content=body, headers=headers)
+    mine = our_servers["echo"].client.post("/invocations", content=body, headers=headers)
+    assert theirs.status_code == 200
+    assert mine.status_code == 400 and mine.json()["error_code"] == "BAD_REQUEST"
+    assert "mixes types" in mine.json()["message"]
