@@ -2,7 +2,9 @@
 
 The model object is stored with cloudpickle, so loading it executes code: it is
 refused unless the caller trusts it (``trust=True`` or ``MODELPACK_TRUST_PICKLE=1``).
-``load_model`` here loads *any* flavor as a generic :class:`PyFuncModel`.
+``load_model`` here loads *any* flavor as a generic :class:`PyFuncModel`. MLflow can load
+and serve a directory saved here too, through :func:`_load_pyfunc`, wherever modelpack is
+importable (same trust rule).
 
 >>> class AddN(modelpack.pyfunc.PythonModel):
 ...     def predict(self, context, model_input, params=None):
@@ -229,6 +231,26 @@ class PyFuncFlavor:
 
 
 FLAVOR = PyFuncFlavor()
+
+
+def _load_pyfunc(
+    data_path: str, model_config: Mapping[str, Any] | None = None
+) -> _PythonModelPredictor:
+    """MLflow's loader-module hook: lets ``mlflow.pyfunc.load_model`` (and ``mlflow models
+    serve``) load a directory saved here, when modelpack is importable. Trust follows
+    ``MODELPACK_TRUST_PICKLE``, as for any other modelpack load; ``model_config`` from the
+    caller overrides the saved one, as MLflow does.
+    """
+    from modelpack.mlmodel import read_mlmodel
+    from modelpack.pyfunc_model import trust_from_env
+
+    model_dir = Path(data_path)
+    mlmodel = read_mlmodel(model_dir)
+    if model_config:
+        block = mlmodel["flavors"][PYFUNC_FLAVOR]
+        block["model_config"] = {**(block.get("model_config") or {}), **model_config}
+    return FLAVOR.load_pyfunc(model_dir, mlmodel, trust=trust_from_env(None))
+
 
 __all__ = [
     "FLAVOR",

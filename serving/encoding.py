@@ -44,6 +44,18 @@ def json_value(obj: Any) -> Any:
     raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
 
 
+def mlflow_json_value(obj: Any) -> Any:
+    """:func:`json_value` as MLflow's ``NumpyEncoder`` writes ``/invocations`` answers:
+    bytes as ``base64.encodebytes`` makes them (a newline after every 76 characters and
+    one at the end). A ``numpy.datetime64`` stays ``.item()`` (an int for ns units), as
+    MLflow's ``np.generic`` branch, checked first, makes it."""
+    if isinstance(obj, (bytes, bytearray)):
+        import base64
+
+        return base64.encodebytes(obj).decode("ascii")
+    return json_value(obj)
+
+
 def json_value_or_text(obj: Any) -> Any:
     """:func:`json_value`, or the value's text for what has no JSON form (a Decimal
     keeps its exact digits that way): for writing values out, never for refusing."""
@@ -136,7 +148,13 @@ def encode_predictions(predictions: Any) -> bytes:
     >>> encode_predictions(np.array([0, 2]))
     b'{"predictions": [0, 2]}'
     """
-    if isinstance(predictions, np.ndarray) and predictions.dtype.kind in "biu":
+    if (
+        isinstance(predictions, np.ndarray)
+        and predictions.dtype.kind in "biu"
+        and predictions.ndim > 0  # orjson refuses 0-d, strided and byte-swapped arrays
+        and predictions.flags.c_contiguous
+        and predictions.dtype.isnative
+    ):
         # class labels, the common answer: orjson writes integers as json does, and the
         # only commas in a list of numbers are the separators
         body = orjson.dumps(predictions, option=_NUMPY).replace(b",", b", ")
@@ -150,7 +168,7 @@ def encode_predictions(predictions: Any) -> bytes:
         # [{"name": value}, ...], with the column named "0" when the Series has no name
         predictions = predictions.to_frame(0 if predictions.name is None else predictions.name)
     doc = {"predictions": jsonable(predictions)}
-    return json.dumps(doc, default=json_value, allow_nan=True).encode()
+    return json.dumps(doc, default=mlflow_json_value, allow_nan=True).encode()
 
 
 __all__ = [
@@ -160,4 +178,5 @@ __all__ = [
     "json_value",
     "json_value_or_text",
     "jsonable",
+    "mlflow_json_value",
 ]

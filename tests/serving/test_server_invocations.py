@@ -229,8 +229,9 @@ def test_series_and_frame_answers_are_records_as_mlflow_writes_them(echo_server:
     }
     frame = echo_server.client.post("/invocations", json=body).json()["predictions"]
     assert frame == [
-        {"d": 1.0, "s": "a", "t": "2024-01-02T03:04:05", "y": "aGk="},
-        {"d": 2.0, "s": "b", "t": None, "y": "AAE="},
+        # bytes as MLflow's NumpyEncoder writes them: base64.encodebytes, newline included
+        {"d": 1.0, "s": "a", "t": "2024-01-02T03:04:05", "y": "aGk=\n"},
+        {"d": 2.0, "s": "b", "t": None, "y": "AAE=\n"},
     ]
     # MLflow's server answers a Series as the records of a one-column frame
     series = echo_server.client.post("/invocations", json={**body, "params": {"series": True}})
