@@ -266,7 +266,11 @@ def test_jsonl_output_keeps_every_value_exact(tmp_path: Path, iris_model: Path) 
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == [2**53 + 1, None, 7]  # not 9007199254740992.0, 7.0
     assert rows[0]["at"] == "2024-01-01T12:00:00.123456" and rows[0]["day"] == "2024-02-29"
-    assert [r["blob"] for r in rows] == ["AP8=", "aGk=", None]  # base64, as the server answers
+    assert [r["blob"] for r in rows] == [
+        "AP8=",
+        "aGk=",
+        None,
+    ]  # plain base64 (the server's /invocations adds MLflow's newline)
 
 
 def test_later_files_are_matched_by_column_name(
