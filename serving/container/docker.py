@@ -195,7 +195,8 @@ def generate_build_context(
     from modelpack.model_dir import verify_model_dir
     from modelpack.serving.container.context_copy import check_model_tree, copy_model_tree
     from modelpack.serving.container.context_flavors import flavor_packages
-    from modelpack.serving.envs.virtualenv import env_cache_dir, read_env_spec
+    from modelpack.serving.envs.spec import read_env_spec
+    from modelpack.serving.envs.virtualenv import env_cache_dir
     from modelpack.serving.envs.wheel import modelpack_wheel
 
     if not 1 <= port <= 65535:
@@ -280,11 +281,8 @@ def _requirements(
     pip finds those pins conflict, as a model saved elsewhere may) the model's own pins
     with modelpack's declared ranges, resolved the same way."""
     from modelpack.serving.container.context_lock import lock_first
-    from modelpack.serving.envs.virtualenv import (
-        env_cache_dir,
-        read_env_spec,
-        read_model_requirements,
-    )
+    from modelpack.serving.envs.spec import read_env_spec, read_model_requirements
+    from modelpack.serving.envs.virtualenv import env_cache_dir
 
     spec = read_env_spec(model_dir)
     here = [*spec.requirements, *flavor_pins]

@@ -199,7 +199,8 @@ def free_port() -> int:
 @pytest.fixture
 def served_from_context(context: Path, env_cache: Path, tmp_path: Path) -> Iterator[str]:
     """The image's entrypoint, run from a virtualenv built from the context's files only."""
-    from modelpack.serving.envs.virtualenv import EnvSpec, build_env
+    from modelpack.serving.envs.spec import EnvSpec
+    from modelpack.serving.envs.virtualenv import build_env
 
     info = json.loads((context / "modelpack-context.json").read_text())
     requirements = tuple((context / "requirements.txt").read_text().split())

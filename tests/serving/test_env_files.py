@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from modelpack.errors import UnsafePathError, UnsupportedFileError
-from modelpack.serving.envs.virtualenv import read_env_spec
+from modelpack.serving.envs.spec import read_env_spec
 
 
 def _model_dir(tmp_path: Path) -> Path:

@@ -15,7 +15,8 @@ from conftest_batch import FEATURES, iris_frame, write_table
 
 from modelpack.errors import EnvironmentBuildError, InvalidInput, UnsafePathError
 from modelpack.serving.envs import virtualenv as envs
-from modelpack.serving.envs.virtualenv import EnvSpec, build_env, cli_command, read_env_spec
+from modelpack.serving.envs.spec import EnvSpec, read_env_spec
+from modelpack.serving.envs.virtualenv import build_env, cli_command
 
 iris_model = conftest_batch.iris_model
 iris_estimator = conftest_batch.iris_estimator
