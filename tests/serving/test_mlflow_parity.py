@@ -80,25 +80,11 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def mlflow_servers(parity_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """``mlflow models serve`` for each model, all started at once (each takes a while)."""
-    python = mlflow_python()
-    # MLflow runs `uvicorn` by name: its venv's must come first on PATH
-    env = {**os.environ, "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}"}
-    logs = tmp_path_factory.mktemp("mlflow-logs")
-    procs, urls = [], {}
-    for name in MODELS:
-        port = _free_port()
-        command = [python, "-m", "mlflow", "models", "serve", "--env-manager", "local"]
-        command += ["-m", str(parity_models / name), "-p", str(port), "-h", "127.0.0.1"]
-        with (logs / f"{name}.log").open("wb") as log:
-            procs.append(
-                subprocess.Popen(
-                    command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-                )
-            )
-        urls[name] = f"http://127.0.0.1:{port}"
+def serving_until_done(
+    urls: dict[str, str], procs: list[subprocess.Popen[bytes]], logs: Path
+) -> Iterator[dict[str, str]]:
+    """Wait until every ``mlflow models serve`` answers /ping, yield their URLs, then
+    stop each with its process group (the mlflow CLI and the uvicorn it started)."""
     try:
         deadline = time.monotonic() + 300
         for (name, url), proc in zip(urls.items(), procs, strict=True):
@@ -118,6 +104,28 @@ def mlflow_servers(parity_models: Path, tmp_path_factory: pytest.TempPathFactory
                 os.killpg(proc.pid, 15)  # the mlflow CLI and the uvicorn it started
         for proc in procs:
             proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def mlflow_servers(parity_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``mlflow models serve`` for each model, all started at once (each takes a while)."""
+    python = mlflow_python()
+    # MLflow runs `uvicorn` by name: its venv's must come first on PATH
+    env = {**os.environ, "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}"}
+    logs = tmp_path_factory.mktemp("mlflow-logs")
+    procs, urls = [], {}
+    for name in MODELS:
+        port = _free_port()
+        command = [python, "-m", "mlflow", "models", "serve", "--env-manager", "local"]
+        command += ["-m", str(parity_models / name), "-p", str(port), "-h", "127.0.0.1"]
+        with (logs / f"{name}.log").open("wb") as log:
+            procs.append(
+                subprocess.Popen(
+                    command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                )
+            )
+        urls[name] = f"http://127.0.0.1:{port}"
+    yield from serving_until_done(urls, procs, logs)
 
 
 @pytest.fixture(scope="module")

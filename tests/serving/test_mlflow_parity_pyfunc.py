@@ -25,7 +25,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Server
-from test_mlflow_parity import COLUMNS, _forms, _free_port
+from test_mlflow_parity import COLUMNS, _forms, _free_port, serving_until_done
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from mlflow_venv import mlflow_python  # noqa: E402
@@ -104,25 +103,7 @@ def mlflow_servers(
                 )
             )
         urls[name] = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        for (name, url), proc in zip(urls.items(), procs, strict=True):
-            while True:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((logs / f"{name}.log").read_text()[-3000:])
-                try:
-                    if httpx.get(f"{url}/ping", timeout=5).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.5)
-        yield urls
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, 15)  # the mlflow CLI and the uvicorn it started
-        for proc in procs:
-            proc.wait(30)
+    yield from serving_until_done(urls, procs, logs)
 
 
 @pytest.fixture(scope="module")
