@@ -60,7 +60,8 @@ def _siblings(target: Path, prefix: str) -> list[Path]:
         return []
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (a temporary file's writer, say)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -76,7 +77,7 @@ def _is_stale(tmp: Path, prefix: str) -> bool:
     host, _, rest = tmp.name[len(prefix) :].partition("-")
     pid = rest.partition("-")[0]
     if host == _host() and pid.isdigit() and int(pid) != os.getpid():
-        return not _alive(int(pid))
+        return not pid_alive(int(pid))
     try:
         age = time.time() - tmp.lstat().st_mtime
     except OSError:
@@ -212,4 +213,4 @@ def staged_model_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -
         _remove(aside)
 
 
-__all__ = ["STALE_AFTER_SECONDS", "recover_interrupted_save", "staged_model_dir"]
+__all__ = ["STALE_AFTER_SECONDS", "pid_alive", "recover_interrupted_save", "staged_model_dir"]

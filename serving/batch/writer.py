@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelpack.atomic_save import pid_alive
 from modelpack.errors import InvalidInput
 from modelpack.messages import quoted
 from modelpack.serving.batch.inputs import Format
@@ -59,21 +60,11 @@ def _remove_stale_temps(directory: Path, prefix: str) -> None:
         return
     for path in candidates:
         pid = path.name[len(prefix) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             try:
                 path.unlink(missing_ok=True)
             except OSError:  # not ours to remove after all: tidying never fails a job
                 pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 class AtomicWriter:
