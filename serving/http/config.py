@@ -49,6 +49,11 @@ class ServeConfig:
     watch_interval: float = _opt(1.0, "Seconds between checks of the URI with --watch.")
     env_manager: str = _opt("local", "Environment to serve in: local or virtualenv.")
     trust: bool = _opt(False, "Allow model payloads whose loading runs code (pickle).")
+    warmup: bool = _opt(
+        True,
+        "Predict once on the model's input example before reporting ready, so the first "
+        "request does not pay for a cold model (lazy sessions, first-call allocations).",
+    )
     access_log: bool = _opt(False, "Log one line per request (method, path, status).")
     model_name: str = _opt(
         "",

@@ -156,7 +156,58 @@ def load(
         verify_version_dir(identity.name, identity.version, identity.path)
     model = load_model(identity.path, trust=config.trust or None)
     model.signature  # noqa: B018  (parsed now: a malformed one fails the load, not serving)
+    if config.warmup:
+        warm(model)
     return model, identity, time.perf_counter() - start
+
+
+def warm(model: PyFuncModel) -> bool:
+    """Predict once on the model's input example (or, for numeric tensors, a row of
+    zeros), if there is one; True when that worked.
+
+    A model's first call is often far slower than the rest (an ONNX session sizes its
+    arenas, numpy and sklearn fill caches). Paid here, before the server reports ready,
+    it does not reach a client, nor the batcher's estimate of how long a batch takes —
+    which would otherwise turn away the first requests with 503 as if overloaded. A
+    failure is only logged: the example may predate a signature change, and serving
+    must not depend on it.
+    """
+    try:
+        started = time.perf_counter()
+        example, source = model.metadata.load_input_example(), "the input example"
+        if example is None:
+            example, source = _zeros_example(model), "a row of zeros"
+        if example is None:
+            return False
+        model.predict(example)
+        log.info("warmed up on %s in %.0f ms", source, 1000 * (time.perf_counter() - started))
+    except Exception as exc:  # a model's own code may raise anything
+        log.warning("warm-up prediction failed (%s); serving anyway", _reason(exc))
+        return False
+    return True
+
+
+def _zeros_example(model: PyFuncModel) -> Any:
+    """One row of zeros for a tensor signature of numeric tensors (no example saved, as
+    is usual for ONNX models), or None: other inputs cannot be made up safely."""
+    inputs = model.signature.inputs if model.signature else None
+    if inputs is None or not inputs.is_tensor_spec():
+        return None
+    import numpy as np
+
+    from modelpack.signature import TensorSpec
+
+    tensors: dict[str | None, Any] = {}
+    for spec in inputs.inputs:
+        if not isinstance(spec, TensorSpec) or spec.dtype.kind not in "biuf" or len(spec.shape) > 8:
+            return None
+        shape = tuple(1 if n == -1 else n for n in spec.shape)
+        if int(np.prod(shape)) > 1_000_000:
+            return None
+        tensors[spec.name] = np.zeros(shape, dtype=spec.dtype)
+    if len(tensors) == 1 and None in tensors:
+        return tensors[None]
+    return None if None in tensors else tensors
 
 
 def _settle_heap() -> None:
@@ -328,4 +379,5 @@ __all__ = [
     "identify",
     "load",
     "served_identity",
+    "warm",
 ]
