@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 
 from modelpack.errors import ModelpackError
 from modelpack.pyfunc_model import PyFuncModel
+from modelpack.serving.http.deadlines import Deadlines
 from modelpack.serving.http.merging import (
     columns_key,
     merge,
@@ -37,11 +38,8 @@ from modelpack.serving.http.model_thread import ModelThread
 BatchObserver = Callable[[int, float], None]
 #: signature enforcement: ``(data, params)`` in, the converted pair out
 Prepare = Callable[[Any, Any], tuple[Any, Any]]
-_Future = asyncio.Future[Any]
 #: weight of the newest batch in the moving average of seconds per queued request
 _DRAIN_WEIGHT = 0.2
-#: ``(deadline in loop time, the request's future, its timeout)``
-_Deadline = tuple[float, _Future, float]
 
 
 @dataclass(eq=False)
@@ -52,13 +50,6 @@ class _Job:
     key: Any
     future: asyncio.Future[Any] = field(repr=False)
     raw: bool = False  # data still needs enforcement
-
-
-def _expire(future: asyncio.Future[Any], timeout: float) -> None:
-    if not future.done():
-        future.set_exception(
-            HTTPException(504, f"the prediction did not finish within {timeout:g} s")
-        )
 
 
 def _settle(waiter: asyncio.Future[bool]) -> None:
@@ -108,11 +99,7 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
         self._thread = ModelThread("modelpack-predict")
         self._closed = False
-        self._deadlines: deque[_Deadline] = deque()  # of requests awaiting the model
-        self._compact_at = 2 * max_queue + 1024  # drop answered ones past this length
-        self._sweep: asyncio.TimerHandle | None = None  # armed for the earliest deadline
-        self._sweep_at = math.inf
-        self._sweep_loop: asyncio.AbstractEventLoop | None = None
+        self._deadlines = Deadlines(compact_at=2 * max_queue + 1024)
         self._expected = 1  # requests in the last batch: how many clients are active
         self._job_seconds = 0.0  # moving average of the time a batch takes per request
 
@@ -148,10 +135,8 @@ class Batcher:
         self._queue.append(job)
         self._depth_changed()
         self._wake()
-        # a deadline rather than asyncio.wait_for, which costs a task per call, or a
-        # timer per call (~2 µs with uvloop); on expiry the job's future fails, so a
-        # job still queued is dropped unrun
-        self._watch(loop, job.future, timeout)
+        # on expiry the job's future fails, so a job still queued is dropped unrun
+        self._deadlines.watch(loop, job.future, timeout)
         return await job.future
 
     def _check_capacity(self, timeout: float) -> None:
@@ -172,53 +157,6 @@ class Batcher:
             f"the server is at capacity ({reason}); retry after {retry_after} s",
             headers={"Retry-After": retry_after},
         )
-
-    def _watch(self, loop: asyncio.AbstractEventLoop, future: _Future, timeout: float) -> None:
-        """Fail ``future`` with a 504 if it is not done ``timeout`` s from now.
-
-        One timer serves every request: it is armed for the earliest deadline and,
-        when it fires, fails what is due and re-arms for the next one.
-        """
-        deadline = loop.time() + timeout
-        deadlines = self._deadlines
-        if len(deadlines) > self._compact_at:
-            self._deadlines = deadlines = deque(e for e in deadlines if not e[1].done())
-        deadlines.append((deadline, future, timeout))
-        sweep = self._sweep
-        if sweep is None or self._sweep_loop is not loop or deadline < self._sweep_at:
-            if sweep is not None:
-                sweep.cancel()
-            self._arm(loop, deadline)
-
-    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
-        self._sweep = loop.call_at(when, self._expire_due, loop, when)
-        self._sweep_at = when
-        self._sweep_loop = loop
-
-    def _expire_due(self, loop: asyncio.AbstractEventLoop, armed: float) -> None:
-        """The timer fired: fail the requests past their deadline, re-arm for the rest."""
-        self._sweep = None
-        now = max(loop.time(), armed)
-        keep: deque[_Deadline] = deque()
-        earliest = math.inf
-        for entry in self._deadlines:
-            deadline, future, timeout = entry
-            if future.done():
-                continue
-            if deadline <= now:
-                _expire(future, timeout)
-            else:
-                keep.append(entry)
-                earliest = min(earliest, deadline)
-        self._deadlines = keep
-        if keep:
-            self._arm(loop, earliest)
-
-    def _prune(self) -> None:
-        """Forget the deadlines of answered requests at the front (they finish in order)."""
-        deadlines = self._deadlines
-        while deadlines and deadlines[0][1].done():
-            deadlines.popleft()
 
     def close(self) -> None:
         """Finish what is queued, then stop (used when a newer model version takes over)."""
@@ -254,7 +192,7 @@ class Batcher:
                 per_job = (time.perf_counter() - started) / len(batch)
                 weight = _DRAIN_WEIGHT if self._job_seconds else 1.0  # the first: as is
                 self._job_seconds += weight * (per_job - self._job_seconds)
-                self._prune()
+                self._deadlines.prune()
                 # Everyone in the system now: the clients just answered send their next
                 # requests right away. Counting only the last batch would let two groups
                 # taking turns (8 + 8 of 16 connections) keep every batch at half size.

@@ -248,6 +248,10 @@ class ModelHolder:
         #: called when the model cannot be served at all and ``--watch`` will not retry:
         #: the server stops and says why (set by ``server.py``)
         self.on_fatal: Callable[[BaseException], None] | None = None
+        #: load before the server takes connections, rather than in the background with
+        #: 503 until loaded: a forked worker sharing the socket with ready ones must not
+        #: take requests it can only refuse (set by ``server.py``)
+        self.load_before_serving = False
 
     def not_ready(self) -> HTTPException:
         """The 503 for a request that needs the model before it is there: still loading,
@@ -263,6 +267,8 @@ class ModelHolder:
             except Exception as exc:  # e.g. a signature that cannot be served
                 self._failed_initial(exc)
             _settle_heap()
+        elif self.load_before_serving:
+            await self._load_initial()
         else:
             self._tasks.append(asyncio.create_task(self._load_initial()))
         if self.config.watch:

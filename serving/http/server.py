@@ -153,6 +153,9 @@ def _serve_worker(config: ServeConfig, sock: socket.socket, preloaded: Any) -> N
         server.should_exit = True
 
     app.state.holder.on_fatal = stop_serving
+    # a forked worker that loads its own model takes connections only once it can answer
+    # them; the others sharing the socket serve meanwhile
+    app.state.holder.load_before_serving = preloaded is None and config.workers > 1
     server.run(sockets=[sock])
     if fatal:
         raise load_failure(fatal[0])
