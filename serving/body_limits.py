@@ -25,6 +25,9 @@ MAX_JSON_DEPTH = 100
 VALUE_BYTES = 8
 #: most column chunks (columns x row groups) a parquet footer may list
 MAX_PARQUET_CHUNKS = 100_000
+#: most columns a CSV body's header may name: pandas takes ~1.5 s to read a 10,000-column
+#: header (and grows faster than linearly), holding a worker thread all that time
+MAX_CSV_COLUMNS = 10_000
 
 #: a JSON string literal (escapes included), as it appears in a body that decoded
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -52,6 +55,21 @@ def check_text_table(body: bytes, limit: int | None, what: str) -> None:
     values = body.count(b",") + body.count(b"\n") + 1
     if values * VALUE_BYTES > limit:
         raise too_large(values * VALUE_BYTES, limit, what)
+
+
+def check_csv_columns(body: bytes) -> None:
+    """Refuse a CSV body whose header names more than :data:`MAX_CSV_COLUMNS` columns.
+
+    Counted by the commas of the first line (a quoted comma counts too: the count can
+    only be high, never let a wider header through).
+    """
+    end = body.find(b"\n", 0, MAX_CSV_COLUMNS * 64)
+    header = body[: end if end >= 0 else MAX_CSV_COLUMNS * 64]
+    if header.count(b",") >= MAX_CSV_COLUMNS:
+        raise InvalidInput(
+            f"the CSV body's header names more than {MAX_CSV_COLUMNS} columns; "
+            "send a table this wide as parquet (application/vnd.apache.parquet) or JSON"
+        )
 
 
 def check_json_depth(body: bytes, doc: Any) -> None:

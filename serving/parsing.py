@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 
 from modelpack.errors import InvalidInput, SchemaError
 from modelpack.serving.body_limits import (
+    check_csv_columns,
     check_json_depth,
     check_text_table,
     parquet_decoded_bytes,
@@ -93,6 +94,7 @@ def parse_request(
     mime = media_type(content_type)
     if mime == CSV_TYPE:
         check_text_table(body, max_decoded_bytes, "the CSV body")
+        check_csv_columns(body)
         return parse_csv(body, input_schema), None
     if mime == PARQUET_TYPE:
         return parse_parquet(body, max_decoded_bytes), None

@@ -131,6 +131,24 @@ def test_a_csv_of_empty_fields_is_judged_by_its_values(limited_server: Server) -
     assert response.status_code == 200, response.text
 
 
+def test_a_csv_header_of_too_many_columns_is_refused_before_pandas_reads_it(
+    iris_server: Server,
+) -> None:
+    # pandas spends seconds on a header of tens of thousands of columns
+    wide = ",".join(IRIS_COLUMNS + [f"extra{i}" for i in range(12_000)]).encode()
+    response = iris_server.client.post(
+        "/invocations", content=wide + b"\n", headers={"Content-Type": "text/csv"}
+    )
+    assert "more than 10000 columns" in _assert_error(response, 400)["message"]
+    # a wide table that is not hostile still works: 2,000 unused columns
+    some = ",".join(IRIS_COLUMNS + [f"extra{i}" for i in range(2_000)]).encode()
+    row = b"5.1,3.5,1.4,0.2" + b",0" * 2_000
+    response = iris_server.client.post(
+        "/invocations", content=some + b"\n" + row + b"\n", headers={"Content-Type": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+
+
 def test_a_json_body_of_many_small_values_is_judged_by_its_values(limited_server: Server) -> None:
     row = "[0,0,0,0]"
     body = '{"inputs": [' + ",".join([row] * 150_000) + "]}"  # 1.5 MB, 600k values
