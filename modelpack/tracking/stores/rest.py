@@ -21,7 +21,7 @@ from modelpack.tracking.stores import rest_artifacts as files
 from modelpack.tracking.stores import rest_wire as wire
 from modelpack.tracking.stores.base import MetricRow
 from modelpack.tracking.stores.rest_cache import cache_root, cached_version
-from modelpack.tracking.stores.rest_http import HttpSession, session_for
+from modelpack.tracking.stores.rest_http import HttpSession, json_number, session_for
 from modelpack.tracking.stores.rest_registry import RestRegistry
 from modelpack.tracking.stores.server_url import server_url
 from modelpack.tracking.uri_forms import parse_models_uri, parse_runs_uri
@@ -124,7 +124,9 @@ class RestTrackingStore(RestRegistry):
         params: Mapping[str, str],
         tags: Mapping[str, str],
     ) -> None:
-        metric_list = [{"key": k, "value": v, "timestamp": t, "step": s} for k, v, t, s in metrics]
+        metric_list = [
+            {"key": k, "value": json_number(v), "timestamp": t, "step": s} for k, v, t, s in metrics
+        ]
         param_list, tag_list = wire.tag_list(params), wire.tag_list(tags)
         first = True  # an empty batch is still sent: it fails for a run that does not exist
         while first or metric_list or param_list or tag_list:

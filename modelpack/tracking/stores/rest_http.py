@@ -124,7 +124,8 @@ def error_for(
     return StoreError(f"the tracking server {where} failed (HTTP {status}){said}")
 
 
-def _jsonable(value: Any) -> Any:
+def json_number(value: Any) -> Any:
+    """A float as protobuf JSON writes it: NaN and infinities as strings, which JSON lacks."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     return value
@@ -211,7 +212,7 @@ class HttpSession:
         >>> session.call("GET", "/experiments/get", {"experiment_id": "0"})  # doctest: +SKIP
         """
         idempotent = method == "GET" or endpoint.endswith(("/search", "/get-latest-versions"))
-        payload = {k: _jsonable(v) for k, v in (body or {}).items() if v is not None}
+        payload = {k: json_number(v) for k, v in (body or {}).items() if v is not None}
         options: dict[str, Any] = {"params": payload} if method == "GET" else {"json": payload}
         response = self.send(method, API + endpoint, idempotent=idempotent, build=options)
         if response.status_code >= 400:
@@ -316,4 +317,12 @@ def _auth_key(auth: httpx.Auth | None) -> object:
     return None
 
 
-__all__ = ["API", "ARTIFACTS_API", "HttpSession", "credentials", "error_for", "session_for"]
+__all__ = [
+    "API",
+    "ARTIFACTS_API",
+    "HttpSession",
+    "credentials",
+    "error_for",
+    "json_number",
+    "session_for",
+]
