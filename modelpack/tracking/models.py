@@ -80,12 +80,17 @@ def log_model_dir(
         mlmodel["artifact_path"] = artifact_path
         write_mlmodel(staged, mlmodel)
         client.backend.place_model(run_id, staged, artifact_path)
+        model_uri = f"runs:/{run_id}/{artifact_path}"
+        version = None
+        if registered_model_name is not None:
+            # a server's store uploaded the staged copy and left it: register from it
+            # rather than download what was just sent
+            local = staged if staged.is_dir() else client.model_dir(model_uri)
+            version = client.backend.create_model_version(
+                registered_model_name, local, model_uri, run_id, {}, "", True
+            ).version
     finally:
         client.backend.discard_staging(staged_root)
-    model_uri = f"runs:/{run_id}/{artifact_path}"
-    version = None
-    if registered_model_name is not None:
-        version = register_model(model_uri, registered_model_name, client=client).version
     signature = mlmodel.get("signature")
     return ModelInfo(
         model_uri=model_uri,

@@ -108,8 +108,10 @@ def error_for(
             f"the tracking server {where} refused this to the user you sent (HTTP 403){said}; "
             "ask its administrator for a grant, or use another user's credentials"
         )
-    if status == 404 and code in ("RESOURCE_DOES_NOT_EXIST", "") and message:
-        return missing(message)
+    if status in (429, 503):
+        return StoreError(
+            f"the tracking server {where} is busy (HTTP {status}){said}; try again later"
+        )
     if code == "RESOURCE_DOES_NOT_EXIST":
         return missing(message or f"not found on the tracking server {where}")
     if code == "RESOURCE_ALREADY_EXISTS":
@@ -197,7 +199,7 @@ class HttpSession:
                 _wait(attempt, response)
                 continue
             return response
-        raise StoreError(f"the tracking server {self.where} kept answering 429/503; try later")
+        raise AssertionError("unreachable: the last attempt returns its response")
 
     def call(
         self,
