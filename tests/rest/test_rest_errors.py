@@ -123,3 +123,16 @@ def test_a_user_without_the_grant_gets_permission_denied(
     with pytest.raises(PermissionDenied) as caught:
         client.create_experiment("reader-made")
     assert "grant" in caught.value.message and READER_PASSWORD not in caught.value.message
+
+
+def test_the_http_client_is_imported_only_when_a_server_is_used() -> None:
+    code = (
+        "import sys, modelpack, modelpack.tracking\n"
+        "modelpack.set_tracking_uri('http://127.0.0.1:1')\n"
+        "print('httpx' in sys.modules)\n"
+        "modelpack.Client()\n"
+        "print('httpx' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]

@@ -81,8 +81,9 @@ def test_a_write_is_not_repeated_after_the_server_got_it(flaky_url: str) -> None
     assert _Flaky.seen == ["POST /api/2.0/mlflow/experiments/create"]
 
 
-def test_a_server_that_stays_busy_gives_up_with_a_store_error(flaky_url: str) -> None:
-    _Flaky.failures, _Flaky.status = 100, 503
-    with pytest.raises(StoreError):
+@pytest.mark.parametrize("status", [503, 429])
+def test_a_server_that_stays_busy_gives_up_with_a_store_error(flaky_url: str, status: int) -> None:
+    _Flaky.failures, _Flaky.status = 100, status
+    with pytest.raises(StoreError, match=f"busy \\(HTTP {status}\\)"):
         Client(flaky_url).get_experiment("0")
     assert 1 < len(_Flaky.seen) <= 4
