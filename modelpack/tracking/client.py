@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from modelpack.tracking import registry, registry_edit, run_artifacts, runs
+from modelpack.errors import StoreError
+from modelpack.tracking import run_artifacts, runs
+from modelpack.tracking.backend import open_tracking_store
 from modelpack.tracking.config import get_tracking_uri
 from modelpack.tracking.entities import Experiment, Metric, ModelVersion, RegisteredModel, Run
 from modelpack.tracking.names import (
@@ -30,8 +32,9 @@ from modelpack.tracking.names import (
     check_value,
     check_version,
 )
-from modelpack.tracking.search import order_runs, parse_filter
-from modelpack.tracking.stores import Store, get_store
+from modelpack.tracking.search import parse_filter
+from modelpack.tracking.stores import Store
+from modelpack.tracking.stores.base import TrackingStore
 
 
 def _description(text: str | None) -> str:
@@ -48,26 +51,41 @@ class Client:
 
     def __init__(self, tracking_uri: str | os.PathLike[str] | None = None) -> None:
         uri = os.fspath(tracking_uri) if tracking_uri is not None else get_tracking_uri()
-        self.store: Store = get_store(uri)
+        #: the store behind this client, chosen by the URI (SQL or a tracking server)
+        self.backend: TrackingStore = open_tracking_store(uri)
         self.tracking_uri = uri
+
+    def __repr__(self) -> str:
+        return f"<Client {self.backend.display}>"
+
+    @property
+    def store(self) -> Store:
+        """The embedded SQL store (``StoreError`` for a tracking server, which has none here)."""
+        found = getattr(self.backend, "store", None)
+        if not isinstance(found, Store):
+            raise StoreError(
+                f"the tracking store {self.backend.display} is a server: it has no local "
+                "database; use the Client methods"
+            )
+        return found
 
     # -- experiments ---------------------------------------------------------------
 
     def create_experiment(self, name: str, tags: Mapping[str, Any] | None = None) -> str:
         """Create an experiment; return its id."""
-        return runs.create_experiment(self.store, check_experiment_name(name), check_tags(tags))
+        return self.backend.create_experiment(check_experiment_name(name), check_tags(tags))
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         """The experiment with this id (``NotFound`` otherwise)."""
-        return runs.get_experiment(self.store, str(experiment_id))
+        return self.backend.get_experiment(str(experiment_id))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         """The experiment with this name, or ``None``."""
-        return runs.get_experiment_by_name(self.store, check_experiment_name(name))
+        return self.backend.get_experiment_by_name(check_experiment_name(name))
 
     def search_experiments(self) -> list[Experiment]:
         """Every active experiment."""
-        return runs.search_experiments(self.store)
+        return self.backend.search_experiments()
 
     # -- runs ----------------------------------------------------------------------
 
@@ -83,19 +101,19 @@ class Client:
             run_name = check_value(run_name, "run name", 250)
         if parent_run_id is not None:
             check_run_id(parent_run_id)
-        return runs.create_run(
-            self.store, str(experiment_id), run_name, check_tags(tags), parent_run_id
+        return self.backend.create_run(
+            str(experiment_id), run_name, check_tags(tags), parent_run_id
         )
 
     def get_run(self, run_id: str) -> Run:
         """The run with its params, latest metrics and tags."""
-        return runs.get_run(self.store, check_run_id(run_id))
+        return self.backend.get_run(check_run_id(run_id))
 
     def set_terminated(
         self, run_id: str, status: str = "FINISHED", end_time: int | None = None
     ) -> None:
         """End a run with ``status`` (FINISHED, FAILED or KILLED)."""
-        runs.set_terminated(self.store, check_run_id(run_id), status, end_time)
+        self.backend.set_terminated(check_run_id(run_id), status, end_time)
 
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
         """Log one param (immutable once logged); returns ``value``."""
@@ -112,8 +130,7 @@ class Client:
     ) -> None:
         """Append one metric point (NaN and infinities are kept)."""
         check_key(key, "metric key")
-        runs.log_metric(
-            self.store,
+        self.backend.log_metric(
             check_run_id(run_id),
             key,
             check_metric_value(value, key),
@@ -142,7 +159,7 @@ class Client:
             check_key(k, "param key"): check_value(v, f"param '{k}'", MAX_PARAM_VALUE_LENGTH)
             for k, v in (params or {}).items()
         }
-        runs.log_batch(self.store, check_run_id(run_id), rows, clean_params, check_tags(tags))
+        self.backend.log_batch(check_run_id(run_id), rows, clean_params, check_tags(tags))
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
         """Set (or replace) one run tag."""
@@ -150,13 +167,11 @@ class Client:
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove one run tag."""
-        runs.delete_tag(self.store, check_run_id(run_id), check_key(key, "tag key"))
+        self.backend.delete_tag(check_run_id(run_id), check_key(key, "tag key"))
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every logged point of one metric, by step."""
-        return runs.get_metric_history(
-            self.store, check_run_id(run_id), check_key(key, "metric key")
-        )
+        return self.backend.get_metric_history(check_run_id(run_id), check_key(key, "metric key"))
 
     def search_runs(
         self,
@@ -169,15 +184,9 @@ class Client:
 
         >>> Client().search_runs(["0"], "metrics.rmse < 1", ["metrics.rmse ASC"])  # doctest: +SKIP
         """
-        if experiment_ids is None:
-            where, params = "lifecycle_stage = 'active'", []
-        else:
-            ids = [str(i) for i in experiment_ids]
-            where = f"lifecycle_stage = 'active' AND experiment_id IN ({','.join('?' * len(ids))})"
-            params = ids
-        keep = parse_filter(filter_string)
-        found = [run for run in runs.load_runs(self.store, where, params) if keep(run)]
-        return order_runs(found, order_by)[: max(0, int(max_results))]
+        ids = None if experiment_ids is None else [str(i) for i in experiment_ids]
+        parse_filter(filter_string)  # a malformed filter fails here, for every store
+        return self.backend.search_runs(ids, filter_string, order_by, int(max_results))
 
     # -- run artifacts -------------------------------------------------------------
 
@@ -185,37 +194,35 @@ class Client:
         self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
         """Copy a file into the run's artifacts."""
-        run_artifacts.log_artifact(self.store, check_run_id(run_id), local_path, artifact_path)
+        self.backend.log_artifact(check_run_id(run_id), Path(local_path), artifact_path)
 
     def log_artifacts(
         self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
         """Copy a directory's files into the run's artifacts."""
-        run_artifacts.log_artifacts(self.store, check_run_id(run_id), local_dir, artifact_path)
+        self.backend.log_artifacts(check_run_id(run_id), Path(local_dir), artifact_path)
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         """Save ``dictionary`` as JSON (or YAML for .yaml/.yml) in the run's artifacts."""
         data = run_artifacts.dict_bytes(dictionary, artifact_file)
-        run_artifacts.log_bytes(self.store, check_run_id(run_id), data, artifact_file)
+        self.backend.log_bytes(check_run_id(run_id), data, artifact_file)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         """Save ``text`` as a UTF-8 file in the run's artifacts."""
-        run_artifacts.log_bytes(self.store, check_run_id(run_id), text.encode(), artifact_file)
+        self.backend.log_bytes(check_run_id(run_id), text.encode(), artifact_file)
 
     def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
         """Save a matplotlib figure (format from the file name) in the run's artifacts."""
         data = run_artifacts.figure_bytes(figure, artifact_file)
-        run_artifacts.log_bytes(self.store, check_run_id(run_id), data, artifact_file)
+        self.backend.log_bytes(check_run_id(run_id), data, artifact_file)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[str]:
         """Relative paths of the run's artifact files."""
-        return run_artifacts.list_artifacts(self.store, check_run_id(run_id), path)
+        return self.backend.list_artifacts(check_run_id(run_id), path)
 
     def download_artifacts(self, run_id: str, path: str = "") -> Path:
         """The local path of a run artifact (the store is local: nothing is copied)."""
-        from modelpack.tracking.resolve import resolve_store_uri
-
-        return resolve_store_uri(f"runs:/{check_run_id(run_id)}/{path}", self.store)
+        return self.backend.resolve_store_uri(f"runs:/{check_run_id(run_id)}/{path}")
 
     # -- registered models -------------------------------------------------------
 
@@ -223,47 +230,43 @@ class Client:
         self, name: str, tags: Mapping[str, Any] | None = None, description: str | None = None
     ) -> RegisteredModel:
         """Create a registered model name (``AlreadyExists`` if taken)."""
-        return registry.create_registered_model(
-            self.store, check_name(name), check_tags(tags), _description(description)
+        return self.backend.create_registered_model(
+            check_name(name), check_tags(tags), _description(description)
         )
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         """A registered model with its latest version per stage, tags and aliases."""
-        return registry.get_registered_model(self.store, check_name(name))
+        return self.backend.get_registered_model(check_name(name))
 
     def search_registered_models(self, filter_string: str = "") -> list[RegisteredModel]:
         """Registered models; ``filter_string`` is ``name = 'x'`` or ``name LIKE 'x%'``."""
         from modelpack.tracking.registry_search import parse_name_filter
 
         name, like = parse_name_filter(filter_string)
-        return registry.search_registered_models(self.store, name=name, name_like=like)
+        return self.backend.search_registered_models(name=name, name_like=like)
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Rename a model; versions, tags and aliases follow."""
-        registry_edit.rename_registered_model(self.store, check_name(name), check_name(new_name))
+        self.backend.rename_registered_model(check_name(name), check_name(new_name))
         return self.get_registered_model(new_name)
 
     def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
         """Set a model's description."""
-        registry_edit.update_registered_model(
-            self.store, check_name(name), _description(description)
-        )
+        self.backend.update_registered_model(check_name(name), _description(description))
         return self.get_registered_model(name)
 
     def delete_registered_model(self, name: str) -> None:
         """Delete a model and all its versions."""
-        registry_edit.delete_registered_model(self.store, check_name(name))
+        self.backend.delete_registered_model(check_name(name))
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         """Set a tag on a registered model."""
         tags = check_tags({key: value})
-        registry_edit.set_model_tag(self.store, check_name(name), key, tags[key], None)
+        self.backend.set_model_tag(check_name(name), key, tags[key], None)
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Remove a tag from a registered model."""
-        registry_edit.delete_model_tag(
-            self.store, check_name(name), check_key(key, "tag key"), None
-        )
+        self.backend.delete_model_tag(check_name(name), check_key(key, "tag key"), None)
 
     # -- versions ------------------------------------------------------------------
 
@@ -276,45 +279,52 @@ class Client:
         description: str | None = None,
     ) -> ModelVersion:
         """Snapshot the model at URI ``source`` as the next version of existing model ``name``."""
-        from modelpack.uris import resolve_model_uri
-
         name = check_name(name)
         if run_id is not None:
             check_run_id(run_id)
-        return registry.create_model_version(
-            self.store, name, resolve_model_uri(source), os.fspath(source), run_id,
-            check_tags(tags), _description(description),
+        return self.backend.create_model_version(
+            name, self.model_dir(source), os.fspath(source), run_id, check_tags(tags),
+            _description(description), False,
         )  # fmt: skip
+
+    def model_dir(self, uri: str | os.PathLike[str]) -> Path:
+        """The local directory of a model URI; ``runs:/`` and ``models:/`` in this client's store."""
+        from modelpack.uris import resolve_model_uri
+
+        text = os.fspath(uri)
+        if isinstance(text, str) and text.startswith(("runs:", "models:")):
+            return self.backend.resolve_store_uri(text)
+        return resolve_model_uri(text)
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         """One version (``ModelNotFound`` naming the model or version otherwise)."""
-        return registry.get_model_version(self.store, check_name(name), check_version(version))
+        return self.backend.get_model_version(check_name(name), check_version(version))
 
     def search_model_versions(self, filter_string: str = "") -> list[ModelVersion]:
         """Versions; ``filter_string`` is ``name = 'x'`` and/or ``run_id = '...'``."""
         from modelpack.tracking.registry_search import parse_version_filter
 
         name, run_id = parse_version_filter(filter_string)
-        return registry.search_model_versions(self.store, name=name, run_id=run_id)
+        return self.backend.search_model_versions(name=name, run_id=run_id)
 
     def get_latest_versions(
         self, name: str, stages: Sequence[str] | None = None
     ) -> list[ModelVersion]:
         """The newest version in each stage (or in each of ``stages``)."""
         wanted = [check_stage(s) for s in stages] if stages else None
-        return registry.get_latest_versions(self.store, check_name(name), wanted)
+        return self.backend.get_latest_versions(check_name(name), wanted)
 
     def update_model_version(
         self, name: str, version: int | str, description: str | None = None
     ) -> ModelVersion:
         """Set a version's description."""
         name, number = check_name(name), check_version(version)
-        registry_edit.update_model_version(self.store, name, number, _description(description))
+        self.backend.update_model_version(name, number, _description(description))
         return self.get_model_version(name, number)
 
     def delete_model_version(self, name: str, version: int | str) -> None:
         """Delete a version; its number is never reused."""
-        registry_edit.delete_model_version(self.store, check_name(name), check_version(version))
+        self.backend.delete_model_version(check_name(name), check_version(version))
 
     def transition_model_version_stage(
         self, name: str, version: int | str, stage: str, archive_existing_versions: bool = False
@@ -324,41 +334,37 @@ class Client:
         >>> Client().transition_model_version_stage("iris", 2, "Production", True)  # doctest: +SKIP
         """
         name, number, canonical = check_name(name), check_version(version), check_stage(stage)
-        registry_edit.transition_model_version_stage(
-            self.store, name, number, canonical, bool(archive_existing_versions)
+        self.backend.transition_model_version_stage(
+            name, number, canonical, bool(archive_existing_versions)
         )
         return self.get_model_version(name, number)
 
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
         """Set a tag on one version."""
         tags = check_tags({key: value})
-        registry_edit.set_model_tag(
-            self.store, check_name(name), key, tags[key], check_version(version)
-        )
+        self.backend.set_model_tag(check_name(name), key, tags[key], check_version(version))
 
     def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
         """Remove a tag from one version."""
-        registry_edit.delete_model_tag(
-            self.store, check_name(name), check_key(key, "tag key"), check_version(version)
+        self.backend.delete_model_tag(
+            check_name(name), check_key(key, "tag key"), check_version(version)
         )
 
     # -- aliases -------------------------------------------------------------------
 
     def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
         """Point ``alias`` at a version (``latest`` and ``v<digits>`` are reserved)."""
-        registry_edit.set_alias(
-            self.store, check_name(name), check_alias(alias), check_version(version)
-        )
+        self.backend.set_alias(check_name(name), check_alias(alias), check_version(version))
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias."""
-        registry_edit.delete_alias(self.store, check_name(name), check_alias(alias))
+        self.backend.delete_alias(check_name(name), check_alias(alias))
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points at."""
         name = check_name(name)
-        return registry.get_model_version(
-            self.store, name, registry.version_for_alias(self.store, name, check_alias(alias))
+        return self.backend.get_model_version(
+            name, self.backend.version_for_alias(name, check_alias(alias))
         )
 
 

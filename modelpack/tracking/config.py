@@ -18,21 +18,27 @@ from modelpack.tracking.stores import (
     get_store,
     locate_store,
 )
+from modelpack.tracking.stores.base import is_http_uri
+from modelpack.tracking.stores.server_url import server_url
 
 _lock = threading.Lock()
 _tracking_uri: str | None = None
 
 
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
-    """Use the store at ``uri`` from now on: ``sqlite:///file.db``, a directory, ``file://``
-    or ``postgresql://user:password@host:port/db`` (artifacts: ``MODELPACK_ARTIFACT_ROOT``).
+    """Use the store at ``uri`` from now on: ``sqlite:///file.db``, a directory, ``file://``,
+    ``postgresql://user:password@host:port/db`` (artifacts: ``MODELPACK_ARTIFACT_ROOT``) or a
+    tracking server ``http(s)://host:port`` (``modelpack server`` or ``mlflow server``).
 
     >>> import modelpack
     >>> modelpack.set_tracking_uri("sqlite:////tmp/store/modelpack.db")  # doctest: +SKIP
     """
     global _tracking_uri
     text = os.fspath(uri)
-    locate_store(text)  # validate now, not at first use
+    if isinstance(text, str) and is_http_uri(text):
+        server_url(text)  # validate now, not at first use
+    else:
+        locate_store(text)  # validate now, not at first use
     if "://" not in text and not text.startswith("sqlite:"):
         text = str(Path(text).expanduser().resolve())
     with _lock:

@@ -92,9 +92,7 @@ def set_experiment(
     """
     client = Client()
     if experiment_name is not None:
-        experiment = runs.get_or_create_experiment(
-            client.store, check_experiment_name(experiment_name)
-        )
+        experiment = client.backend.get_or_create_experiment(check_experiment_name(experiment_name))
     elif experiment_id is not None:
         experiment = client.get_experiment(str(experiment_id))
     else:
@@ -109,9 +107,7 @@ def _active_experiment_id(client: Client) -> str:
         return chosen
     name = os.environ.get(EXPERIMENT_NAME_ENV)
     if name:
-        return runs.get_or_create_experiment(
-            client.store, check_experiment_name(name)
-        ).experiment_id
+        return client.backend.get_or_create_experiment(check_experiment_name(name)).experiment_id
     return "0"
 
 
@@ -136,7 +132,7 @@ def start_run(
     client = Client()
     if run_id is not None:
         run = client.get_run(run_id)
-        runs.reopen_run(client.store, run.info.run_id)
+        client.backend.reopen_run(run.info.run_id)
     else:
         parent = stack[-1].info.run_id if stack else None
         experiment = (

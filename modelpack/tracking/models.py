@@ -16,14 +16,10 @@ from typing import Any
 
 from modelpack.errors import InvalidInput, ModelFormatError
 from modelpack.mlmodel import read_mlmodel, write_mlmodel
-from modelpack.tracking import registry
-from modelpack.tracking.artifacts import place_tree, remove_tree, staging_path
 from modelpack.tracking.client import Client
 from modelpack.tracking.entities import ModelInfo, ModelVersion
 from modelpack.tracking.fluent import active_run, start_run
 from modelpack.tracking.names import check_artifact_path, check_name, check_tags
-from modelpack.tracking.run_artifacts import artifact_root_of
-from modelpack.tracking.stores import os_errors
 
 
 def model_name_in_run(name: str | None, artifact_path: str | None, *, stacklevel: int = 2) -> str:
@@ -70,12 +66,10 @@ def log_model_dir(
         check_name(registered_model_name)
     active = active_run() or start_run()
     client, run_id = active.client, active.info.run_id
-    target = artifact_root_of(client.store, run_id) / artifact_path
-    staged_root = staging_path(client.store)
+    client.get_run(run_id)  # NotFound before the model is saved, not after
+    staged_root = client.backend.staging_path()
     staged = staged_root / "model"
     try:
-        with os_errors(staged_root):
-            staged_root.mkdir(parents=True)
         save(staged)
         if not staged.is_dir():
             raise ModelFormatError(
@@ -85,13 +79,18 @@ def log_model_dir(
         mlmodel["run_id"] = run_id
         mlmodel["artifact_path"] = artifact_path
         write_mlmodel(staged, mlmodel)
-        place_tree(staged, target)
+        client.backend.place_model(run_id, staged, artifact_path)
+        model_uri = f"runs:/{run_id}/{artifact_path}"
+        version = None
+        if registered_model_name is not None:
+            # a server's store uploaded the staged copy and left it: register from it
+            # rather than download what was just sent
+            local = staged if staged.is_dir() else client.model_dir(model_uri)
+            version = client.backend.create_model_version(
+                registered_model_name, local, model_uri, run_id, {}, "", True
+            ).version
     finally:
-        remove_tree(staged_root)
-    model_uri = f"runs:/{run_id}/{artifact_path}"
-    version = None
-    if registered_model_name is not None:
-        version = register_model(model_uri, registered_model_name, client=client).version
+        client.backend.discard_staging(staged_root)
     signature = mlmodel.get("signature")
     return ModelInfo(
         model_uri=model_uri,
@@ -119,19 +118,14 @@ def register_model(
     >>> modelpack.register_model("runs:/4f1c.../model", "iris").version  # doctest: +SKIP
     3
     """
-    from modelpack.tracking.resolve import parse_runs_uri, resolve_store_uri
-    from modelpack.uris import resolve_model_uri
+    from modelpack.tracking.uri_forms import parse_runs_uri
 
     client = client or Client()
     name = check_name(name)
     source = os.fspath(model_uri)
     run_id = parse_runs_uri(source)[0] if source.startswith("runs:") else None
-    if source.startswith(("runs:", "models:")):
-        model_dir = resolve_store_uri(source, client.store)
-    else:
-        model_dir = resolve_model_uri(source)
-    return registry.create_model_version(
-        client.store, name, model_dir, source, run_id, check_tags(tags), create_model=True
+    return client.backend.create_model_version(
+        name, client.model_dir(source), source, run_id, check_tags(tags), "", True
     )
 
 

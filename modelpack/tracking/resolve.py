@@ -1,4 +1,5 @@
-"""``runs:/`` and ``models:/`` URIs to local directories in the tracking store.
+"""``runs:/`` and ``models:/`` URIs to local directories, through the current tracking store
+(the embedded store's own files, or a verified download from a tracking server).
 
 ``runs:/<run_id>/<path>``, ``models:/<name>/<version>``, ``models:/<name>/<stage>``
 (case-insensitive), ``models:/<name>/latest`` and ``models:/<name>@<alias>``.
@@ -8,32 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelpack.errors import InvalidURI, ModelNotFound, NotFound
-from modelpack.tracking import registry, runs
-from modelpack.tracking.artifacts import blob_dir, run_artifact_dir
-from modelpack.tracking.config import current_store
-from modelpack.tracking.stores import Store
+from modelpack.tracking.backend import current_tracking_store
+from modelpack.tracking.stores.base import TrackingStore
 from modelpack.tracking.uri_forms import parse_models_uri, parse_runs_uri
-from modelpack.tracking.verify import verified_snapshot
-
-
-def models_uri_version(store: Store, uri: str) -> tuple[str, int]:
-    """The (name, version) a ``models:/`` URI names; ``ModelNotFound`` if there is none."""
-    name, kind, value = parse_models_uri(uri)
-    if kind == "version":
-        version = int(value)
-        registry.get_model_version(store, name, version)
-    elif kind == "latest":
-        version = registry.latest_version(store, name)
-    elif kind == "stage":
-        version = registry.version_in_stage(store, name, value)
-    else:
-        version = registry.version_for_alias(store, name, value)
-    return name, version
 
 
 def resolve_models_uri(
-    uri: str, store: Store | None = None, *, verify: bool = True
+    uri: str, store: TrackingStore | None = None, *, verify: bool = True
 ) -> tuple[str, int, Path]:
     """(name, version, directory) of a ``models:/`` URI, from one lookup of the version, so
     the directory is always that version's even if an alias or stage moves meanwhile.
@@ -44,53 +26,16 @@ def resolve_models_uri(
     >>> resolve_models_uri("models:/iris@champion")  # doctest: +SKIP
     ('iris', 3, PosixPath('/work/modelpack-store/artifacts/models/blobs/3f2a...'))
     """
-    store = store or current_store()
-    name, version = models_uri_version(store, uri)
-    digest = store.read(
-        "SELECT blob FROM model_versions WHERE name = ? AND version = ?", (name, version)
-    )
-    if not digest:
-        raise ModelNotFound(f"registered model '{name}' version {version} was just deleted")
-    if not verify:
-        return name, version, blob_dir(store, digest[0][0])
-    return name, version, verified_snapshot(store, name, version, digest[0][0])
+    return (store or current_tracking_store()).resolve_models_uri(uri, verify)
 
 
-def resolve_store_uri(uri: str, store: Store | None = None) -> Path:
+def resolve_store_uri(uri: str, store: TrackingStore | None = None) -> Path:
     """The local directory a ``runs:/`` or ``models:/`` URI names in the current store.
 
     >>> resolve_store_uri("models:/iris/1")  # doctest: +SKIP
     PosixPath('/work/modelpack-store/artifacts/models/blobs/3f2a...')
     """
-    store = store or current_store()
-    if uri.startswith("models:"):
-        return resolve_models_uri(uri, store)[2]
-    if uri.startswith("runs:"):
-        run_id, path = parse_runs_uri(uri)
-        try:
-            run = runs.get_run(store, run_id)
-        except NotFound:
-            raise ModelNotFound(
-                f"no run '{run_id}' in the tracking store {store.location.tracking_uri}; "
-                "check MODELPACK_TRACKING_URI"
-            ) from None
-        target = run_artifact_dir(store, run.info.experiment_id, run_id)
-        if path:
-            target = target / path
-        try:
-            found = target.exists()
-        except OSError:  # a name the file system cannot look up (too long, say)
-            found = False
-        if not found:
-            raise ModelNotFound(f"run '{run_id}' has no artifact '{path or ''}'")
-        return target
-    raise InvalidURI("expected a runs:/ or models:/ URI")
+    return (store or current_tracking_store()).resolve_store_uri(uri)
 
 
-__all__ = [
-    "models_uri_version",
-    "parse_models_uri",
-    "parse_runs_uri",
-    "resolve_models_uri",
-    "resolve_store_uri",
-]
+__all__ = ["parse_models_uri", "parse_runs_uri", "resolve_models_uri", "resolve_store_uri"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelpack.tracking.stores.base import TrackingStore, is_http_uri
 from modelpack.tracking.stores.location import (
     ARTIFACT_ROOT_ENV,
     DB_FILE,
@@ -21,8 +22,10 @@ __all__ = [
     "IntegrityViolation",
     "Store",
     "StoreLocation",
+    "TrackingStore",
     "Tx",
     "get_store",
+    "is_http_uri",
     "locate_store",
     "redact",
     "os_errors",

@@ -1,0 +1,210 @@
+"""The embedded (SQL) :class:`~modelpack.tracking.stores.base.TrackingStore`: a thin layer that
+hands each operation to the module functions of ``runs``, ``registry``, ``registry_edit`` and
+``run_artifacts``, which do the work on a :class:`~modelpack.tracking.stores.Store`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from modelpack.tracking import registry, registry_edit, run_artifacts, runs, sql_resolve
+from modelpack.tracking.artifacts import place_tree, remove_tree, staging_path
+from modelpack.tracking.entities import Experiment, Metric, ModelVersion, RegisteredModel, Run
+from modelpack.tracking.search import order_runs, parse_filter
+from modelpack.tracking.stores import Store, os_errors
+from modelpack.tracking.stores.base import MetricRow
+
+
+class SqlTrackingStore:
+    """The tracking store of a directory, ``sqlite:///`` or ``postgresql://`` URI."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.display = store.location.display or store.location.tracking_uri
+
+    def __repr__(self) -> str:
+        return f"<SqlTrackingStore {self.display}>"
+
+    # -- experiments ---------------------------------------------------------------
+
+    def create_experiment(self, name: str, tags: Mapping[str, str]) -> str:
+        return runs.create_experiment(self.store, name, tags)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return runs.get_experiment(self.store, experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        return runs.get_experiment_by_name(self.store, name)
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        return runs.get_or_create_experiment(self.store, name)
+
+    def search_experiments(self) -> list[Experiment]:
+        return runs.search_experiments(self.store)
+
+    # -- runs ----------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        run_name: str | None,
+        tags: Mapping[str, str],
+        parent_run_id: str | None,
+    ) -> Run:
+        return runs.create_run(self.store, experiment_id, run_name, tags, parent_run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        return runs.get_run(self.store, run_id)
+
+    def set_terminated(self, run_id: str, status: str, end_time: int | None) -> None:
+        runs.set_terminated(self.store, run_id, status, end_time)
+
+    def reopen_run(self, run_id: str) -> None:
+        runs.reopen_run(self.store, run_id)
+
+    def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
+        runs.log_metric(self.store, run_id, key, value, timestamp, step)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[MetricRow],
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> None:
+        runs.log_batch(self.store, run_id, list(metrics), dict(params), dict(tags))
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        runs.delete_tag(self.store, run_id, key)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        return runs.get_metric_history(self.store, run_id, key)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | None,
+        filter_string: str,
+        order_by: Sequence[str] | None,
+        max_results: int,
+    ) -> list[Run]:
+        if experiment_ids is None:
+            where, params = "lifecycle_stage = 'active'", []
+        else:
+            ids = list(experiment_ids)
+            where = f"lifecycle_stage = 'active' AND experiment_id IN ({','.join('?' * len(ids))})"
+            params = ids
+        keep = parse_filter(filter_string)
+        found = [run for run in runs.load_runs(self.store, where, params) if keep(run)]
+        return order_runs(found, order_by)[: max(0, max_results)]
+
+    # -- run artifacts -------------------------------------------------------------
+
+    def log_artifact(self, run_id: str, local_path: Path, artifact_path: str | None) -> None:
+        run_artifacts.log_artifact(self.store, run_id, local_path, artifact_path)
+
+    def log_artifacts(self, run_id: str, local_dir: Path, artifact_path: str | None) -> None:
+        run_artifacts.log_artifacts(self.store, run_id, local_dir, artifact_path)
+
+    def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
+        run_artifacts.log_bytes(self.store, run_id, data, artifact_file)
+
+    def list_artifacts(self, run_id: str, path: str | None) -> list[str]:
+        return run_artifacts.list_artifacts(self.store, run_id, path)
+
+    def staging_path(self) -> Path:
+        root = staging_path(self.store)
+        with os_errors(root):
+            root.mkdir(parents=True)
+        return root
+
+    def place_model(self, run_id: str, staged: Path, artifact_path: str) -> None:
+        place_tree(staged, run_artifacts.artifact_root_of(self.store, run_id) / artifact_path)
+
+    def discard_staging(self, staged_root: Path) -> None:
+        remove_tree(staged_root)
+
+    # -- URIs ----------------------------------------------------------------------
+
+    def resolve_models_uri(self, uri: str, verify: bool) -> tuple[str, int, Path]:
+        return sql_resolve.resolve_models_uri(uri, self.store, verify=verify)
+
+    def resolve_store_uri(self, uri: str) -> Path:
+        return sql_resolve.resolve_store_uri(uri, self.store)
+
+    # -- registry ------------------------------------------------------------------
+
+    def create_registered_model(
+        self, name: str, tags: Mapping[str, str], description: str
+    ) -> RegisteredModel:
+        return registry.create_registered_model(self.store, name, tags, description)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return registry.get_registered_model(self.store, name)
+
+    def search_registered_models(
+        self, name: str | None, name_like: str | None
+    ) -> list[RegisteredModel]:
+        return registry.search_registered_models(self.store, name=name, name_like=name_like)
+
+    def rename_registered_model(self, name: str, new_name: str) -> None:
+        registry_edit.rename_registered_model(self.store, name, new_name)
+
+    def update_registered_model(self, name: str, description: str) -> None:
+        registry_edit.update_registered_model(self.store, name, description)
+
+    def delete_registered_model(self, name: str) -> None:
+        registry_edit.delete_registered_model(self.store, name)
+
+    def set_model_tag(self, name: str, key: str, value: str, version: int | None) -> None:
+        registry_edit.set_model_tag(self.store, name, key, value, version)
+
+    def delete_model_tag(self, name: str, key: str, version: int | None) -> None:
+        registry_edit.delete_model_tag(self.store, name, key, version)
+
+    def create_model_version(
+        self,
+        name: str,
+        model_dir: Path,
+        source: str,
+        run_id: str | None,
+        tags: Mapping[str, str],
+        description: str,
+        create_model: bool,
+    ) -> ModelVersion:
+        return registry.create_model_version(
+            self.store, name, model_dir, source, run_id, tags, description, create_model
+        )
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        return registry.get_model_version(self.store, name, version)
+
+    def search_model_versions(self, name: str | None, run_id: str | None) -> list[ModelVersion]:
+        return registry.search_model_versions(self.store, name=name, run_id=run_id)
+
+    def get_latest_versions(self, name: str, stages: Sequence[str] | None) -> list[ModelVersion]:
+        return registry.get_latest_versions(self.store, name, list(stages) if stages else None)
+
+    def update_model_version(self, name: str, version: int, description: str) -> None:
+        registry_edit.update_model_version(self.store, name, version, description)
+
+    def delete_model_version(self, name: str, version: int) -> None:
+        registry_edit.delete_model_version(self.store, name, version)
+
+    def transition_model_version_stage(
+        self, name: str, version: int, stage: str, archive_existing_versions: bool
+    ) -> None:
+        registry_edit.transition_model_version_stage(
+            self.store, name, version, stage, archive_existing_versions
+        )
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        registry_edit.set_alias(self.store, name, alias, version)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        registry_edit.delete_alias(self.store, name, alias)
+
+    def version_for_alias(self, name: str, alias: str) -> int:
+        return registry.version_for_alias(self.store, name, alias)
+
+
+__all__ = ["SqlTrackingStore"]
