@@ -142,7 +142,7 @@ def get_logged_model(store: Store, model_id: str) -> LoggedModel:
     return found[0]
 
 
-def _update(store: Store, model_id: str, work: Any) -> LoggedModel:
+def _change(store: Store, model_id: str, work: Any) -> None:
     get_logged_model(store, model_id)
 
     def run(conn: Tx) -> None:
@@ -153,6 +153,10 @@ def _update(store: Store, model_id: str, work: Any) -> LoggedModel:
         )
 
     store.write(run)
+
+
+def _update(store: Store, model_id: str, work: Any) -> LoggedModel:
+    _change(store, model_id, work)
     return get_logged_model(store, model_id)
 
 
@@ -194,7 +198,7 @@ def log_logged_model_params(store: Store, model_id: str, params: Mapping[str, st
 
 def delete_logged_model(store: Store, model_id: str) -> None:
     """Mark a logged model deleted; its files stay until an operator removes them."""
-    _update(
+    _change(
         store,
         model_id,
         lambda conn: conn.execute(
