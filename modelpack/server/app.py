@@ -21,6 +21,7 @@ from modelpack.server.access import authorizer, identify
 from modelpack.server.artifact_routes import ARTIFACT_ENDPOINTS, proxy_routes
 from modelpack.server.auth import AuthStore
 from modelpack.server.endpoint import Endpoint, call, json_error
+from modelpack.server.lifecycle_routes import LIFECYCLE_ENDPOINTS
 from modelpack.server.logged_model_routes import LOGGED_MODEL_ENDPOINTS
 from modelpack.server.registry_routes import REGISTRY_ENDPOINTS
 from modelpack.server.routes import ENDPOINTS
@@ -43,7 +44,11 @@ class ServerConfig:
 
 #: every JSON endpoint the server answers (the artifact proxy's routes come on top)
 ALL_ENDPOINTS: tuple[Endpoint, ...] = (
-    ENDPOINTS + REGISTRY_ENDPOINTS + LOGGED_MODEL_ENDPOINTS + ARTIFACT_ENDPOINTS
+    ENDPOINTS
+    + LIFECYCLE_ENDPOINTS
+    + REGISTRY_ENDPOINTS
+    + LOGGED_MODEL_ENDPOINTS
+    + ARTIFACT_ENDPOINTS
 )
 
 

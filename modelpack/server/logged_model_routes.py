@@ -18,6 +18,7 @@ from modelpack.tracking import logged_models as lm
 from modelpack.tracking.client import Client
 from modelpack.tracking.names import check_key, check_tags, check_value
 
+NumericId = Annotated[StrictStr, Field(pattern=r"^[0-9]{1,18}$")]
 ModelId = Annotated[StrictStr, Field(pattern=r"^m-[0-9a-f]{32}$")]
 _PAIRS = Annotated[list[KeyValue], Field(max_length=1000)]
 _MISSING = "no logged model with this model_id (or no such experiment); check the id"
@@ -27,7 +28,7 @@ READ, EDIT = Permission.READ, Permission.EDIT
 
 
 class CreateLoggedModel(Wire):
-    experiment_id: Id
+    experiment_id: NumericId
     name: Annotated[StrictStr, Field(max_length=500)] | None = None
     model_type: Annotated[StrictStr, Field(max_length=500)] | None = None
     source_run_id: RunId | None = None
@@ -56,7 +57,7 @@ class LogParams(ModelIdRef):
 
 
 class SearchLoggedModels(Wire):
-    experiment_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
+    experiment_ids: Annotated[list[NumericId], Field(min_length=1, max_length=1000)]
     filter: Text = ""
     max_results: Annotated[int, Field(ge=1, le=50_000)] = 100
     page_token: Text | None = None

@@ -11,6 +11,8 @@ from modelpack.server import wire
 from modelpack.server.endpoint import Endpoint, Permission
 from modelpack.tracking.client import Client
 from modelpack.tracking.entities import Metric
+from modelpack.tracking.lifecycle import rename_run
+from modelpack.tracking.names import check_value
 
 PREFIX = "/api/2.0/mlflow"
 _BAD_SEARCH = (
@@ -111,8 +113,8 @@ def get_run(client: Client, body: wire.RunRef) -> dict[str, Any]:
 
 def update_run(client: Client, body: wire.UpdateRun) -> dict[str, Any]:
     run_id = _run_id(body)
-    if body.run_name is not None and body.run_name != client.get_run(run_id).info.run_name:
-        raise InvalidInput("renaming a run is not supported by this server yet; omit run_name")
+    if body.run_name and body.run_name != client.get_run(run_id).info.run_name:
+        rename_run(client.store, run_id, check_value(body.run_name, "run name", 250))
     if body.status is not None and body.status != "RUNNING":
         client.set_terminated(run_id, body.status, body.end_time)
     run = client.get_run(run_id)
