@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -106,6 +108,15 @@ def _tracking_uri(config: ServerConfig) -> str | None:
     raise InvalidInput(
         "--artifacts-destination is not supported yet: artifacts live beside the backend store"
     )
+
+
+#: where ``modelpack server --workers N`` hands its config to the worker processes
+CONFIG_ENV = "MODELPACK_SERVER_CONFIG"
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker process: :func:`build_app` on the config in :data:`CONFIG_ENV`."""
+    return build_app(ServerConfig(**json.loads(os.environ[CONFIG_ENV])))
 
 
 def build_app(config: ServerConfig) -> Starlette:
