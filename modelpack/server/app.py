@@ -5,28 +5,28 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from pydantic import BaseModel
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from modelpack.errors import InvalidInput, ModelpackError, PermissionDenied
+from modelpack.errors import InvalidInput
+from modelpack.server.access import authorizer, identify
+from modelpack.server.artifact_routes import ARTIFACT_ENDPOINTS, proxy_routes
 from modelpack.server.auth import AuthStore
-from modelpack.server.endpoint import (
-    Authorize,
-    Endpoint,
-    Permission,
-    call,
-    error_response,
-    json_error,
-)
-from modelpack.server.routes import ENDPOINTS, experiment_of
+from modelpack.server.endpoint import Endpoint, call, json_error
+from modelpack.server.lifecycle_routes import LIFECYCLE_ENDPOINTS
+from modelpack.server.logged_model_routes import LOGGED_MODEL_ENDPOINTS
+from modelpack.server.registry_routes import REGISTRY_ENDPOINTS
+from modelpack.server.routes import ENDPOINTS
 from modelpack.tracking.client import Client
 
 
@@ -40,26 +40,26 @@ class ServerConfig:
     port: int = 5000
     workers: int = 1
     auth_db: str | None = None  # set: every request must authenticate
+    #: the largest artifact one upload may write
+    max_artifact_bytes: int = 5 * 1024**3
 
+
+#: every JSON endpoint the server answers (the artifact proxy's routes come on top)
+ALL_ENDPOINTS: tuple[Endpoint, ...] = (
+    ENDPOINTS
+    + LIFECYCLE_ENDPOINTS
+    + REGISTRY_ENDPOINTS
+    + LOGGED_MODEL_ENDPOINTS
+    + ARTIFACT_ENDPOINTS
+)
+
+
+_ROUTE_LIKE = re.compile(r"/api/[A-Za-z0-9/_.-]{1,100}")
+log = logging.getLogger("modelpack.server")
 
 #: the only routes that answer without credentials under ``--auth``: liveness probes,
 #: which say nothing about the store
 OPEN_PATHS = ("/health", "/ping")
-
-
-def _authorizer(
-    endpoint: Endpoint, client: Client, auth: AuthStore, user: str, role: Permission
-) -> Authorize:
-    def authorize(body: BaseModel) -> None:
-        experiment_id = experiment_of(client, body)
-        level = role if experiment_id is None else auth.permission_on(user, role, experiment_id)
-        if level < endpoint.permission:
-            raise PermissionDenied(
-                f"{endpoint.path} needs {endpoint.permission.name} on this experiment; "
-                f"you have {level.name} — ask for a grant ('modelpack server users grant')"
-            )
-
-    return authorize
 
 
 def _view(
@@ -68,17 +68,13 @@ def _view(
     async def view(request: Request) -> Response:
         authorize = None
         if auth is not None:
-            try:
-                # a thread: scrypt for a first Basic login must not stall the event loop
-                header = request.headers.get("authorization", "")
-                user, role = await run_in_threadpool(auth.authenticate, header)
-            except ModelpackError as exc:
-                response = error_response(exc)
-                response.headers["WWW-Authenticate"] = 'Basic realm="modelpack"'
-                return response
+            who = await identify(request, auth)
+            if isinstance(who, Response):
+                return who
+            user, role = who
             if role < endpoint.permission:
                 # the role falls short everywhere; a grant on the experiment may not
-                authorize = _authorizer(endpoint, client, auth, user, role)
+                authorize = authorizer(endpoint, client, auth, user, role)
         return await call(request, endpoint, client, authorize)
 
     return view
@@ -91,6 +87,11 @@ async def _ping(request: Request) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status == 404:
+        # an API path of plain route characters says which route a client misses; any
+        # other path may carry data, and is not logged
+        path = request.url.path
+        shown = path if _ROUTE_LIKE.fullmatch(path) else "(a path not shown)"
+        log.info("no endpoint for %s %s", request.method, shown)
         return json_error(
             404, "ENDPOINT_NOT_FOUND", "no endpoint at this path; the API is under /api/2.0/mlflow/"
         )
@@ -109,11 +110,21 @@ def _tracking_uri(config: ServerConfig) -> str | None:
     )
 
 
+#: where ``modelpack server --workers N`` hands its config to the worker processes
+CONFIG_ENV = "MODELPACK_SERVER_CONFIG"
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker process: :func:`build_app` on the config in :data:`CONFIG_ENV`."""
+    return build_app(ServerConfig(**json.loads(os.environ[CONFIG_ENV])))
+
+
 def build_app(config: ServerConfig) -> Starlette:
     """The ASGI app: MLflow's tracking REST API on ``config``'s store, ``GET /health``."""
     client = Client(_tracking_uri(config))
     auth = AuthStore(config.auth_db) if config.auth_db else None
-    routes = [Route(e.path, _view(e, client, auth), methods=list(e.methods)) for e in ENDPOINTS]
+    routes = [Route(e.path, _view(e, client, auth), methods=list(e.methods)) for e in ALL_ENDPOINTS]
+    routes += proxy_routes(client, auth, config.max_artifact_bytes)
     routes += [Route(path, _ping) for path in OPEN_PATHS]
     return Starlette(
         routes=routes,

@@ -3,7 +3,8 @@
 Passwords are stored as scrypt hashes (salted, memory-hard); API tokens are 256 random
 bits shown once and stored only as their SHA-256, so a token is checked with one hash
 and one indexed lookup. A user's role (NONE < READ < EDIT < MANAGE) is what they may
-do everywhere; a grant raises it on one experiment (and its runs), never lowers it.
+do everywhere; a grant raises it on one experiment (and its runs) or one registered
+model (and its versions), never lowers it.
 
 >>> users = AuthStore("auth.db")  # doctest: +SKIP
 >>> users.create_user("alice", "s3cret-pass", "EDIT")  # doctest: +SKIP
@@ -39,6 +40,10 @@ CREATE TABLE IF NOT EXISTS tokens (
 CREATE TABLE IF NOT EXISTS grants (
     username TEXT NOT NULL REFERENCES users(username), experiment_id TEXT NOT NULL,
     permission TEXT NOT NULL, PRIMARY KEY (username, experiment_id)
+);
+CREATE TABLE IF NOT EXISTS model_grants (
+    username TEXT NOT NULL REFERENCES users(username), model_name TEXT NOT NULL,
+    permission TEXT NOT NULL, PRIMARY KEY (username, model_name)
 );
 """
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -138,16 +143,29 @@ class AuthStore:
             "INSERT OR REPLACE INTO grants VALUES (?, ?, ?)", (username, experiment_id, level.name)
         )
 
-    def permission_on(self, username: str, role: Permission, experiment_id: str) -> Permission:
-        """What ``username`` (whose role is ``role``) may do on one experiment."""
-        row = (
-            self._conn()
-            .execute(
-                "SELECT permission FROM grants WHERE username = ? AND experiment_id = ?",
-                (username, experiment_id),
-            )
-            .fetchone()
+    def grant_model(self, username: str, model_name: str, permission: str) -> None:
+        """Give ``username`` at least ``permission`` on one registered model and its versions."""
+        level = _level(permission)
+        if not model_name or len(model_name) > 255 or "\x00" in model_name:
+            raise InvalidInput("model name must be 1-255 characters without NUL")
+        self._known(username)
+        self._conn().execute(
+            "INSERT OR REPLACE INTO model_grants VALUES (?, ?, ?)",
+            (username, model_name, level.name),
         )
+
+    def permission_on(
+        self, username: str, role: Permission, key: str, kind: str = "experiment"
+    ) -> Permission:
+        """What ``username`` (whose role is ``role``) may do on one experiment (``kind``
+        ``experiment``, ``key`` its id) or registered model (``model``, its name)."""
+        if kind == "experiment":
+            sql = "SELECT permission FROM grants WHERE username = ? AND experiment_id = ?"
+        elif kind == "model":
+            sql = "SELECT permission FROM model_grants WHERE username = ? AND model_name = ?"
+        else:
+            return role
+        row = self._conn().execute(sql, (username, key)).fetchone()
         return max(role, Permission[row[0]]) if row else role
 
     def _known(self, username: str) -> None:

@@ -26,6 +26,13 @@ _AUTH_DB = click.option(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", "-p", default=5000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--max-artifact-bytes",
+    default=5 * 1024**3,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest artifact one upload may write.",
+)
 @click.option("--auth", is_flag=True, help="Deny every request without valid credentials.")
 @click.option("--auth-db", default=None, type=click.Path(dir_okay=False),
               help="Users and tokens file (required with --auth).")  # fmt: skip
@@ -37,6 +44,7 @@ def server(
     host: str,
     port: int,
     workers: int,
+    max_artifact_bytes: int,
     auth: bool,
     auth_db: str | None,
 ) -> None:
@@ -55,7 +63,7 @@ def server(
     from modelpack.server.run import run
 
     run(ServerConfig(backend_store_uri, artifacts_destination, host, port, workers,
-                     auth_db if auth else None))  # fmt: skip
+                     auth_db if auth else None, max_artifact_bytes))  # fmt: skip
 
 
 @server.group()
@@ -98,15 +106,26 @@ def create_token(auth_db: str, username: str) -> None:
 @users.command("grant")
 @_AUTH_DB
 @click.option("--username", required=True)
-@click.option("--experiment-id", required=True, help="The experiment's id (a number).")
+@click.option("--experiment-id", default=None, help="The experiment's id (a number).")
+@click.option("--model", default=None, help="A registered model's name.")
 @click.option(
     "--permission",
     required=True,
     type=click.Choice(["READ", "EDIT", "MANAGE"], case_sensitive=False),
 )
-def grant(auth_db: str, username: str, experiment_id: str, permission: str) -> None:
-    """Let a user do at least PERMISSION on one experiment and its runs."""
+def grant(
+    auth_db: str, username: str, experiment_id: str | None, model: str | None, permission: str
+) -> None:
+    """Let a user do at least PERMISSION on one experiment and its runs, or on one
+    registered model and its versions."""
     from modelpack.server.auth import AuthStore
 
+    if (experiment_id is None) == (model is None):
+        raise click.UsageError("name exactly one of --experiment-id and --model")
+    if model is not None:
+        AuthStore(auth_db).grant_model(username, model, permission)
+        click.echo(f"granted {permission.upper()} on model '{model}' to '{username}'")
+        return
+    assert experiment_id is not None
     AuthStore(auth_db).grant(username, experiment_id, permission)
     click.echo(f"granted {permission.upper()} on experiment {experiment_id} to '{username}'")

@@ -32,6 +32,7 @@ _STATUS_BY_CODE = {
 }
 
 _TAKEN = "an experiment with this name already exists; pick another name or look it up by name"
+_TAKEN_MODEL = "a registered model with this name already exists; pick another name"
 
 
 class Permission(enum.IntEnum):
@@ -55,6 +56,21 @@ Authorize = Callable[[BaseModel], None]
 
 
 @dataclass(frozen=True)
+class Scope:
+    """One thing a request acts on, for grants: an ``experiment`` id or a registered
+    ``model`` name. ``keys`` are alternatives (a shared model snapshot belongs to every
+    model that registered it): a grant on any one of them is enough."""
+
+    kind: str
+    keys: tuple[str, ...]
+    need: Permission
+
+
+#: the scopes of a validated body (none: a request on no single thing, e.g. a search)
+Scoper = Callable[[Client, Any], list[Scope]]
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """``POST /api/2.0/mlflow/runs/create`` and what serves it."""
 
@@ -65,6 +81,8 @@ class Endpoint:
     handler: Handler
     #: what a NotFound from the store means here, said without the id that came
     missing: str = "no run with this run_id; check the id"
+    #: what the request acts on, for grants (None: the experiment of its run or experiment)
+    scope: Scoper | None = None
 
 
 def error_response(exc: ModelpackError) -> JSONResponse:
@@ -149,6 +167,9 @@ async def parse_request(request: Request, endpoint: Endpoint) -> BaseModel:
         data = _query_fields(request, endpoint.body)
     else:
         data = parse_json_object(await read_body(request), where)
+    if request.path_params:
+        # ``/logged-models/{model_id}``: the path names the thing, whatever the body says
+        data = {**data, **request.path_params}
     return validate(endpoint.body, data, where)
 
 
@@ -157,6 +178,7 @@ async def call(
 ) -> Response:
     """Parse, authorize, run the handler in a worker thread, answer JSON; errors become
     MLflow bodies."""
+    body: BaseModel | None = None
     try:
         body = await parse_request(request, endpoint)
         if authorize is not None:
@@ -166,11 +188,38 @@ async def call(
         # the store's own message names the id or name that came: the answer does not
         return error_response(NotFound(f"{request.method} {endpoint.path}: {endpoint.missing}"))
     except AlreadyExists:
-        return error_response(AlreadyExists(f"{request.method} {endpoint.path}: {_TAKEN}"))
+        taken = _TAKEN_MODEL if "/registered-models/" in endpoint.path else _TAKEN
+        return error_response(AlreadyExists(f"{request.method} {endpoint.path}: {taken}"))
     except ModelpackError as exc:
         if exc.http_status >= 500:
             log.error("%s %s failed: %s", request.method, endpoint.path, exc.error_code)
-        return error_response(exc)
+        return error_response(redacted(exc, body))
     except ClientDisconnect:
         return Response(status_code=400)
     return JSONResponse(result)
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def redacted(exc: ModelpackError, body: object) -> ModelpackError:
+    """``exc`` with every string of the request (3+ characters) cut out of its message:
+    the library quotes short names back to a local user, the server never echoes."""
+    message = exc.message
+    for text in sorted(set(_strings(body)), key=len, reverse=True):
+        if len(text) >= 3 and text in message:
+            message = message.replace(text, "<value sent>")
+    if message == exc.message:
+        return exc
+    copy = type(exc).__new__(type(exc))
+    ModelpackError.__init__(copy, message)
+    return copy

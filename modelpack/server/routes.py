@@ -11,6 +11,8 @@ from modelpack.server import wire
 from modelpack.server.endpoint import Endpoint, Permission
 from modelpack.tracking.client import Client
 from modelpack.tracking.entities import Metric
+from modelpack.tracking.lifecycle import rename_run
+from modelpack.tracking.names import check_value
 
 PREFIX = "/api/2.0/mlflow"
 _BAD_SEARCH = (
@@ -28,7 +30,7 @@ def _run_id(body: wire.RunRef) -> str:
     return run_id
 
 
-def _offset(page_token: str | None) -> int:
+def offset_of(page_token: str | None) -> int:
     if not page_token:
         return 0
     if not page_token.isdigit() or len(page_token) > 12:
@@ -36,7 +38,7 @@ def _offset(page_token: str | None) -> int:
     return int(page_token)
 
 
-def _page(items: list[Any], offset: int, size: int) -> tuple[list[Any], str | None]:
+def page(items: list[Any], offset: int, size: int) -> tuple[list[Any], str | None]:
     chunk = items[offset : offset + size]
     more = offset + size < len(items)
     return chunk, str(offset + size) if more else None
@@ -85,7 +87,7 @@ def search_experiments(client: Client, body: wire.SearchExperiments) -> dict[str
     if body.filter:
         raise InvalidInput("search-experiments does not support 'filter' yet; omit it")
     found = client.search_experiments() if body.view_type != "DELETED_ONLY" else []
-    chunk, token = _page(found, _offset(body.page_token), body.max_results)
+    chunk, token = page(found, offset_of(body.page_token), body.max_results)
     out: dict[str, Any] = {"experiments": [wire.experiment_json(e) for e in chunk]}
     if token:
         out["next_page_token"] = token
@@ -111,8 +113,8 @@ def get_run(client: Client, body: wire.RunRef) -> dict[str, Any]:
 
 def update_run(client: Client, body: wire.UpdateRun) -> dict[str, Any]:
     run_id = _run_id(body)
-    if body.run_name is not None and body.run_name != client.get_run(run_id).info.run_name:
-        raise InvalidInput("renaming a run is not supported by this server yet; omit run_name")
+    if body.run_name and body.run_name != client.get_run(run_id).info.run_name:
+        rename_run(client.store, run_id, check_value(body.run_name, "run name", 250))
     if body.status is not None and body.status != "RUNNING":
         client.set_terminated(run_id, body.status, body.end_time)
     run = client.get_run(run_id)
@@ -135,7 +137,19 @@ def set_tag(client: Client, body: wire.SetTag) -> dict[str, Any]:
 
 
 def log_batch(client: Client, body: wire.LogBatch) -> dict[str, Any]:
-    metrics = [Metric(m.key, m.value, m.timestamp, m.step) for m in body.metrics]
+    points = body.metrics
+    if any(m.model_id for m in points):
+        # MLflow 3's log_model re-sends the run's points at the model's step, tagged with
+        # the model; like MLflow's store, a point already logged is not logged twice
+        run_id = _run_id(body)
+        keys = {m.key for m in points if m.model_id}
+        seen = {
+            (p.key, p.value, p.timestamp, p.step)
+            for key in keys
+            for p in client.get_metric_history(run_id, key)
+        }
+        points = [m for m in points if (m.key, m.value, m.timestamp, m.step) not in seen]
+    metrics = [Metric(m.key, m.value, m.timestamp, m.step) for m in points]
     params = {p.key: p.value for p in body.params}
     tags = {t.key: t.value for t in body.tags}
     client.log_batch(_run_id(body), metrics, params, tags)
@@ -145,7 +159,7 @@ def log_batch(client: Client, body: wire.LogBatch) -> dict[str, Any]:
 def search_runs(client: Client, body: wire.SearchRuns) -> dict[str, Any]:
     if body.run_view_type == "DELETED_ONLY":
         return {"runs": []}
-    offset = _offset(body.page_token)
+    offset = offset_of(body.page_token)
     try:
         found = client.search_runs(
             body.experiment_ids or None, body.filter, body.order_by, offset + body.max_results + 1
@@ -153,7 +167,7 @@ def search_runs(client: Client, body: wire.SearchRuns) -> dict[str, Any]:
     except InvalidInput:
         # the parser's message quotes the expression that came; this one does not
         raise InvalidInput(_BAD_SEARCH) from None
-    chunk, token = _page(found, offset, body.max_results)
+    chunk, token = page(found, offset, body.max_results)
     out: dict[str, Any] = {"runs": [wire.run_json(run) for run in chunk]}
     if token:
         out["next_page_token"] = token
@@ -165,7 +179,7 @@ def get_metric_history(client: Client, body: wire.GetMetricHistory) -> dict[str,
     client.get_run(run_id)  # NotFound for an unknown run, as MLflow answers
     points = client.get_metric_history(run_id, body.metric_key)
     size = body.max_results or len(points) or 1
-    chunk, token = _page(points, _offset(body.page_token), size)
+    chunk, token = page(points, offset_of(body.page_token), size)
     out: dict[str, Any] = {"metrics": [wire.metric_json(p) for p in chunk]}
     if token:
         out["next_page_token"] = token

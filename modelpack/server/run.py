@@ -3,13 +3,16 @@ a clear error and ``--port 0`` prints the port the system chose."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import json
 import logging
+import os
 import socket
 import sys
 
 from modelpack.errors import InvalidInput
-from modelpack.server.app import ServerConfig, build_app
+from modelpack.server.app import CONFIG_ENV, ServerConfig, build_app
 
 log = logging.getLogger("modelpack.server")
 
@@ -40,26 +43,31 @@ def run(config: ServerConfig) -> None:
     """
     import uvicorn
 
-    if config.workers != 1:
-        raise InvalidInput(
-            f"--workers must be 1 for now, got {config.workers}; run several servers instead"
-        )
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    app = build_app(config)
+    app = build_app(config)  # also in the parent with workers: a bad store fails here, once
     sock = bind(config.host, config.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"modelpack tracking server listening on http://{shown}:{port}", flush=True)
+    quiet = {"lifespan": "off", "log_config": None, "server_header": False, "access_log": False}
     try:
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app, lifespan="off", log_config=None, server_header=False, access_log=False
-            )
+        if config.workers == 1:
+            uvicorn.Server(uvicorn.Config(app, **quiet)).run(sockets=[sock])  # type: ignore[arg-type]
+            return
+        from uvicorn.supervisors import Multiprocess
+
+        # each worker process builds its own app (and store connections) from the config
+        os.environ[CONFIG_ENV] = json.dumps(dataclasses.asdict(config))
+        factory = uvicorn.Config(
+            "modelpack.server.app:app_from_environment",
+            factory=True,
+            workers=config.workers,
+            **quiet,  # type: ignore[arg-type]
         )
-        server.run(sockets=[sock])
+        Multiprocess(factory, sockets=[sock]).run()
     finally:
         sock.close()

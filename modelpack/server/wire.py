@@ -38,6 +38,8 @@ class MetricIn(Wire):
     value: float
     timestamp: Int64
     step: Int64 = 0
+    #: MLflow 3 re-logs a run's points with the model they belong to (not stored)
+    model_id: Annotated[StrictStr, Field(max_length=64)] | None = None
 
 
 class CreateExperiment(Wire):
@@ -136,7 +138,8 @@ def experiment_json(experiment: Experiment) -> dict[str, Any]:
     return {
         "experiment_id": experiment.experiment_id,
         "name": experiment.name,
-        "artifact_location": experiment.artifact_location,
+        # proxied: MLflow's client reads and writes artifacts through this server
+        "artifact_location": f"mlflow-artifacts:/{experiment.experiment_id}",
         "lifecycle_stage": experiment.lifecycle_stage,
         "creation_time": experiment.creation_time,
         "last_update_time": experiment.last_update_time,
@@ -154,7 +157,7 @@ def run_info_json(info: RunInfo, user_id: str = "") -> dict[str, Any]:
         "user_id": user_id,
         "status": info.status,
         "start_time": info.start_time,
-        "artifact_uri": info.artifact_uri,
+        "artifact_uri": f"mlflow-artifacts:/{info.experiment_id}/{info.run_id}/artifacts",
         "lifecycle_stage": info.lifecycle_stage,
     }
     if info.end_time is not None:

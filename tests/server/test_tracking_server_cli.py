@@ -36,12 +36,6 @@ def test_auth_without_auth_db_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2 and "--auth-db" in done.stderr
 
 
-def test_more_than_one_worker_is_refused_for_now(tmp_path: Path) -> None:
-    argv = [*server_argv(f"sqlite:///{tmp_path / 's.db'}"), "--workers", "2"]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1 and "--workers must be 1" in done.stderr
-
-
 def test_server_command_is_listed() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "modelpack", "--help"], capture_output=True, text=True

@@ -23,6 +23,24 @@ def test_every_route_declares_its_permission() -> None:
     }  # fmt: skip
 
 
+def test_every_endpoint_of_the_app_declares_its_permission() -> None:
+    from modelpack.server.app import ALL_ENDPOINTS
+
+    need = {
+        (e.methods, e.path.removeprefix("/api/2.0/mlflow")): e.permission for e in ALL_ENDPOINTS
+    }
+    assert len(need) == len(ALL_ENDPOINTS) >= 49  # one (methods, path) each
+    assert all(p in (Permission.READ, Permission.EDIT, Permission.MANAGE) for p in need.values())
+    manage = {path for (_, path), p in need.items() if p == Permission.MANAGE}
+    assert manage == {
+        "/runs/delete", "/runs/restore", "/experiments/delete", "/experiments/restore",
+        "/registered-models/rename", "/registered-models/delete", "/model-versions/delete",
+    }  # fmt: skip
+    reads = {(m, path) for (m, path), p in need.items() if p == Permission.READ}
+    assert all(m in (("GET",), ("GET", "POST"), ("POST",)) for m, _ in reads)
+    assert ("POST",) not in {m for m, path in reads if "search" not in path}
+
+
 def test_import_modelpack_server_stays_light() -> None:
     import subprocess
     import sys

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 #: The newest revision this code knows; a store at it needs no Alembic import.
-HEAD = "0001"
+HEAD = "0002"
 BASELINE = "0001"
 LEGACY_SENTINEL = 3
 _PG_MIGRATION_LOCK = 7_326_500_101
