@@ -212,7 +212,7 @@ class Client:
         return run_artifacts.list_artifacts(self.store, check_run_id(run_id), path)
 
     def download_artifacts(self, run_id: str, path: str = "") -> Path:
-        """The local path of a run artifact (the store is local: nothing is copied)."""
+        """The local path of a run artifact (read in place from a local store, downloaded from S3)."""
         from modelpack.tracking.resolve import resolve_store_uri
 
         return resolve_store_uri(f"runs:/{check_run_id(run_id)}/{path}", self.store)

@@ -17,12 +17,12 @@ from typing import Any
 from modelpack.errors import InvalidInput, ModelFormatError
 from modelpack.mlmodel import read_mlmodel, write_mlmodel
 from modelpack.tracking import registry
-from modelpack.tracking.artifacts import place_tree, remove_tree, staging_path
+from modelpack.tracking.artifacts import artifact_store, remove_tree, staging_path
 from modelpack.tracking.client import Client
 from modelpack.tracking.entities import ModelInfo, ModelVersion
 from modelpack.tracking.fluent import active_run, start_run
 from modelpack.tracking.names import check_artifact_path, check_name, check_tags
-from modelpack.tracking.run_artifacts import artifact_root_of
+from modelpack.tracking.run_artifacts import artifact_prefix_of
 from modelpack.tracking.stores import os_errors
 
 
@@ -59,9 +59,10 @@ def log_model_dir(
 ) -> ModelInfo:
     """Save a model with ``save(path)`` straight into the active run (started if needed).
 
-    ``save`` gets a fresh path that does not exist yet, on the store's filesystem;
-    the finished directory is renamed into the run's artifacts at ``name`` in one
-    step, so readers never see a half-written model. ``artifact_path`` is MLflow 2's
+    ``save`` gets a fresh local path that does not exist yet (on a local store's file
+    system); the finished directory is published into the run's artifacts at ``name``
+    (renamed in one step, or uploaded with ``MLmodel`` last), so readers never see a
+    half-written model. ``artifact_path`` is MLflow 2's
     deprecated spelling of ``name``; a flavor's ``log_model`` passes it through.
     """
     name = model_name_in_run(name, artifact_path, stacklevel=3)
@@ -70,7 +71,7 @@ def log_model_dir(
         check_name(registered_model_name)
     active = active_run() or start_run()
     client, run_id = active.client, active.info.run_id
-    target = artifact_root_of(client.store, run_id) / artifact_path
+    target = f"{artifact_prefix_of(client.store, run_id)}/{artifact_path}"
     staged_root = staging_path(client.store)
     staged = staged_root / "model"
     try:
@@ -85,7 +86,7 @@ def log_model_dir(
         mlmodel["run_id"] = run_id
         mlmodel["artifact_path"] = artifact_path
         write_mlmodel(staged, mlmodel)
-        place_tree(staged, target)
+        artifact_store(client.store).put_tree(staged, target)
     finally:
         remove_tree(staged_root)
     model_uri = f"runs:/{run_id}/{artifact_path}"
