@@ -138,6 +138,15 @@ def s3_env(
     return env
 
 
+@pytest.fixture
+def s3_tracking_uri(tracking_uri: str, s3_env: dict[str, str]) -> str:
+    """A SQLite tracking store with its artifacts on the S3 endpoint."""
+    from modelpack.tracking import config
+
+    config.reset_tracking_uri()
+    return tracking_uri
+
+
 @pytest.fixture(params=["local", "s3"])
 def artifact_kind(request: pytest.FixtureRequest) -> str:
     """``local`` or ``s3``: where ``tracking_uri_on`` puts the artifacts."""

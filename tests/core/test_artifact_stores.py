@@ -156,15 +156,6 @@ def test_deleting_the_last_version_removes_its_blob(
 # -- the local cache of S3 snapshots -------------------------------------------------
 
 
-@pytest.fixture
-def s3_tracking_uri(tracking_uri: str, s3_env: dict[str, str]) -> str:
-    """A SQLite tracking store with its artifacts on the S3 endpoint."""
-    from modelpack.tracking import config
-
-    config.reset_tracking_uri()
-    return tracking_uri
-
-
 def _cached(cache: Path) -> list[str]:
     return sorted(p.name for p in (cache / "models").iterdir())
 
