@@ -119,7 +119,7 @@ def blob_complete(artifacts: ArtifactStore, digest: str, staged: Path) -> bool:
     at its size (the digest fixes the content). A staged copy already renamed into a local
     store leaves nothing to compare, and a rename publishes all or nothing."""
     stored = {(entry.path, entry.size) for entry in artifacts.list(blob_key(digest))}
-    if not staged.is_dir():
+    if not stored or not staged.is_dir():
         return bool(stored)
     expected = {(rel.as_posix(), (staged / rel).stat().st_size) for rel in list_files(staged)}
     return stored == expected

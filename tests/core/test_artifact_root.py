@@ -56,3 +56,12 @@ def test_local_roots_still_work(tmp_path: Path) -> None:
     assert parse_artifact_root(str(tmp_path / "a")) == tmp_path / "a"
     assert parse_artifact_root((tmp_path / "b").as_uri()) == tmp_path / "b"
     assert parse_artifact_root("./x:y") == Path("x:y").resolve()  # a colon, said plainly
+
+
+def test_an_endpoint_with_user_info_is_shown_without_it() -> None:
+    from modelpack.tracking.artifact_stores.s3 import S3ArtifactStore, display_endpoint
+
+    endpoint = "https://minio:s3cr3tpass@minio.internal:9000/?token=abc"
+    assert display_endpoint(endpoint) == "https://minio.internal:9000/"
+    store = S3ArtifactStore(S3Root("team-models", "x"), endpoint)
+    assert "s3cr3tpass" not in repr(store) and "token" not in repr(store)
