@@ -118,4 +118,13 @@ def downloaded_artifact(artifacts: ArtifactStore, key: str, what: str) -> Path:
         raise
 
 
-__all__ = ["cached_version_dir", "downloaded_artifact", "evict"]
+def release_download(path: Path) -> None:
+    """Remove a copy :func:`downloaded_artifact` made, once it is no longer needed
+    (anything else, such as a local store's own files, is left alone)."""
+    runs = cache_dir() / "runs"
+    temp = path.parent
+    if temp.parent == runs and temp.name.startswith(".tmp-"):
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+__all__ = ["cached_version_dir", "downloaded_artifact", "evict", "release_download"]

@@ -74,6 +74,8 @@ def log_model_dir(
     target = f"{artifact_prefix_of(client.store, run_id)}/{artifact_path}"
     staged_root = staging_path(client.store)
     staged = staged_root / "model"
+    model_uri = f"runs:/{run_id}/{artifact_path}"
+    version = None
     try:
         with os_errors(staged_root):
             staged_root.mkdir(parents=True)
@@ -86,12 +88,16 @@ def log_model_dir(
         mlmodel["run_id"] = run_id
         mlmodel["artifact_path"] = artifact_path
         write_mlmodel(staged, mlmodel)
-        artifact_store(client.store).put_tree(staged, target)
+        artifacts = artifact_store(client.store)
+        artifacts.put_tree(staged, target)
+        if registered_model_name is not None and artifacts.local_root is None:
+            # The staged copy is what was just uploaded: register from it, not a download.
+            version = registry.create_model_version(
+                client.store, registered_model_name, staged, model_uri, run_id, create_model=True
+            ).version
     finally:
         remove_tree(staged_root)
-    model_uri = f"runs:/{run_id}/{artifact_path}"
-    version = None
-    if registered_model_name is not None:
+    if registered_model_name is not None and version is None:
         version = register_model(model_uri, registered_model_name, client=client).version
     signature = mlmodel.get("signature")
     return ModelInfo(
@@ -120,6 +126,7 @@ def register_model(
     >>> modelpack.register_model("runs:/4f1c.../model", "iris").version  # doctest: +SKIP
     3
     """
+    from modelpack.tracking.model_cache import release_download
     from modelpack.tracking.resolve import parse_runs_uri, resolve_store_uri
     from modelpack.uris import resolve_model_uri
 
@@ -131,9 +138,12 @@ def register_model(
         model_dir = resolve_store_uri(source, client.store)
     else:
         model_dir = resolve_model_uri(source)
-    return registry.create_model_version(
-        client.store, name, model_dir, source, run_id, check_tags(tags), create_model=True
-    )
+    try:
+        return registry.create_model_version(
+            client.store, name, model_dir, source, run_id, check_tags(tags), create_model=True
+        )
+    finally:
+        release_download(model_dir)  # a runs:/ model downloaded from S3 for the snapshot
 
 
 __all__ = ["log_model_dir", "register_model"]

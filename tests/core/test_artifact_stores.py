@@ -118,7 +118,7 @@ def iris() -> tuple[np.ndarray, object]:
 
 
 def test_log_register_load_by_every_uri_form(
-    tracking_uri_on: str, artifact_kind: str, iris: tuple[np.ndarray, object]
+    tracking_uri_on: str, artifact_kind: str, iris: tuple[np.ndarray, object], tmp_path: Path
 ) -> None:
     features, classifier = iris
     with modelpack.start_run():
@@ -132,6 +132,8 @@ def test_log_register_load_by_every_uri_form(
     assert again.storage_location == version.storage_location
     if artifact_kind == "s3":
         assert version.storage_location.startswith("s3://")
+        runs_cache = tmp_path / "cache" / "runs"  # downloads for the snapshot are gone again
+        assert not runs_cache.exists() or list(runs_cache.iterdir()) == []
     expected = classifier.predict(features[:5])  # type: ignore[attr-defined]
     for uri in (info.model_uri, "models:/iris/1", "models:/iris/2", "models:/iris@champion"):
         loaded = modelpack.load_model(uri)
