@@ -211,3 +211,41 @@ def test_a_partly_uploaded_blob_is_completed_by_the_next_registration(
     artifacts.put_file(source / "MLmodel", f"{blob_key(digest)}/MLmodel")  # model.bin missing
     modelpack.register_model(str(source), "m")
     assert (resolve_models_uri("models:/m/1")[2] / "model.bin").read_bytes() == b"weights"
+
+
+_CRASH_AFTER_UPLOAD = """
+import os, signal, sys
+import modelpack
+from modelpack.tracking import registry
+
+real_publish = registry.publish_blob
+def publish_then_die(*args, **kwargs):
+    real_publish(*args, **kwargs)  # every file is in the bucket, no row written yet
+    os.kill(os.getpid(), signal.SIGKILL)
+registry.publish_blob = publish_then_die
+modelpack.register_model(sys.argv[1], "crashy")
+"""
+
+
+def test_kill_9_between_upload_and_row_leaves_only_orphan_files(
+    s3_tracking_uri: str, s3_env: dict[str, str], make_model_dir: MakeModelDir, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from modelpack.tracking.artifacts import artifact_store, blob_key, manifest_digest
+
+    source = make_model_dir(size=100_000)
+    script = tmp_path / "crasher.py"
+    script.write_text(_CRASH_AFTER_UPLOAD)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(source)], env=dict(os.environ), timeout=120
+    )
+    assert proc.returncode == -signal.SIGKILL
+    client = Client()
+    assert client.search_model_versions() == []  # no row, so nothing can load half a model
+    digest = manifest_digest(source)
+    assert artifact_store(client.store).list(blob_key(digest)) != []  # the orphan blob
+    assert modelpack.register_model(str(source), "crashy").version == 1  # reuses it
