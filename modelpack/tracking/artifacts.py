@@ -1,8 +1,9 @@
-"""Artifact files on disk: staging, atomic placement and content-addressed snapshots.
+"""Where a store's artifacts go: run artifact keys, staging, content-addressed snapshots.
 
-Everything is first written under the store's staging directory (same filesystem
-as the artifacts) and then renamed into place, so a reader never sees a half-written
-file or model, even after ``kill -9``.
+The files themselves live in the store's :class:`~modelpack.tracking.artifact_stores.
+ArtifactStore` (a local directory or S3). Trees are built in local staging first and
+published in one step (a rename on a local store), so a reader never sees a
+half-written file or model, even after ``kill -9``.
 """
 
 from __future__ import annotations
@@ -14,69 +15,35 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from modelpack.errors import AlreadyExists, ModelFormatError
+from modelpack.errors import ModelFormatError
 from modelpack.model_dir import inspect_model_dir, verify_model_dir
 from modelpack.model_files import copy_listing
+from modelpack.tracking.artifact_stores.base import ArtifactStore
+from modelpack.tracking.artifact_stores.select import open_artifact_store
 from modelpack.tracking.stores import Store, os_errors
 
 _CHUNK = 1 << 20
+BLOBS = "models/blobs"
+
+
+def artifact_store(store: Store) -> ArtifactStore:
+    """The artifact store of the tracking store ``store``."""
+    return open_artifact_store(store.artifact_root)
 
 
 # -- run artifacts ------------------------------------------------------------------
 
 
-def run_artifact_dir(store: Store, experiment_id: str, run_id: str) -> Path:
-    """The directory holding a run's artifacts (created lazily by writers)."""
-    return store.artifact_root / str(experiment_id) / run_id / "artifacts"
+def run_artifact_key(experiment_id: str, run_id: str) -> str:
+    """The key prefix holding a run's artifacts."""
+    return f"{experiment_id}/{run_id}/artifacts"
 
 
 def staging_path(store: Store) -> Path:
-    """A fresh, not yet existing path in the store's staging area."""
+    """A fresh, not yet existing local path in the store's staging area."""
     with os_errors(store.staging_dir):
         store.staging_dir.mkdir(parents=True, exist_ok=True)
     return store.staging_dir / uuid.uuid4().hex
-
-
-def place_file(store: Store, source: Path, dest: Path) -> None:
-    """Copy ``source`` to ``dest`` atomically (replacing an older artifact of that name)."""
-    staged = staging_path(store)
-    with os_errors(dest):
-        try:
-            shutil.copyfile(source, staged)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, dest)
-        finally:
-            staged.unlink(missing_ok=True)
-
-
-def place_bytes(store: Store, data: bytes, dest: Path) -> None:
-    """Write ``data`` to ``dest`` atomically."""
-    staged = staging_path(store)
-    with os_errors(dest):
-        try:
-            staged.write_bytes(data)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, dest)
-        finally:
-            staged.unlink(missing_ok=True)
-
-
-def place_tree(staged: Path, dest: Path) -> None:
-    """Rename the staged directory ``staged`` to ``dest``, which must not exist yet."""
-    if dest.exists():
-        raise AlreadyExists(
-            f"artifact '{dest.name}' already exists in this run; log under another name"
-        )
-    with os_errors(dest):
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.rename(staged, dest)
-        except OSError as exc:
-            if dest.exists():  # lost a race with another writer of the same name
-                raise AlreadyExists(
-                    f"artifact '{dest.name}' already exists in this run; log under another name"
-                ) from exc
-            raise
 
 
 def list_files(root: Path) -> list[Path]:
@@ -133,20 +100,48 @@ def snapshot(store: Store, source: Path) -> tuple[Path, str, dict[str, Any]]:
     return staged, digest, mlmodel
 
 
-def blob_dir(store: Store, digest: str) -> Path:
-    """Where the snapshot with manifest ``digest`` lives."""
-    return store.artifact_root / "models" / "blobs" / digest
+def blob_key(digest: str) -> str:
+    """The key prefix of the snapshot with manifest ``digest``."""
+    return f"{BLOBS}/{digest}"
+
+
+def blob_location(store: Store, digest: str) -> str:
+    """Where the snapshot ``digest`` lives: a local path, or an ``s3://`` URI."""
+    artifacts = artifact_store(store)
+    local = artifacts.local_root
+    return (
+        str(local / blob_key(digest)) if local is not None else artifacts.uri_of(blob_key(digest))
+    )
+
+
+def blob_complete(artifacts: ArtifactStore, digest: str, staged: Path) -> bool:
+    """Whether the snapshot ``digest`` is stored whole: every file of the ``staged`` copy,
+    at its size (the digest fixes the content). A staged copy already renamed into a local
+    store leaves nothing to compare, and a rename publishes all or nothing."""
+    stored = {(entry.path, entry.size) for entry in artifacts.list(blob_key(digest))}
+    if not stored or not staged.is_dir():
+        return bool(stored)
+    expected = {(rel.as_posix(), (staged / rel).stat().st_size) for rel in list_files(staged)}
+    return stored == expected
+
+
+def publish_blob(artifacts: ArtifactStore, digest: str, staged: Path) -> None:
+    """Store the staged snapshot ``digest`` unless it is there whole already (idempotent)."""
+    if not blob_complete(artifacts, digest, staged):
+        artifacts.put_tree(staged, blob_key(digest), exist_ok=True)
 
 
 __all__ = [
-    "blob_dir",
+    "BLOBS",
+    "artifact_store",
+    "blob_complete",
+    "blob_key",
+    "blob_location",
     "list_files",
     "manifest_digest",
-    "place_bytes",
-    "place_file",
-    "place_tree",
+    "publish_blob",
     "remove_tree",
-    "run_artifact_dir",
+    "run_artifact_key",
     "snapshot",
     "staging_path",
 ]

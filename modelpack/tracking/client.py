@@ -221,7 +221,7 @@ class Client:
         return self.backend.list_artifacts(check_run_id(run_id), path)
 
     def download_artifacts(self, run_id: str, path: str = "") -> Path:
-        """The local path of a run artifact (the store is local: nothing is copied)."""
+        """The local path of a run artifact (read in place from a local store, else downloaded)."""
         return self.backend.resolve_store_uri(f"runs:/{check_run_id(run_id)}/{path}")
 
     # -- registered models -------------------------------------------------------

@@ -55,9 +55,10 @@ def log_model_dir(
 ) -> ModelInfo:
     """Save a model with ``save(path)`` straight into the active run (started if needed).
 
-    ``save`` gets a fresh path that does not exist yet, on the store's filesystem;
-    the finished directory is renamed into the run's artifacts at ``name`` in one
-    step, so readers never see a half-written model. ``artifact_path`` is MLflow 2's
+    ``save`` gets a fresh local path that does not exist yet (on a local store's file
+    system); the finished directory is published into the run's artifacts at ``name``
+    (renamed in one step, or uploaded with ``MLmodel`` last), so readers never see a
+    half-written model. ``artifact_path`` is MLflow 2's
     deprecated spelling of ``name``; a flavor's ``log_model`` passes it through.
     """
     name = model_name_in_run(name, artifact_path, stacklevel=3)
@@ -69,6 +70,8 @@ def log_model_dir(
     client.get_run(run_id)  # NotFound before the model is saved, not after
     staged_root = client.backend.staging_path()
     staged = staged_root / "model"
+    model_uri = f"runs:/{run_id}/{artifact_path}"
+    version = None
     try:
         save(staged)
         if not staged.is_dir():
@@ -80,11 +83,9 @@ def log_model_dir(
         mlmodel["artifact_path"] = artifact_path
         write_mlmodel(staged, mlmodel)
         client.backend.place_model(run_id, staged, artifact_path)
-        model_uri = f"runs:/{run_id}/{artifact_path}"
-        version = None
         if registered_model_name is not None:
-            # a server's store uploaded the staged copy and left it: register from it
-            # rather than download what was just sent
+            # a server's or an S3 store uploaded the staged copy and left it: register
+            # from it rather than download what was just sent
             local = staged if staged.is_dir() else client.model_dir(model_uri)
             version = client.backend.create_model_version(
                 registered_model_name, local, model_uri, run_id, {}, "", True
@@ -118,15 +119,20 @@ def register_model(
     >>> modelpack.register_model("runs:/4f1c.../model", "iris").version  # doctest: +SKIP
     3
     """
+    from modelpack.tracking.model_cache import release_download
     from modelpack.tracking.uri_forms import parse_runs_uri
 
     client = client or Client()
     name = check_name(name)
     source = os.fspath(model_uri)
     run_id = parse_runs_uri(source)[0] if source.startswith("runs:") else None
-    return client.backend.create_model_version(
-        name, client.model_dir(source), source, run_id, check_tags(tags), "", True
-    )
+    model_dir = client.model_dir(source)
+    try:
+        return client.backend.create_model_version(
+            name, model_dir, source, run_id, check_tags(tags), "", True
+        )
+    finally:
+        release_download(model_dir)  # a runs:/ model downloaded from S3 for the snapshot
 
 
 __all__ = ["log_model_dir", "register_model"]

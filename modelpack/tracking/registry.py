@@ -1,10 +1,12 @@
 """The model registry: names, numbered immutable versions, stages and aliases.
 
-Registering copies the model directory into staging, verifies the copy, and (inside
-the write transaction that allocates the version number) renames it into a
-content-addressed blob directory before the version row is committed. A crash at
-any point leaves either no row or a row whose files are complete; version numbers
-come from a per-model counter, so they are never duplicated, skipped or reused.
+Registering copies the model directory into local staging, verifies the copy, and
+publishes it as a content-addressed blob before the version row is committed: on S3
+the upload happens before the write transaction (a slow upload holds no lock) and the
+transaction checks the blob is still whole; on a local store the rename happens inside
+it. A crash or failed upload at any point leaves either no row (and at most orphan
+blobs) or a row whose files are complete; version numbers come from a per-model
+counter, so they are never duplicated, skipped or reused.
 """
 
 from __future__ import annotations
@@ -13,10 +15,17 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from modelpack.errors import AlreadyExists, InvalidInput, ModelNotFound
-from modelpack.tracking.artifacts import blob_dir, remove_tree, snapshot, staging_path
+from modelpack.tracking.artifacts import (
+    artifact_store,
+    blob_key,
+    blob_location,
+    publish_blob,
+    remove_tree,
+    snapshot,
+)
 from modelpack.tracking.entities import ModelVersion, RegisteredModel
 from modelpack.tracking.runs import now_ms
-from modelpack.tracking.stores import IntegrityViolation, Store, Tx, os_errors
+from modelpack.tracking.stores import IntegrityViolation, Store, Tx
 
 
 def no_model_error(name: str) -> ModelNotFound:
@@ -83,7 +92,7 @@ def _versions(store: Store, where: str, params: tuple[object, ...]) -> list[Mode
             current_stage=row.current_stage,
             source=row.source,
             run_id=row.run_id,
-            storage_location=str(blob_dir(store, row.blob)),
+            storage_location=blob_location(store, row.blob),
             tags=tags.get((row.name, row.version), {}),
             aliases=tuple(aliases.get((row.name, row.version), ())),
         )
@@ -255,11 +264,9 @@ def publish_version(
     if row is None:
         raise no_model_error(name)
     version = int(row[0])
-    target = blob_dir(store, digest)
-    if not target.exists():
-        with os_errors(target):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staged.rename(target)
+    # Locally this is the rename that publishes the blob; on S3 the upload happened before
+    # the transaction and this only re-checks it (a concurrent delete may have collected it).
+    publish_blob(artifact_store(store), digest, staged)
     conn.execute(
         "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
         "description, source, run_id, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -282,6 +289,13 @@ def create_model_version(
     staged, digest, mlmodel = snapshot(store, model_dir)
     if run_id is None and isinstance(mlmodel.get("run_id"), str):
         run_id = mlmodel["run_id"]
+    artifacts = artifact_store(store)
+    if artifacts.local_root is None:
+        try:
+            publish_blob(artifacts, digest, staged)  # upload first, then the row
+        except BaseException:
+            remove_tree(staged)
+            raise
 
     def work(conn: Tx) -> tuple[int, int]:
         stamp = now_ms()
@@ -313,28 +327,27 @@ def create_model_version(
         current_stage="None",
         source=source,
         run_id=run_id,
-        storage_location=str(blob_dir(store, digest)),
+        storage_location=blob_location(store, digest),
         tags=dict(tags or {}),
         aliases=(),
     )
 
 
 def collect_garbage(store: Store, digests: set[str]) -> None:
-    """Delete blobs no version references any more (after their rows are committed gone)."""
+    """Delete blobs no version references any more (after their rows are committed gone).
+
+    The check and the delete share one write transaction, so a version registered
+    meanwhile either keeps the blob or finds it gone and publishes it again.
+    """
+    artifacts = artifact_store(store)
     for digest in digests:
-        trash = staging_path(store)
 
-        def work(conn: Tx, digest: str = digest, trash: Path = trash) -> bool:
+        def work(conn: Tx, digest: str = digest) -> None:
             if conn.execute("SELECT 1 FROM model_versions WHERE blob = ?", (digest,)).fetchone():
-                return False
-            target = blob_dir(store, digest)
-            if target.exists():
-                with os_errors(target):
-                    target.rename(trash)
-            return True
+                return
+            artifacts.delete(blob_key(digest))
 
-        if store.write(work):
-            remove_tree(trash)
+        store.write(work)
 
 
 def validate_archive_flag(stage: str, archive_existing_versions: bool) -> None:

@@ -1,6 +1,7 @@
 """Logging files into a run: files, directories, dicts, text and figures.
 
-Each file lands atomically (staged, then renamed); a name already logged is replaced.
+Each file lands atomically in the store's artifact store (a local directory: staged,
+then renamed; S3: one PUT per file); a name already logged is replaced.
 """
 
 from __future__ import annotations
@@ -11,21 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from modelpack.errors import DependencyMissing, InvalidInput, NotFound
-from modelpack.tracking.artifacts import list_files, place_bytes, place_file, run_artifact_dir
+from modelpack.tracking.artifacts import artifact_store, list_files, run_artifact_key
 from modelpack.tracking.names import check_artifact_path
 from modelpack.tracking.runs import get_run
 from modelpack.tracking.stores import Store
 
 
-def artifact_root_of(store: Store, run_id: str) -> Path:
-    """The artifact directory of ``run_id`` (``NotFound`` if the run does not exist)."""
+def artifact_prefix_of(store: Store, run_id: str) -> str:
+    """The artifact key prefix of ``run_id`` (``NotFound`` if the run does not exist)."""
     run = get_run(store, run_id)
-    return run_artifact_dir(store, run.info.experiment_id, run_id)
+    return run_artifact_key(run.info.experiment_id, run_id)
 
 
-def _target(store: Store, run_id: str, artifact_path: str | None) -> Path:
-    root = artifact_root_of(store, run_id)
-    return root / check_artifact_path(artifact_path) if artifact_path else root
+def _target(store: Store, run_id: str, artifact_path: str | None) -> str:
+    root = artifact_prefix_of(store, run_id)
+    return f"{root}/{check_artifact_path(artifact_path)}" if artifact_path else root
 
 
 def log_artifact(
@@ -35,7 +36,7 @@ def log_artifact(
     source = Path(local_path)
     if not source.is_file():
         raise NotFound(f"no file at '{source}' to log; pass the path of an existing file")
-    place_file(store, source, _target(store, run_id, artifact_path) / source.name)
+    artifact_store(store).put_file(source, f"{_target(store, run_id, artifact_path)}/{source.name}")
 
 
 def log_artifacts(
@@ -46,13 +47,14 @@ def log_artifacts(
     if not source.is_dir():
         raise NotFound(f"no directory at '{source}' to log; pass an existing directory")
     target = _target(store, run_id, artifact_path)
+    artifacts = artifact_store(store)
     for relative in list_files(source):
-        place_file(store, source / relative, target / relative)
+        artifacts.put_file(source / relative, f"{target}/{relative.as_posix()}")
 
 
 def log_bytes(store: Store, run_id: str, data: bytes, artifact_file: str) -> None:
     """Write ``data`` as the run artifact ``artifact_file``."""
-    place_bytes(store, data, _target(store, run_id, artifact_file))
+    artifact_store(store).put_bytes(data, _target(store, run_id, artifact_file))
 
 
 def dict_bytes(dictionary: Any, artifact_file: str) -> bytes:
@@ -93,15 +95,13 @@ def figure_bytes(figure: Any, artifact_file: str) -> bytes:
 
 def list_artifacts(store: Store, run_id: str, path: str | None = None) -> list[str]:
     """Relative paths of every file logged to ``run_id`` (under ``path`` if given)."""
-    root = artifact_root_of(store, run_id)
-    base = root / check_artifact_path(path) if path else root
-    if not base.exists():
-        return []
-    return sorted((base / rel).relative_to(root).as_posix() for rel in list_files(base))
+    base = check_artifact_path(path) if path else ""
+    entries = artifact_store(store).list(_target(store, run_id, base or None))
+    return sorted(f"{base}/{entry.path}" if base else entry.path for entry in entries)
 
 
 __all__ = [
-    "artifact_root_of",
+    "artifact_prefix_of",
     "dict_bytes",
     "figure_bytes",
     "list_artifacts",

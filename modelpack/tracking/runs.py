@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from modelpack.errors import AlreadyExists, InvalidInput, NotFound
-from modelpack.tracking.artifacts import run_artifact_dir
+from modelpack.tracking.artifacts import artifact_store, run_artifact_key
 from modelpack.tracking.entities import Experiment, Metric, Run, RunData, RunInfo
 from modelpack.tracking.stores import IntegrityViolation, Store, Tx
 
@@ -42,7 +42,7 @@ def _experiment(store: Store, row: Any) -> Experiment:
     return Experiment(
         experiment_id=experiment_id,
         name=row.name,
-        artifact_location=(store.artifact_root / experiment_id).as_uri(),
+        artifact_location=artifact_store(store).uri_of(experiment_id),
         lifecycle_stage=row.lifecycle_stage,
         creation_time=row.creation_time,
         last_update_time=row.last_update_time,
@@ -163,7 +163,7 @@ def _run_info(store: Store, row: Any) -> RunInfo:
         status=row.status,
         start_time=row.start_time,
         end_time=row.end_time,
-        artifact_uri=run_artifact_dir(store, experiment_id, row.run_id).as_uri(),
+        artifact_uri=artifact_store(store).uri_of(run_artifact_key(experiment_id, row.run_id)),
         lifecycle_stage=row.lifecycle_stage,
         parent_run_id=row.parent_run_id,
     )

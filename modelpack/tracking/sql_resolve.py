@@ -2,18 +2,22 @@
 
 ``runs:/<run_id>/<path>``, ``models:/<name>/<version>``, ``models:/<name>/<stage>``
 (case-insensitive), ``models:/<name>/latest`` and ``models:/<name>@<alias>``.
+A local artifact store is read in place; from a remote one (S3) a registered version
+comes through the verified local cache (:mod:`~modelpack.tracking.model_cache`) and a
+run artifact is downloaded.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from modelpack.errors import InvalidURI, ModelNotFound, NotFound
+from modelpack.errors import IntegrityError, InvalidURI, ModelNotFound, NotFound
 from modelpack.tracking import registry, runs
-from modelpack.tracking.artifacts import blob_dir, run_artifact_dir
+from modelpack.tracking.artifacts import artifact_store, blob_key, run_artifact_key
+from modelpack.tracking.model_cache import cached_version_dir, downloaded_artifact, evict
 from modelpack.tracking.stores import Store
 from modelpack.tracking.uri_forms import parse_models_uri, parse_runs_uri
-from modelpack.tracking.verify import verified_snapshot
+from modelpack.tracking.verify import verify_version_dir
 
 
 def models_uri_version(store: Store, uri: str) -> tuple[str, int]:
@@ -38,7 +42,7 @@ def resolve_models_uri(uri: str, store: Store, *, verify: bool = True) -> tuple[
     ``verify`` is false (then the caller runs :func:`~modelpack.tracking.verify.
     verify_version_dir` before loading).
 
-    >>> resolve_models_uri("models:/iris@champion", store)  # doctest: +SKIP
+    >>> resolve_models_uri("models:/iris@champion")  # doctest: +SKIP
     ('iris', 3, PosixPath('/work/modelpack-store/artifacts/models/blobs/3f2a...'))
     """
     name, version = models_uri_version(store, uri)
@@ -47,15 +51,32 @@ def resolve_models_uri(uri: str, store: Store, *, verify: bool = True) -> tuple[
     )
     if not digest:
         raise ModelNotFound(f"registered model '{name}' version {version} was just deleted")
+    return name, version, version_dir(store, name, version, digest[0][0], verify=verify)
+
+
+def version_dir(store: Store, name: str, version: int, digest: str, *, verify: bool) -> Path:
+    """The local directory of snapshot ``digest``, checked against it when ``verify``."""
+    artifacts = artifact_store(store)
+    local = artifacts.local_root
+    if local is not None:
+        root = local / blob_key(digest)
+        return verify_version_dir(name, version, root) if verify else root
+    root = cached_version_dir(artifacts, name, version, digest)
     if not verify:
-        return name, version, blob_dir(store, digest[0][0])
-    return name, version, verified_snapshot(store, name, version, digest[0][0])
+        return root
+    try:
+        return verify_version_dir(name, version, root)
+    except IntegrityError:  # the cached copy was changed: the store's copy is the truth
+        evict(digest)
+        return verify_version_dir(
+            name, version, cached_version_dir(artifacts, name, version, digest)
+        )
 
 
 def resolve_store_uri(uri: str, store: Store) -> Path:
     """The local directory a ``runs:/`` or ``models:/`` URI names in the current store.
 
-    >>> resolve_store_uri("models:/iris/1", store)  # doctest: +SKIP
+    >>> resolve_store_uri("models:/iris/1")  # doctest: +SKIP
     PosixPath('/work/modelpack-store/artifacts/models/blobs/3f2a...')
     """
     if uri.startswith("models:"):
@@ -69,21 +90,22 @@ def resolve_store_uri(uri: str, store: Store) -> Path:
                 f"no run '{run_id}' in the tracking store {store.location.tracking_uri}; "
                 "check MODELPACK_TRACKING_URI"
             ) from None
-        target = run_artifact_dir(store, run.info.experiment_id, run_id)
+        key = run_artifact_key(run.info.experiment_id, run_id)
         if path:
-            target = target / path
+            key = f"{key}/{path}"
+        artifacts = artifact_store(store)
+        missing = f"run '{run_id}' has no artifact '{path or ''}'"
+        if artifacts.local_root is None:
+            return downloaded_artifact(artifacts, key, missing)
+        target = artifacts.local_root / key
         try:
             found = target.exists()
         except OSError:  # a name the file system cannot look up (too long, say)
             found = False
         if not found:
-            raise ModelNotFound(f"run '{run_id}' has no artifact '{path or ''}'")
+            raise ModelNotFound(missing)
         return target
     raise InvalidURI("expected a runs:/ or models:/ URI")
 
 
-__all__ = [
-    "models_uri_version",
-    "resolve_models_uri",
-    "resolve_store_uri",
-]
+__all__ = ["models_uri_version", "resolve_models_uri", "resolve_store_uri", "version_dir"]

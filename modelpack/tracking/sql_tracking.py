@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from modelpack.tracking import registry, registry_edit, run_artifacts, runs, sql_resolve
-from modelpack.tracking.artifacts import place_tree, remove_tree, staging_path
+from modelpack.tracking.artifacts import artifact_store, remove_tree, staging_path
 from modelpack.tracking.entities import Experiment, Metric, ModelVersion, RegisteredModel, Run
 from modelpack.tracking.search import order_runs, parse_filter
 from modelpack.tracking.stores import Store, os_errors
@@ -118,7 +118,8 @@ class SqlTrackingStore:
         return root
 
     def place_model(self, run_id: str, staged: Path, artifact_path: str) -> None:
-        place_tree(staged, run_artifacts.artifact_root_of(self.store, run_id) / artifact_path)
+        target = f"{run_artifacts.artifact_prefix_of(self.store, run_id)}/{artifact_path}"
+        artifact_store(self.store).put_tree(staged, target)
 
     def discard_staging(self, staged_root: Path) -> None:
         remove_tree(staged_root)

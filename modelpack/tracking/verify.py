@@ -18,8 +18,7 @@ from pathlib import Path
 
 from modelpack.errors import IntegrityError, ModelpackError
 from modelpack.model_dir import verify_model_dir
-from modelpack.tracking.artifacts import blob_dir, list_files, manifest_digest
-from modelpack.tracking.stores import Store
+from modelpack.tracking.artifacts import list_files, manifest_digest
 
 _Fingerprint = tuple[tuple[str, int, int, int], ...]
 _verified: dict[Path, tuple[_Fingerprint, str]] = {}
@@ -44,12 +43,14 @@ def _which(root: Path) -> str:
     return ""
 
 
-def verified_snapshot(store: Store, name: str, version: int, digest: str) -> Path:
-    """The directory of ``name`` version ``version`` after checking it against ``digest``.
-
-    Raises :class:`~modelpack.errors.IntegrityError` when files are missing or differ.
-    """
-    return verify_version_dir(name, version, blob_dir(store, digest))
+def remember_verified(root: Path, digest: str) -> None:
+    """Record that ``root`` was just checked against ``digest`` (by whoever wrote it)."""
+    try:
+        fingerprint = _fingerprint(root)
+    except OSError:
+        return
+    with _lock:
+        _verified[root] = (fingerprint, digest)
 
 
 def verify_version_dir(name: str, version: int | str, root: Path) -> Path:
@@ -84,4 +85,4 @@ def verify_version_dir(name: str, version: int | str, root: Path) -> Path:
     return root
 
 
-__all__ = ["verified_snapshot", "verify_version_dir"]
+__all__ = ["remember_verified", "verify_version_dir"]

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.pg_server import PostgresServer
+from tests.s3_server import MotoServer
 
 MakeModelDir = Callable[..., Path]
 
@@ -106,3 +107,61 @@ def any_tracking_uri(
         from modelpack.tracking.stores import get_store
 
         get_store(uri).dispose()  # free the server's connection slots
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[MotoServer]:
+    """One real S3 endpoint (moto_server on loopback) for the session; missing: a failure."""
+    server = MotoServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_env(
+    s3_server: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """This test's process set up for the S3 endpoint: a fresh bucket as
+    ``MODELPACK_ARTIFACT_ROOT`` (``s3://<bucket>/artifacts``), the endpoint, test
+    credentials, and a model cache in ``tmp_path``. Returns the variables set."""
+    env = {
+        **s3_server.environ(),
+        "MODELPACK_ARTIFACT_ROOT": f"s3://{s3_server.create_bucket()}/artifacts",
+        "MODELPACK_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def s3_tracking_uri(tracking_uri: str, s3_env: dict[str, str]) -> str:
+    """A SQLite tracking store with its artifacts on the S3 endpoint."""
+    from modelpack.tracking import config
+
+    config.reset_tracking_uri()
+    return tracking_uri
+
+
+@pytest.fixture(params=["local", "s3"])
+def artifact_kind(request: pytest.FixtureRequest) -> str:
+    """``local`` or ``s3``: where ``tracking_uri_on`` puts the artifacts."""
+    return str(request.param)
+
+
+@pytest.fixture
+def tracking_uri_on(
+    artifact_kind: str, request: pytest.FixtureRequest, tracking_uri: str
+) -> Iterator[str]:
+    """``tracking_uri`` (SQLite) with its artifacts in a local directory or on S3, so one
+    test holds both artifact stores to one behaviour."""
+    from modelpack.tracking import config
+
+    if artifact_kind == "s3":
+        request.getfixturevalue("s3_env")
+        config.reset_tracking_uri()
+    yield tracking_uri

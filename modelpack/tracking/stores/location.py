@@ -12,6 +12,7 @@ from pathlib import Path
 
 from modelpack.errors import InvalidURI
 from modelpack.local_paths import local_path
+from modelpack.tracking.artifact_stores.root import ArtifactRoot, parse_artifact_root
 
 TRACKING_URI_ENV = "MODELPACK_TRACKING_URI"
 ARTIFACT_ROOT_ENV = "MODELPACK_ARTIFACT_ROOT"
@@ -47,29 +48,25 @@ class StoreLocation:
 
     ``url`` is the SQLAlchemy URL (it may hold a password: never print it; ``display``
     is the same place without one). ``db_path`` is the SQLite file, ``None`` for a
-    database server.
+    database server. ``artifact_root`` is a local directory or an S3 bucket and prefix.
     """
 
     tracking_uri: str = field(repr=False)
     db_path: Path | None
-    artifact_root: Path
+    artifact_root: ArtifactRoot
     dialect: str = "sqlite"
     url: str = field(default="", repr=False)
     display: str = ""
 
 
-def _artifact_root(default: Path | None) -> Path:
+def _artifact_root(default: Path | None) -> ArtifactRoot:
     artifact_env = os.environ.get(ARTIFACT_ROOT_ENV) or None
     if artifact_env:
-        return (
-            local_path(artifact_env, what="artifact root", accepted="a local directory or file://")
-            .expanduser()
-            .resolve()
-        )
+        return parse_artifact_root(artifact_env)
     if default is None:
         raise InvalidURI(
             f"a database-server tracking store needs an artifact location: set {ARTIFACT_ROOT_ENV}"
-            " to a directory every client can reach"
+            " to s3://bucket/prefix or a directory every client can reach"
         )
     return default
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelpack.errors import DependencyMissing, StoreError
+from modelpack.tracking.artifact_stores.root import staging_dir_for
 from modelpack.tracking.stores.location import StoreLocation, locate_store
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class Store:
         self.dialect = location.dialect
         self.db_path = location.db_path
         self.artifact_root = location.artifact_root
-        self.staging_dir = location.artifact_root / ".staging"
+        self.staging_dir = staging_dir_for(location.artifact_root)
         self._where = f"tracking store '{location.display}'"
         self._local = threading.local()
         self._engine: Engine | None = None
