@@ -1,4 +1,5 @@
-"""Suite-wide guard: a test run leaves nothing big in the checkout.
+"""Suite-wide: the real database and S3 servers, one each per session, and a guard
+that a test run leaves nothing big in the checkout.
 
 Caches the tests build (virtualenvs, the MLflow environment) live outside the
 checkout, under ``$MODELPACK_TEST_CACHE`` (default ``~/.cache/modelpack-tests``, see
@@ -11,11 +12,37 @@ repository is found the day it is written. ``.git`` is not looked at.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.pg_server import PostgresServer
+from tests.s3_server import MotoServer
+
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (installed with apt-get if missing)."""
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[MotoServer]:
+    """One real S3 endpoint (moto_server on loopback) for the session; missing: a failure."""
+    server = MotoServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 BIG_BYTES = 1 << 20
 _before = pytest.StashKey[dict[str, int]]()
 _top_before = pytest.StashKey[set[str]]()

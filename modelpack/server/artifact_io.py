@@ -9,16 +9,16 @@ root, but only three exact shapes of path inside it (an allow-list, never a pref
 
 The run or logged model must exist and belong to the experiment the path names.
 Every path is checked before it is touched (``..``, absolute, percent-encoded
-traversal, backslashes, NUL), no component may be a symlink, and files are opened with
-``O_NOFOLLOW``. Uploads stream into the store's staging area, bounded, and are renamed
-into place, so a reader never sees half a file.
+traversal, backslashes, NUL). The files live in the store's artifact store (a local
+directory or S3): on a local one no component may be a symlink and files are opened
+with ``O_NOFOLLOW``. Uploads stream into local staging, bounded, and are then put in
+the artifact store in one step, so a reader never sees half a file.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -29,9 +29,11 @@ from starlette.concurrency import run_in_threadpool
 from modelpack.errors import InvalidInput, NotFound, UnsafePathError
 from modelpack.server.endpoint import Permission, Scope
 from modelpack.tracking import logged_models, runs
-from modelpack.tracking.artifacts import blob_dir, run_artifact_dir, staging_path
+from modelpack.tracking.artifact_stores.base import ArtifactStore
+from modelpack.tracking.artifacts import artifact_store, blob_key, run_artifact_key, staging_path
+from modelpack.tracking.model_cache import downloaded_artifact, release_download
 from modelpack.tracking.names import check_artifact_path
-from modelpack.tracking.resolve import resolve_models_uri
+from modelpack.tracking.sql_resolve import resolve_models_uri
 from modelpack.tracking.stores import Store, os_errors
 
 _EXP = r"(?P<exp>[0-9]{1,18})"
@@ -101,22 +103,22 @@ def scopes(store: Store, place: Place, need: Permission) -> list[Scope]:
     return [Scope("model", tuple(row[0] for row in names) or ("",), need)]
 
 
-def _base(store: Store, place: Place) -> Path:
-    """The owner's artifact directory, after checking the owner exists where the path says."""
+def _base(store: Store, place: Place) -> str:
+    """The owner's artifact key prefix, after checking the owner exists where the path says."""
     if place.kind == "blob":
         if not store.read("SELECT 1 FROM model_versions WHERE blob = ?", (place.owner,)):
             raise NotFound("no registered version has this snapshot")
-        return blob_dir(store, place.owner)
+        return blob_key(place.owner)
     assert place.experiment_id is not None
     if place.kind == "run":
         run = runs.get_run(store, place.owner)
         if run.info.experiment_id != place.experiment_id:
             raise NotFound("no run with this id in this experiment")
-        return run_artifact_dir(store, place.experiment_id, place.owner)
+        return run_artifact_key(place.experiment_id, place.owner)
     model = logged_models.get_logged_model(store, place.owner)
     if model.experiment_id != place.experiment_id:
         raise NotFound("no logged model with this id in this experiment")
-    return logged_models.logged_model_dir(store, place.experiment_id, place.owner)
+    return logged_models.logged_model_key(place.experiment_id, place.owner)
 
 
 def _no_links(root: Path, target: Path) -> None:
@@ -137,25 +139,48 @@ def _no_links(root: Path, target: Path) -> None:
             )
 
 
-def local_path(store: Store, place: Place) -> Path:
-    """The local file or directory of ``place`` (it may not exist yet)."""
-    target = _base(store, place)
+@dataclass(frozen=True)
+class Located:
+    """A place resolved in the artifact store: its key, and its local path on a local one."""
+
+    artifacts: ArtifactStore
+    key: str
+    path: Path | None  # None on a remote (S3) artifact store
+
+    def is_dir(self) -> bool:
+        """Whether a tree of files is stored under this key."""
+        if self.path is not None:
+            return self.path.is_dir()
+        return bool(self.artifacts.list(self.key))
+
+
+def locate(store: Store, place: Place) -> Located:
+    """Where ``place`` is stored (it may not exist yet); on a local artifact store no
+    component of its path may be a link."""
+    key = _base(store, place)
     if place.relative:
-        target = target / place.relative
-    _no_links(store.artifact_root, target)
-    return target
+        key = f"{key}/{place.relative}"
+    artifacts = artifact_store(store)
+    root = artifacts.local_root
+    if root is None:
+        return Located(artifacts, key, None)
+    target = root / key
+    _no_links(root, target)
+    return Located(artifacts, key, target)
 
 
 async def write_stream(store: Store, place: Place, chunks: AsyncIterator[bytes], limit: int) -> int:
-    """Stream ``chunks`` into ``place`` (staged, then renamed); at most ``limit`` bytes."""
+    """Stream ``chunks`` into ``place`` (staged, then put in one step); at most ``limit`` bytes."""
     if not place.writable:
         raise InvalidInput("a registered version's snapshot is read-only; log a new version")
     if not place.relative:
         raise InvalidInput("name a file inside the artifact directory, e.g. .../artifacts/x.txt")
-    target = await run_in_threadpool(local_path, store, place)
+    await run_in_threadpool(locate, store, place)  # 404 or 400 before reading the body
     staged = staging_path(store)
     size = 0
     try:
+        with os_errors(staged):
+            staged.parent.mkdir(parents=True, exist_ok=True)
         with os_errors(staged), open(staged, "xb") as out:
             async for chunk in chunks:
                 size += len(chunk)
@@ -165,22 +190,36 @@ async def write_stream(store: Store, place: Place, chunks: AsyncIterator[bytes],
                         "raise --max-artifact-bytes or split the file"
                     )
                 out.write(chunk)
-        with os_errors(target):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _no_links(store.artifact_root, target)  # again: a link may have appeared meanwhile
-            if target.is_dir():
-                raise InvalidInput("a directory of artifacts already has this name")
-            os.replace(staged, target)
+        await run_in_threadpool(_publish, store, place, staged)
     finally:
         staged.unlink(missing_ok=True)
     return size
 
 
-def open_file(store: Store, place: Place) -> tuple[int, Iterator[bytes]]:
-    """(size, chunks) of the file at ``place``; ``NotFound`` for a directory or nothing."""
-    target = local_path(store, place)
+def _publish(store: Store, place: Place, staged: Path) -> None:
+    where = locate(store, place)  # again: a link may have appeared meanwhile
+    if where.is_dir():
+        raise InvalidInput("a directory of artifacts already has this name")
+    where.artifacts.put_file(staged, where.key)
+
+
+def open_file(store: Store, place: Place) -> tuple[int | None, Iterator[bytes]]:
+    """(size if known, chunks) of the file at ``place``; ``NotFound`` for a directory or
+    nothing."""
+    where = locate(store, place)
+    if where.path is None:
+        if not where.artifacts.exists(where.key):
+            raise NotFound("no artifact file at this path (a directory, or nothing); list it")
+        handle = where.artifacts.open(where.key)
+
+        def remote_chunks() -> Iterator[bytes]:
+            with handle:
+                while chunk := handle.read(_CHUNK):
+                    yield chunk
+
+        return None, remote_chunks()
     try:
-        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(where.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         raise NotFound("no artifact at this path") from None
     except OSError:
@@ -201,10 +240,12 @@ def open_file(store: Store, place: Place) -> tuple[int, Iterator[bytes]]:
 def list_children(store: Store, place: Place) -> list[dict[str, object]]:
     """The direct children of the directory at ``place`` (none if it is missing or a file),
     as MLflow's ``FileInfo``: ``path`` (the name), ``is_dir``, ``file_size``."""
-    target = local_path(store, place)
+    where = locate(store, place)
+    if where.path is None:
+        return _remote_children(where)
     files: list[dict[str, object]] = []
     try:
-        entries = sorted(os.scandir(target), key=lambda e: e.name)
+        entries = sorted(os.scandir(where.path), key=lambda e: e.name)
     except (FileNotFoundError, NotADirectoryError):
         return []
     for entry in entries:
@@ -218,16 +259,29 @@ def list_children(store: Store, place: Place) -> list[dict[str, object]]:
     return files
 
 
+def _remote_children(where: Located) -> list[dict[str, object]]:
+    children: dict[str, dict[str, object]] = {}
+    for entry in where.artifacts.list(where.key):
+        name, _, rest = entry.path.partition("/")
+        if rest:
+            children.setdefault(name, {"path": name, "is_dir": True})
+        else:
+            children[name] = {"path": name, "is_dir": False, "file_size": entry.size}
+    return [children[name] for name in sorted(children)]
+
+
 def delete(store: Store, place: Place) -> None:
     """Remove the file or directory at ``place`` (nothing if it is missing)."""
     if not place.writable:
         raise InvalidInput("a registered version's snapshot is read-only; delete the version")
-    target = local_path(store, place)
-    with os_errors(target):
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        elif target.exists() or target.is_symlink():
-            target.unlink()
+    where = locate(store, place)
+    if where.path is not None and where.path.is_symlink():
+        with os_errors(where.path):
+            where.path.unlink()
+        return
+    if not where.key.strip("/"):
+        raise InvalidInput("name a file or folder inside the artifact directory")
+    where.artifacts.delete(where.key)
 
 
 def run_place(store: Store, run_id: str, path: str | None) -> Place:
@@ -242,10 +296,16 @@ def run_place(store: Store, run_id: str, path: str | None) -> Place:
 
 @dataclass(frozen=True)
 class Source:
-    """The local model directory a version's ``source`` names, and the run it came from."""
+    """The local model directory a version's ``source`` names, and the run it came from.
+
+    On a remote artifact store the directory is a download: :meth:`release` removes it."""
 
     directory: Path
     run_id: str | None
+
+    def release(self) -> None:
+        """Remove the directory if it was downloaded for this call (a store's own files stay)."""
+        release_download(self.directory)
 
 
 _SOURCES = (
@@ -270,12 +330,15 @@ def _source_place(store: Store, source: str) -> Place | None:
 
 def model_source(store: Store, source: str) -> Source:
     """Resolve a model version's ``source`` to a directory in this store — never any other
-    path on the server's disk."""
+    path on the server's disk (downloaded from a remote artifact store: release it)."""
     place = _source_place(store, source)
     if place is not None:
-        directory = local_path(store, place)
-        if not directory.is_dir():
+        where = locate(store, place)
+        if not where.is_dir():
             raise NotFound("the source holds no model directory")
+        directory = where.path
+        if directory is None:
+            directory = downloaded_artifact(where.artifacts, where.key, "the source")
         run_id = place.owner if place.kind == "run" else None
         if place.kind == "logged_model":
             run_id = logged_models.get_logged_model(store, place.owner).source_run_id
@@ -310,7 +373,7 @@ __all__ = [
     "Source",
     "delete",
     "list_children",
-    "local_path",
+    "locate",
     "model_source",
     "open_file",
     "parse_path",

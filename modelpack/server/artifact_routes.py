@@ -99,11 +99,9 @@ def proxy_routes(client: Client, auth: AuthStore | None, limit: int) -> list[Rou
 
         async def download(place: artifact_io.Place) -> Response:
             size, chunks = await run_in_threadpool(artifact_io.open_file, store, place)
-            return StreamingResponse(
-                chunks,
-                media_type="application/octet-stream",
-                headers={"Content-Length": str(size)},
-            )
+            # a remote (S3) store streams without a known length: chunked encoding
+            headers = {} if size is None else {"Content-Length": str(size)}
+            return StreamingResponse(chunks, media_type="application/octet-stream", headers=headers)
 
         async def upload(place: artifact_io.Place) -> Response:
             await artifact_io.write_stream(store, place, request.stream(), limit)

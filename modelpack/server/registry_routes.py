@@ -111,11 +111,13 @@ def get_by_alias(client: Client, body: rw.AliasRef) -> dict[str, Any]:
 
 def create_model_version(client: Client, body: rw.CreateModelVersion) -> dict[str, Any]:
     found = artifact_io.model_source(client.store, body.source)
-    run_id = body.run_id or found.run_id
-    version = registry.create_model_version(
-        client.store, check_name(body.name), found.directory, body.source, run_id,
-        _tags(body.tags), body.description or "",
-    )  # fmt: skip
+    try:
+        version = registry.create_model_version(
+            client.store, check_name(body.name), found.directory, body.source,
+            body.run_id or found.run_id, _tags(body.tags), body.description or "",
+        )  # fmt: skip
+    finally:
+        found.release()
     return {"model_version": rw.model_version_json(version)}
 
 

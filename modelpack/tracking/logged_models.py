@@ -16,7 +16,6 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from modelpack.errors import InvalidInput, NotFound
@@ -48,9 +47,9 @@ class LoggedModel:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def logged_model_dir(store: Store, experiment_id: str, model_id: str) -> Path:
-    """The directory holding a logged model's files (created lazily by writers)."""
-    return store.artifact_root / str(experiment_id) / "models" / model_id / "artifacts"
+def logged_model_key(experiment_id: str, model_id: str) -> str:
+    """The artifact key prefix holding a logged model's files (written lazily by clients)."""
+    return f"{experiment_id}/models/{model_id}/artifacts"
 
 
 def _no_model() -> NotFound:
@@ -245,7 +244,7 @@ __all__ = [
     "finalize_logged_model",
     "get_logged_model",
     "log_logged_model_params",
-    "logged_model_dir",
+    "logged_model_key",
     "search_logged_models",
     "set_logged_model_tags",
 ]

@@ -68,16 +68,6 @@ def save_fake_model() -> Callable[[Path], None]:
     return save
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One real PostgreSQL server for the session (installed with apt-get if missing)."""
-    server = PostgresServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_tracking_uri(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -107,16 +97,6 @@ def any_tracking_uri(
         from modelpack.tracking.stores import get_store
 
         get_store(uri).dispose()  # free the server's connection slots
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[MotoServer]:
-    """One real S3 endpoint (moto_server on loopback) for the session; missing: a failure."""
-    server = MotoServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.pg_server import PostgresServer
 from tests.serve_process import serving
 from tests.server.tracking_server import RunningServer, server_argv
 
@@ -18,13 +17,3 @@ def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
     store_uri = f"sqlite:///{root / 'store.db'}"
     with serving(server_argv(store_uri), cwd=root) as url:
         yield RunningServer(url, store_uri)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One real PostgreSQL server for the server tests (installed with apt-get if missing)."""
-    server = PostgresServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()

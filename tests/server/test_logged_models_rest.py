@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from modelpack.tracking import Client
-from modelpack.tracking.logged_models import get_logged_model, logged_model_dir
+from modelpack.tracking.logged_models import get_logged_model, logged_model_key
 from tests.server.tracking_server import RunningServer
 
 
@@ -55,7 +55,7 @@ def test_logged_model_lifecycle(tracking_server: RunningServer) -> None:
         {"k": "v"},
         {"C": "1", "depth": "3"},
     )
-    assert logged_model_dir(client.store, experiment_id, model_id).parent.name == model_id
+    assert logged_model_key(experiment_id, model_id).split("/")[-2] == model_id
 
     found = _call(s, "POST", "/logged-models/search",
                   {"experiment_ids": [experiment_id], "filter": "name = 'model'"}).json()  # fmt: skip

@@ -3,8 +3,9 @@
 model (MLflow 3 logged model, signature, input example), registers it, moves it to
 Production, gives it an alias, searches, reads metric history, and loads it back by
 ``models:/name/1``, ``@alias``, ``/latest``, ``/Production`` and ``runs:/`` — predicting
-with each. Run on SQLite (open) and on PostgreSQL (``--auth``, a token), and checked
-through modelpack's own Client and loader on the same store."""
+with each. Run on SQLite with local artifacts (open) and on the team set-up:
+PostgreSQL, artifacts on S3 (``moto_server``) reached only by the server, ``--auth``
+with a token. Checked through modelpack's own Client and loader on the same store."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from modelpack.tracking import Client, config
 from modelpack.tracking.logged_models import get_logged_model
 from tests.mlflow_venv import mlflow_python
 from tests.pg_server import PostgresServer
+from tests.s3_server import MotoServer
 from tests.serve_process import serving
 from tests.server.tracking_server import RunningServer, server_argv
 
@@ -89,7 +91,7 @@ def _run_seed(url: str, extra_env: dict[str, str]) -> dict[str, object]:
     return result
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql-auth"])
+@pytest.fixture(scope="module", params=["sqlite", "postgresql-s3-auth"])
 def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningServer, dict[str, object], dict[str, str]]]:
@@ -101,8 +103,12 @@ def seeded(
         argv, client_env = server_argv(store_uri), {}
     else:
         pg: PostgresServer = request.getfixturevalue("postgres_server")
+        s3: MotoServer = request.getfixturevalue("s3_server")
         store_uri = pg.create_database()
-        store_env["MODELPACK_ARTIFACT_ROOT"] = str(root / "artifacts")
+        # only the server gets the S3 endpoint and keys: the MLflow client goes through it
+        store_env |= s3.environ()
+        store_env["MODELPACK_ARTIFACT_ROOT"] = f"s3://{s3.create_bucket()}/artifacts"
+        store_env["MODELPACK_CACHE_DIR"] = str(root / "cache")
         auth = AuthStore(root / "auth.db")
         auth.create_user("ci", "ci-password-1", "EDIT")
         argv = server_argv(store_uri, "--auth", "--auth-db", str(root / "auth.db"))
@@ -157,4 +163,7 @@ def test_modelpack_reads_what_the_mlflow_client_wrote(
         assert model.predict(X.iloc[[0, 60, 120]]).tolist() == result["expected"]
     finally:
         config.reset_tracking_uri()
-    assert Path(version.storage_location).is_dir()
+    if "MODELPACK_ARTIFACT_ROOT" in store_env:
+        assert version.storage_location.startswith("s3://")
+    else:
+        assert Path(version.storage_location).is_dir()
