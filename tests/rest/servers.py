@@ -2,9 +2,9 @@
 MLflow venv and a real ``modelpack server``, each on a free 127.0.0.1 port.
 
 Which server a test runs against depends on what it needs (``@pytest.mark.needs(...)``):
-``SUPPORTS`` says what each server offers. The registry, artifact-proxy and logged-model
-routes of ``modelpack server`` are being added on another branch; when they land, add
-"registry" and "artifacts" to its set and every test here runs against it too.
+``SUPPORTS`` says what each server offers: both serve the whole API modelpack's client
+uses, so every test here runs against both — the client speaks MLflow's wire, and
+``modelpack server`` answers it as MLflow does.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import httpx
 
 SUPPORTS: dict[str, frozenset[str]] = {
     "mlflow": frozenset({"tracking", "registry", "artifacts"}),
-    "modelpack": frozenset({"tracking"}),
+    "modelpack": frozenset({"tracking", "registry", "artifacts"}),
 }
 
 
