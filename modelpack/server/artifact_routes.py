@@ -67,7 +67,12 @@ ARTIFACT_ENDPOINTS: tuple[Endpoint, ...] = (
     ),  # fmt: skip
 )
 
-_NEED = {"GET": Permission.READ, "PUT": Permission.EDIT, "DELETE": Permission.EDIT}
+_NEED = {
+    "GET": Permission.READ,
+    "HEAD": Permission.READ,  # Starlette answers HEAD wherever GET is routed
+    "PUT": Permission.EDIT,
+    "DELETE": Permission.EDIT,
+}
 
 
 def proxy_routes(client: Client, auth: AuthStore | None, limit: int) -> list[Route]:
@@ -111,7 +116,7 @@ def proxy_routes(client: Client, auth: AuthStore | None, limit: int) -> list[Rou
             await run_in_threadpool(artifact_io.delete, store, place)
             return JSONResponse({})
 
-        work = {"GET": download, "PUT": upload, "DELETE": remove}[request.method]
+        work = {"GET": download, "HEAD": download, "PUT": upload, "DELETE": remove}[request.method]
         return await guarded(request, raw_path, work)
 
     async def listing(request: Request) -> Response:

@@ -70,6 +70,9 @@ def test_upload_download_list_delete(
     assert httpx.put(f"{base}/note.txt", content=b"hello", timeout=30).status_code == 200
     got = httpx.get(f"{base}/dir/blob.bin", timeout=60)
     assert got.status_code == 200 and got.content == data
+    head = httpx.head(f"{base}/dir/blob.bin", timeout=60)
+    assert (head.status_code, head.headers["content-length"]) == (200, str(len(data)))
+    assert httpx.head(f"{server.url}{PROXY}", params={"path": "x"}).status_code == 400
     assert Client(server.store_uri).list_artifacts(run_id) == ["dir/blob.bin", "note.txt"]
 
     listed = httpx.get(

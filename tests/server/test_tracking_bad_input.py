@@ -231,6 +231,8 @@ def test_artifact_proxy_corpus(tracking_server: RunningServer, seeded: dict[str,
             for method in ("GET", "PUT", "DELETE", "POST", "PATCH"):
                 _check(http.request(method, f"{base}/{path}", content=b"x"), f"{method} proxy")
                 sent += 1
+            head = http.head(f"{base}/{path}")  # no body to read: the status says it all
+            assert 400 <= head.status_code < 500, head.status_code
             _check(http.get(base, params={"path": path}), "proxy listing")
             sent += 1
         run_dir = f"{base}/{seeded['experiment_id']}/{seeded['run_id']}/artifacts"
