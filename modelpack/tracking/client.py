@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from modelpack.tracking import registry, registry_edit, run_artifacts, runs
+from modelpack.tracking import registry, registry_edit, run_artifacts, runs, search_sql
 from modelpack.tracking.config import get_tracking_uri
 from modelpack.tracking.entities import Experiment, Metric, ModelVersion, RegisteredModel, Run
 from modelpack.tracking.names import (
@@ -30,7 +30,6 @@ from modelpack.tracking.names import (
     check_value,
     check_version,
 )
-from modelpack.tracking.search import order_runs, parse_filter
 from modelpack.tracking.stores import Store, get_store
 
 
@@ -164,20 +163,16 @@ class Client:
         filter_string: str = "",
         order_by: Sequence[str] | None = None,
         max_results: int = 1000,
+        offset: int = 0,
     ) -> list[Run]:
-        """Runs of ``experiment_ids`` (all, if None) that match ``filter_string``.
+        """Runs of ``experiment_ids`` (all, if None) that match ``filter_string``;
+        ``max_results`` of them, skipping the first ``offset``.
 
         >>> Client().search_runs(["0"], "metrics.rmse < 1", ["metrics.rmse ASC"])  # doctest: +SKIP
         """
-        if experiment_ids is None:
-            where, params = "lifecycle_stage = 'active'", []
-        else:
-            ids = [str(i) for i in experiment_ids]
-            where = f"lifecycle_stage = 'active' AND experiment_id IN ({','.join('?' * len(ids))})"
-            params = ids
-        keep = parse_filter(filter_string)
-        found = [run for run in runs.load_runs(self.store, where, params) if keep(run)]
-        return order_runs(found, order_by)[: max(0, int(max_results))]
+        return search_sql.search_runs(
+            self.store, experiment_ids, filter_string, order_by, max_results, offset
+        )
 
     # -- run artifacts -------------------------------------------------------------
 

@@ -176,6 +176,9 @@ class Store:
                     cursor.execute("PRAGMA foreign_keys = ON")
                 finally:
                     cursor.close()
+                from modelpack.tracking.search import ilike
+
+                dbapi_conn.create_function("modelpack_ilike", 2, ilike, deterministic=True)
 
             event.listen(engine, "connect", _pragmas)
             return engine
