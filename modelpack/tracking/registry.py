@@ -5,6 +5,10 @@ the write transaction that allocates the version number) renames it into a
 content-addressed blob directory before the version row is committed. A crash at
 any point leaves either no row or a row whose files are complete; version numbers
 come from a per-model counter, so they are never duplicated, skipped or reused.
+On PostgreSQL a version without tags takes one statement instead of a transaction:
+the blob is placed first, then one INSERT ... RETURNING allocates the number and
+records the version; a failure leaves at most an unreferenced blob, never a row
+without its files.
 """
 
 from __future__ import annotations
@@ -229,6 +233,61 @@ def create_registered_model(
     return get_registered_model(store, name)
 
 
+def place_blob(store: Store, staged: Path, digest: str) -> None:
+    """Move the verified copy ``staged`` to its content address (kept if already there)."""
+    target = blob_dir(store, digest)
+    if not target.exists():
+        with os_errors(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged.rename(target)
+
+
+# PostgreSQL: allocate the number and record the version in one statement, one round
+# trip (the transaction below costs five: BEGIN, create, allocate, insert, COMMIT).
+_CREATE_AND_ALLOCATE = (
+    "INSERT INTO registered_models (name, creation_time, last_updated_time, last_version) "
+    "VALUES (?, ?, ?, 1) ON CONFLICT (name) DO UPDATE SET "
+    "last_version = registered_models.last_version + 1, "
+    "last_updated_time = excluded.last_updated_time RETURNING last_version"
+)
+_ALLOCATE = (
+    "UPDATE registered_models SET last_version = last_version + 1, last_updated_time = ? "
+    "WHERE name = ? RETURNING last_version"
+)
+_RECORD = (
+    "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
+    "description, source, run_id, blob) SELECT ?, last_version, ?, ?, ?, ?, ?, ? FROM allocated "
+    "RETURNING version"
+)
+
+
+def _publish_in_one_statement(
+    store: Store,
+    name: str,
+    staged: Path,
+    digest: str,
+    record: tuple[str, str | None, str],
+    create_model: bool,
+) -> tuple[int, int]:
+    """PostgreSQL, no tags: place the blob, then one autocommitted statement allocates the
+    next number (the row lock serialises concurrent writers) and inserts the version."""
+    source, run_id, description = record
+    place_blob(store, staged, digest)
+    stamp = now_ms()
+    if create_model:
+        allocate, params = _CREATE_AND_ALLOCATE, [name, stamp, stamp]
+    else:
+        allocate, params = _ALLOCATE, [stamp, name]
+    row = store.execute(
+        f"WITH allocated AS ({allocate}) {_RECORD}",
+        [*params, name, stamp, stamp, description, source, run_id, digest],
+    ).fetchone()
+    if row is None:
+        collect_garbage(store, {digest})  # the blob placed for a model that does not exist
+        raise no_model_error(name)
+    return int(row[0]), stamp
+
+
 def publish_version(
     store: Store,
     conn: Tx,
@@ -255,11 +314,7 @@ def publish_version(
     if row is None:
         raise no_model_error(name)
     version = int(row[0])
-    target = blob_dir(store, digest)
-    if not target.exists():
-        with os_errors(target):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staged.rename(target)
+    place_blob(store, staged, digest)
     conn.execute(
         "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
         "description, source, run_id, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -300,7 +355,13 @@ def create_model_version(
         return version, stamp
 
     try:
-        version, stamp = store.write(work)
+        if store.dialect == "postgresql" and not tags:
+            record = (source, run_id, description)
+            version, stamp = _publish_in_one_statement(
+                store, name, staged, digest, record, create_model
+            )
+        else:
+            version, stamp = store.write(work)
     finally:
         remove_tree(staged)  # gone already unless the blob existed or the write failed
     # Built from what was just committed: a new version has no aliases and only its tags.
@@ -350,6 +411,7 @@ __all__ = [
     "collect_garbage",
     "no_model_error",
     "no_version_error",
+    "place_blob",
     "require_model",
     "require_version",
     "touch",

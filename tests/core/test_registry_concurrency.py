@@ -98,11 +98,13 @@ _CRASHER = textwrap.dedent(
             die()
         shutil.copyfileobj = copy_then_die
     elif point == "commit":
-        real_publish = registry.publish_version
-        def publish_then_die(*args, **kwargs):
-            real_publish(*args, **kwargs)  # the blob is in place, the row not committed
+        # the blob is in place, the row not committed: inside the transaction (SQLite),
+        # before the one statement that allocates and records (PostgreSQL)
+        real_place = registry.place_blob
+        def place_then_die(*args, **kwargs):
+            real_place(*args, **kwargs)
             die()
-        registry.publish_version = publish_then_die
+        registry.place_blob = place_then_die
 
     if point == "log_model":
         def save(path):
