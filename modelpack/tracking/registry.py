@@ -242,8 +242,9 @@ def place_blob(store: Store, staged: Path, digest: str) -> None:
             staged.rename(target)
 
 
-# PostgreSQL: allocate the number and record the version in one statement, one round
-# trip (the transaction below costs five: BEGIN, create, allocate, insert, COMMIT).
+# Allocating the next number (creating the model if new) is one statement; on
+# PostgreSQL recording the version joins it (one round trip instead of four: BEGIN,
+# allocate, insert, COMMIT).
 _CREATE_AND_ALLOCATE = (
     "INSERT INTO registered_models (name, creation_time, last_updated_time, last_version) "
     "VALUES (?, ?, ?, 1) ON CONFLICT (name) DO UPDATE SET "
@@ -296,21 +297,22 @@ def publish_version(
     digest: str,
     record: tuple[str, str | None, str],
     stamp: int | None = None,
+    create_model: bool = False,
 ) -> int:
     """Inside a write transaction: allocate the next version and move its blob in place.
 
     ``record`` is (source, run_id, description); ``stamp`` the creation time (now if
-    not given). Runs again on retry, so it is idempotent.
+    not given); ``create_model`` creates the model if it is new. Runs again on retry,
+    so it is idempotent.
     """
     source, run_id, description = record
-    # One UPDATE both allocates and locks: a concurrent writer waits on the row (and on
-    # PostgreSQL re-reads it), so no two transactions ever get the same number.
+    # One statement both allocates and locks: a concurrent writer waits on the row (and
+    # on PostgreSQL re-reads it), so no two transactions ever get the same number.
     stamp = now_ms() if stamp is None else stamp
-    row = conn.execute(
-        "UPDATE registered_models SET last_version = last_version + 1, last_updated_time = ? "
-        "WHERE name = ? RETURNING last_version",
-        (stamp, name),
-    ).fetchone()
+    if create_model:
+        row = conn.execute(_CREATE_AND_ALLOCATE, (name, stamp, stamp)).fetchone()
+    else:
+        row = conn.execute(_ALLOCATE, (stamp, name)).fetchone()
     if row is None:
         raise no_model_error(name)
     version = int(row[0])
@@ -340,14 +342,8 @@ def create_model_version(
 
     def work(conn: Tx) -> tuple[int, int]:
         stamp = now_ms()
-        if create_model:
-            conn.execute(
-                "INSERT INTO registered_models (name, creation_time, "
-                "last_updated_time) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (name, stamp, stamp),
-            )
         record = (source, run_id, description)
-        version = publish_version(store, conn, name, staged, digest, record, stamp)
+        version = publish_version(store, conn, name, staged, digest, record, stamp, create_model)
         conn.executemany(
             "INSERT INTO model_version_tags VALUES (?, ?, ?, ?)",
             [(name, version, k, v) for k, v in (tags or {}).items()],
