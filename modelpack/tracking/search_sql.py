@@ -17,6 +17,7 @@ matching runs come back in one query, and Python orders them.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from modelpack.tracking.entities import Run, RunData, RunInfo
@@ -25,6 +26,7 @@ from modelpack.tracking.search import Clause, SearchKey, order_runs, parse_claus
 from modelpack.tracking.stores import Store
 
 _PAGE_LOAD = 500  # run ids per load_runs query
+_EXPERIMENT_ID = re.compile(r"-?[0-9]{1,10}")
 _LATEST_METRIC = (
     "(SELECT m.value FROM metrics m WHERE m.run_id = r.run_id AND m.key = ? "
     "ORDER BY m.step DESC, m.timestamp DESC, m.value DESC NULLS FIRST LIMIT 1)"
@@ -156,7 +158,10 @@ class _Query:
 def _experiments(query: _Query, experiment_ids: Sequence[str] | None) -> bool:
     if experiment_ids is None:
         return True
-    ids = [str(i) for i in experiment_ids]
+    # experiment ids are 32-bit integers: any other text names no experiment (and would
+    # be a type error on PostgreSQL)
+    ids = [int(i) for i in map(str, experiment_ids) if _EXPERIMENT_ID.fullmatch(i)]
+    ids = [i for i in ids if -(2**31) <= i < 2**31]
     if not ids:
         return False
     query.inner.append(f"r.experiment_id IN ({','.join('?' * len(ids))})")

@@ -180,3 +180,11 @@ def test_ilike_folds_case_beyond_ascii(tracking_uri: str) -> None:
     assert [r.info.run_id for r in client.search_runs(["0"], "params.city ILIKE 'é%'")] == [run_id]
     assert client.search_runs(["0"], "tags.who NOT ILIKE 'ü%'") == []
     assert client.search_runs(["0"], "params.city LIKE 'é%'") == []
+
+
+def test_experiment_ids_that_name_no_experiment_find_nothing(tracking_uri: str) -> None:
+    client = Client()
+    run_id = client.create_run("0").info.run_id
+    for ids in (["abc"], ["0 OR 1=1"], ["99999999999"], ["1.5"]):
+        assert client.search_runs(ids) == []
+    assert [r.info.run_id for r in client.search_runs(["abc", "0"])] == [run_id]
