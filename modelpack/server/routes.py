@@ -161,13 +161,19 @@ def search_runs(client: Client, body: wire.SearchRuns) -> dict[str, Any]:
         return {"runs": []}
     offset = offset_of(body.page_token)
     try:
+        # one more than the page: whether a next page exists, without counting
         found = client.search_runs(
-            body.experiment_ids or None, body.filter, body.order_by, offset + body.max_results + 1
+            body.experiment_ids or None,
+            body.filter,
+            body.order_by,
+            body.max_results + 1,
+            offset=offset,
         )
     except InvalidInput:
         # the parser's message quotes the expression that came; this one does not
         raise InvalidInput(_BAD_SEARCH) from None
-    chunk, token = page(found, offset, body.max_results)
+    chunk = found[: body.max_results]
+    token = str(offset + body.max_results) if len(found) > body.max_results else None
     out: dict[str, Any] = {"runs": [wire.run_json(run) for run in chunk]}
     if token:
         out["next_page_token"] = token

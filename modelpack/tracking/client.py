@@ -179,14 +179,18 @@ class Client:
         filter_string: str = "",
         order_by: Sequence[str] | None = None,
         max_results: int = 1000,
+        offset: int = 0,
     ) -> list[Run]:
-        """Runs of ``experiment_ids`` (all, if None) that match ``filter_string``.
+        """Runs of ``experiment_ids`` (all, if None) that match ``filter_string``;
+        ``max_results`` of them, skipping the first ``offset``.
 
         >>> Client().search_runs(["0"], "metrics.rmse < 1", ["metrics.rmse ASC"])  # doctest: +SKIP
         """
         ids = None if experiment_ids is None else [str(i) for i in experiment_ids]
         parse_filter(filter_string)  # a malformed filter fails here, for every store
-        return self.backend.search_runs(ids, filter_string, order_by, int(max_results))
+        return self.backend.search_runs(
+            ids, filter_string, order_by, int(max_results), max(0, int(offset))
+        )
 
     # -- run artifacts -------------------------------------------------------------
 

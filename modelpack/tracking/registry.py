@@ -6,7 +6,9 @@ the upload happens before the write transaction (a slow upload holds no lock) an
 transaction checks the blob is still whole; on a local store the rename happens inside
 it. A crash or failed upload at any point leaves either no row (and at most orphan
 blobs) or a row whose files are complete; version numbers come from a per-model
-counter, so they are never duplicated, skipped or reused.
+counter, so they are never duplicated, skipped or reused. On PostgreSQL a version
+without tags takes one statement instead of a transaction: the blob is published
+first, then one INSERT ... RETURNING allocates the number and records the version.
 """
 
 from __future__ import annotations
@@ -238,6 +240,53 @@ def create_registered_model(
     return get_registered_model(store, name)
 
 
+# Allocating the next number (creating the model if new) is one statement; on
+# PostgreSQL recording the version joins it (one round trip instead of four: BEGIN,
+# allocate, insert, COMMIT).
+_CREATE_AND_ALLOCATE = (
+    "INSERT INTO registered_models (name, creation_time, last_updated_time, last_version) "
+    "VALUES (?, ?, ?, 1) ON CONFLICT (name) DO UPDATE SET "
+    "last_version = registered_models.last_version + 1, "
+    "last_updated_time = excluded.last_updated_time RETURNING last_version"
+)
+_ALLOCATE = (
+    "UPDATE registered_models SET last_version = last_version + 1, last_updated_time = ? "
+    "WHERE name = ? RETURNING last_version"
+)
+_RECORD = (
+    "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
+    "description, source, run_id, blob) SELECT ?, last_version, ?, ?, ?, ?, ?, ? FROM allocated "
+    "RETURNING version"
+)
+
+
+def _publish_in_one_statement(
+    store: Store,
+    name: str,
+    staged: Path,
+    digest: str,
+    record: tuple[str, str | None, str],
+    create_model: bool,
+) -> tuple[int, int]:
+    """PostgreSQL, no tags: publish the blob, then one autocommitted statement allocates
+    the next number (the row lock serialises concurrent writers) and inserts the version."""
+    source, run_id, description = record
+    publish_blob(artifact_store(store), digest, staged)
+    stamp = now_ms()
+    if create_model:
+        allocate, params = _CREATE_AND_ALLOCATE, [name, stamp, stamp]
+    else:
+        allocate, params = _ALLOCATE, [stamp, name]
+    row = store.execute(
+        f"WITH allocated AS ({allocate}) {_RECORD}",
+        [*params, name, stamp, stamp, description, source, run_id, digest],
+    ).fetchone()
+    if row is None:
+        collect_garbage(store, {digest})  # the blob placed for a model that does not exist
+        raise no_model_error(name)
+    return int(row[0]), stamp
+
+
 def publish_version(
     store: Store,
     conn: Tx,
@@ -246,21 +295,22 @@ def publish_version(
     digest: str,
     record: tuple[str, str | None, str],
     stamp: int | None = None,
+    create_model: bool = False,
 ) -> int:
     """Inside a write transaction: allocate the next version and move its blob in place.
 
     ``record`` is (source, run_id, description); ``stamp`` the creation time (now if
-    not given). Runs again on retry, so it is idempotent.
+    not given); ``create_model`` creates the model if it is new. Runs again on retry,
+    so it is idempotent.
     """
     source, run_id, description = record
-    # One UPDATE both allocates and locks: a concurrent writer waits on the row (and on
-    # PostgreSQL re-reads it), so no two transactions ever get the same number.
+    # One statement both allocates and locks: a concurrent writer waits on the row (and
+    # on PostgreSQL re-reads it), so no two transactions ever get the same number.
     stamp = now_ms() if stamp is None else stamp
-    row = conn.execute(
-        "UPDATE registered_models SET last_version = last_version + 1, last_updated_time = ? "
-        "WHERE name = ? RETURNING last_version",
-        (stamp, name),
-    ).fetchone()
+    if create_model:
+        row = conn.execute(_CREATE_AND_ALLOCATE, (name, stamp, stamp)).fetchone()
+    else:
+        row = conn.execute(_ALLOCATE, (stamp, name)).fetchone()
     if row is None:
         raise no_model_error(name)
     version = int(row[0])
@@ -299,14 +349,8 @@ def create_model_version(
 
     def work(conn: Tx) -> tuple[int, int]:
         stamp = now_ms()
-        if create_model:
-            conn.execute(
-                "INSERT INTO registered_models (name, creation_time, "
-                "last_updated_time) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (name, stamp, stamp),
-            )
         record = (source, run_id, description)
-        version = publish_version(store, conn, name, staged, digest, record, stamp)
+        version = publish_version(store, conn, name, staged, digest, record, stamp, create_model)
         conn.executemany(
             "INSERT INTO model_version_tags VALUES (?, ?, ?, ?)",
             [(name, version, k, v) for k, v in (tags or {}).items()],
@@ -314,7 +358,13 @@ def create_model_version(
         return version, stamp
 
     try:
-        version, stamp = store.write(work)
+        if store.dialect == "postgresql" and not tags:
+            record = (source, run_id, description)
+            version, stamp = _publish_in_one_statement(
+                store, name, staged, digest, record, create_model
+            )
+        else:
+            version, stamp = store.write(work)
     finally:
         remove_tree(staged)  # gone already unless the blob existed or the write failed
     # Built from what was just committed: a new version has no aliases and only its tags.

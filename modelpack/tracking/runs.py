@@ -190,7 +190,8 @@ def load_runs(store: Store, where: str, params: Sequence[object]) -> list[Run]:
         data[kv.run_id].tags[kv.key] = kv.value
     latest = (
         "SELECT run_id, key, value FROM (SELECT run_id, key, value, ROW_NUMBER() OVER ("
-        "PARTITION BY run_id, key ORDER BY step DESC, timestamp DESC) AS rn FROM metrics "
+        "PARTITION BY run_id, key ORDER BY step DESC, timestamp DESC, value DESC NULLS FIRST) "
+        "AS rn FROM metrics "
         f"WHERE run_id IN ({subquery})) AS latest WHERE rn = 1"
     )
     for kv in store.read(latest, params):

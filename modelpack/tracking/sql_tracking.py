@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from modelpack.tracking import registry, registry_edit, run_artifacts, runs, sql_resolve
+from modelpack.tracking import registry, registry_edit, run_artifacts, runs, search_sql, sql_resolve
 from modelpack.tracking.artifacts import artifact_store, remove_tree, staging_path
 from modelpack.tracking.entities import Experiment, Metric, ModelVersion, RegisteredModel, Run
-from modelpack.tracking.search import order_runs, parse_filter
 from modelpack.tracking.stores import Store, os_errors
 from modelpack.tracking.stores.base import MetricRow
 
@@ -86,16 +85,11 @@ class SqlTrackingStore:
         filter_string: str,
         order_by: Sequence[str] | None,
         max_results: int,
+        offset: int,
     ) -> list[Run]:
-        if experiment_ids is None:
-            where, params = "lifecycle_stage = 'active'", []
-        else:
-            ids = list(experiment_ids)
-            where = f"lifecycle_stage = 'active' AND experiment_id IN ({','.join('?' * len(ids))})"
-            params = ids
-        keep = parse_filter(filter_string)
-        found = [run for run in runs.load_runs(self.store, where, params) if keep(run)]
-        return order_runs(found, order_by)[: max(0, max_results)]
+        return search_sql.search_runs(
+            self.store, experiment_ids, filter_string, order_by, max_results, offset
+        )
 
     # -- run artifacts -------------------------------------------------------------
 

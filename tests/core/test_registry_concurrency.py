@@ -98,11 +98,13 @@ _CRASHER = textwrap.dedent(
             die()
         shutil.copyfileobj = copy_then_die
     elif point == "commit":
-        real_publish = registry.publish_version
+        # the blob is in place, the row not committed: inside the transaction (SQLite),
+        # before the one statement that allocates and records (PostgreSQL)
+        real_publish = registry.publish_blob
         def publish_then_die(*args, **kwargs):
-            real_publish(*args, **kwargs)  # the blob is in place, the row not committed
+            real_publish(*args, **kwargs)
             die()
-        registry.publish_version = publish_then_die
+        registry.publish_blob = publish_then_die
 
     if point == "log_model":
         def save(path):

@@ -63,6 +63,7 @@ class TrackingStore(Protocol):
         filter_string: str,
         order_by: Sequence[str] | None,
         max_results: int,
+        offset: int,
     ) -> list[Run]: ...
 
     # -- run artifacts -------------------------------------------------------------

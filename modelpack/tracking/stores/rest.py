@@ -161,11 +161,14 @@ class RestTrackingStore(RestRegistry):
         filter_string: str,
         order_by: Sequence[str] | None,
         max_results: int,
+        offset: int,
     ) -> list[Run]:
         if experiment_ids is None:
             experiment_ids = [e.experiment_id for e in self.search_experiments()]
+        # page tokens are the server's own (opaque on MLflow's): skip by reading past them
         found: list[Run] = []
         token: str | None = None
+        max_results += offset
         while len(found) < max_results and experiment_ids:
             body: dict[str, Any] = {
                 "experiment_ids": list(experiment_ids),
@@ -180,7 +183,7 @@ class RestTrackingStore(RestRegistry):
             token = answer.get("next_page_token") or None
             if not isinstance(token, str):
                 break
-        return found[: max(0, max_results)]
+        return found[offset : max(offset, max_results)]
 
     # -- run artifacts -------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import errno
 import os
 import random
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -31,6 +32,8 @@ from modelpack.tracking.artifact_stores.root import staging_dir_for
 from modelpack.tracking.stores.location import StoreLocation, locate_store
 
 if TYPE_CHECKING:
+    from sqlite3 import Cursor
+
     from sqlalchemy.engine import Connection, CursorResult, Engine, Row
 
 T = TypeVar("T")
@@ -177,6 +180,9 @@ class Store:
                     cursor.execute("PRAGMA foreign_keys = ON")
                 finally:
                     cursor.close()
+                from modelpack.tracking.search import ilike
+
+                dbapi_conn.create_function("modelpack_ilike", 2, ilike, deterministic=True)
 
             event.listen(engine, "connect", _pragmas)
             return engine
@@ -254,9 +260,31 @@ class Store:
         """Run one query and return all rows (columns by attribute or index)."""
         return self._retry(lambda: list(Tx(self.connection(), self.dialect).execute(sql, params)))
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> CursorResult[Any]:
-        """Run one statement in its own (autocommitted) transaction, retried while busy."""
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> CursorResult[Any] | Cursor:
+        """Run one statement in its own (autocommitted) transaction, retried while busy.
+
+        The answer has ``rowcount`` and ``fetchone()``. On SQLite the statement goes
+        straight to the driver: SQLAlchemy's statement bookkeeping doubled the cost of a
+        per-call ``log_metric`` (~20 µs of ~40 µs CPU).
+        """
+        if self.dialect == "sqlite":
+            return self._retry(lambda: self._sqlite_execute(sql, params))
         return self._retry(lambda: Tx(self.connection(), self.dialect).execute(sql, params))
+
+    def _sqlite_execute(self, sql: str, params: Sequence[Any]) -> Cursor:
+        conn = self.connection()
+        raw: sqlite3.Connection | None = getattr(self._local, "raw", None)
+        if raw is None or self._local.raw_of is not conn:
+            raw = conn.connection.driver_connection
+            self._local.raw, self._local.raw_of = raw, conn
+        try:
+            return raw.execute(sql, tuple(params))  # type: ignore[union-attr]
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(type(exc).__name__) from exc
+        except sqlite3.Error as exc:  # as SQLAlchemy wraps it: _retry retries a busy store
+            from sqlalchemy.exc import DBAPIError
+
+            raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
 
     def write(self, work: Callable[[Tx], T]) -> T:
         """Run ``work(tx)`` in one write transaction; retried whole while the store is busy.

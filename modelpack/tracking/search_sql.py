@@ -1,0 +1,264 @@
+"""``search_runs`` in the database: the filter, the order and the page run as one query.
+
+The filter and ``order_by`` are parsed by :mod:`modelpack.tracking.search` (whose
+Python predicate and :func:`~modelpack.tracking.search.order_runs` are the reference
+semantics) and compiled here to SQL on the store's tables: a metric is its latest
+point (highest step, then timestamp), a NaN metric matches only ``!=`` and sorts
+last, like a missing key; params, tags and string attributes compare as text (code
+point order: ``COLLATE "C"`` on PostgreSQL), ``LIKE`` is case-sensitive on both
+backends (``GLOB`` on SQLite) and ``ILIKE`` folds case as Python does (a registered function on SQLite,
+whose own LIKE folds ASCII only). Only the page of matching runs is then loaded whole.
+
+Ordering by a param keeps Python's rule (numbers when every present value reads as
+one, text otherwise), which SQL cannot say: the database filters, the sort keys of the
+matching runs come back in one query, and Python orders them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from modelpack.tracking.entities import Run, RunData, RunInfo
+from modelpack.tracking.runs import load_runs
+from modelpack.tracking.search import Clause, SearchKey, order_runs, parse_clauses, parse_order
+from modelpack.tracking.stores import Store
+
+_PAGE_LOAD = 500  # run ids per load_runs query
+_EXPERIMENT_ID = re.compile(r"-?[0-9]{1,10}")
+_LATEST_METRIC = (
+    "(SELECT m.value FROM metrics m WHERE m.run_id = r.run_id AND m.key = ? "
+    "ORDER BY m.step DESC, m.timestamp DESC, m.value DESC NULLS FIRST LIMIT 1)"
+)
+_HAS_METRIC = "EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = s.run_id AND m.key = ?)"
+_TAG = "(SELECT t.value FROM tags t WHERE t.run_id = r.run_id AND t.key = ?)"
+_PARAM = "(SELECT p.value FROM params p WHERE p.run_id = r.run_id AND p.key = ?)"
+_ATTRIBUTE_SQL = {
+    "run_id": "r.run_id",
+    "run_name": "r.run_name",
+    "status": "r.status",
+    "start_time": "r.start_time",
+    "end_time": "r.end_time",
+    "experiment_id": "CAST(r.experiment_id AS TEXT)",
+}
+_INFO = (
+    "r.run_id AS run_id, r.run_name AS run_name, CAST(r.experiment_id AS TEXT) AS experiment_id, "
+    "r.status AS status, r.start_time AS start_time, r.end_time AS end_time"
+)
+
+
+def _glob(pattern: str) -> str:
+    """A LIKE pattern (no escape character) as a case-sensitive SQLite GLOB pattern."""
+    special = {"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}
+    return "".join(special.get(ch, ch) for ch in pattern)
+
+
+class _Query:
+    """Builds the one query: inner SELECT over ``runs r``, outer filter and order on ``s``."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.columns: list[str] = []
+        self.column_params: list[object] = []
+        self.inner: list[str] = ["r.lifecycle_stage = 'active'"]
+        self.inner_params: list[object] = []
+        self.outer: list[str] = []
+        self.outer_params: list[object] = []
+        self._metric_columns: dict[str, str] = {}
+
+    def metric(self, key: str) -> str:
+        """The column holding ``key``'s latest value (NULL: missing or NaN)."""
+        if key not in self._metric_columns:
+            name = f"c{len(self.columns)}"
+            self.columns.append(f"{_LATEST_METRIC} AS {name}")
+            self.column_params.append(key)
+            self._metric_columns[key] = name
+        return f"s.{self._metric_columns[key]}"
+
+    def text_column(self, sql: str, key: str | None) -> str:
+        name = f"c{len(self.columns)}"
+        self.columns.append(f"{sql} AS {name}")
+        if key is not None:
+            self.column_params.append(key)
+        return f"s.{name}"
+
+    def text_match(self, column: str, op: str, target: str) -> tuple[str, object]:
+        """SQL for ``column op target`` on text (``?`` for the one parameter)."""
+        if op in ("=", "!="):
+            return f"{column} {op} ?", target
+        negate = "NOT " if op.startswith("NOT") else ""
+        if self.dialect == "sqlite":
+            if "ILIKE" in op:
+                return f"{negate}modelpack_ilike({column}, ?)", target
+            return f"{negate}({column} GLOB ?)", _glob(target)
+        like = "ILIKE" if "ILIKE" in op else "LIKE"
+        return f"{negate}({column} {like} ? ESCAPE '')", target
+
+    def add(self, clause: Clause) -> None:
+        key, op, target = clause.key, clause.op, clause.value
+        if isinstance(target, float):
+            self._add_number(key, op, target)
+            return
+        if key.entity in ("params", "tags"):
+            table = key.entity
+            condition, value = self.text_match("x.value", op, target)
+            self.inner.append(
+                f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.run_id AND x.key = ? "
+                f"AND {condition})"
+            )
+            self.inner_params += [key.key, value]
+            return
+        condition, value = self.text_match(_ATTRIBUTE_SQL[key.key], op, target)
+        self.inner.append(condition)
+        self.inner_params.append(value)
+
+    def _add_number(self, key: SearchKey, op: str, target: float) -> None:
+        if key.entity == "metrics":
+            column = self.metric(key.key)
+            if math.isnan(target) or op == "!=":
+                # NaN equals nothing and differs from everything, a stored NaN (NULL) too
+                self.outer.append(_HAS_METRIC)
+                self.outer_params.append(key.key)
+                if not math.isnan(target):
+                    self.outer.append(f"({column} IS NULL OR {column} != ?)")
+                    self.outer_params.append(target)
+                elif op != "!=":
+                    self.outer.append("1 = 0")
+                return
+            self.outer.append(f"{column} {op} ?")
+            self.outer_params.append(target)
+            return
+        column = _ATTRIBUTE_SQL[key.key]
+        if math.isnan(target):
+            self.inner.append(f"{column} IS NOT NULL" if op == "!=" else "1 = 0")
+            return
+        self.inner.append(f"{column} {op} ?")
+        self.inner_params.append(target)
+
+    def order_column(self, key: SearchKey) -> tuple[str, bool]:
+        """(column, compared as text) for an ``order_by`` key other than a param."""
+        if key.entity == "metrics":
+            return self.metric(key.key), False
+        if key.entity == "tags":
+            return self.text_column(_TAG, key.key), True
+        if key.key in ("start_time", "end_time"):
+            return self.text_column(_ATTRIBUTE_SQL[key.key], None), False
+        return self.text_column(_ATTRIBUTE_SQL[key.key], None), True
+
+    def sql(self, order: list[str]) -> tuple[str, list[object]]:
+        columns = "".join(f", {column}" for column in self.columns)
+        inner = f"SELECT {_INFO}{columns} FROM runs r WHERE {' AND '.join(self.inner)}"
+        outer = f" WHERE {' AND '.join(self.outer)}" if self.outer else ""
+        order_sql = f" ORDER BY {', '.join(order)}" if order else ""
+        text = f"SELECT * FROM ({inner}) s{outer}{order_sql}"
+        return text, self.column_params + self.inner_params + self.outer_params
+
+
+def _experiments(query: _Query, experiment_ids: Sequence[str] | None) -> bool:
+    if experiment_ids is None:
+        return True
+    # experiment ids are 32-bit integers: any other text names no experiment (and would
+    # be a type error on PostgreSQL)
+    ids = [int(i) for i in map(str, experiment_ids) if _EXPERIMENT_ID.fullmatch(i)]
+    ids = [i for i in ids if -(2**31) <= i < 2**31]
+    if not ids:
+        return False
+    query.inner.append(f"r.experiment_id IN ({','.join('?' * len(ids))})")
+    query.inner_params += ids
+    return True
+
+
+def _load_page(store: Store, run_ids: list[str]) -> list[Run]:
+    found: dict[str, Run] = {}
+    for start in range(0, len(run_ids), _PAGE_LOAD):
+        chunk = run_ids[start : start + _PAGE_LOAD]
+        where = f"run_id IN ({','.join('?' * len(chunk))})"
+        found.update((run.info.run_id, run) for run in load_runs(store, where, chunk))
+    return [found[run_id] for run_id in run_ids if run_id in found]
+
+
+def search_runs(
+    store: Store,
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str = "",
+    order_by: Sequence[str] | None = None,
+    max_results: int = 1000,
+    offset: int = 0,
+) -> list[Run]:
+    """Active runs of ``experiment_ids`` (all, if None) matching ``filter_string``,
+    ordered by ``order_by`` (newest first by default), ``max_results`` from ``offset``.
+
+    >>> search_runs(store, ["0"], "metrics.rmse < 1", ["metrics.rmse"], 10)  # doctest: +SKIP
+    """
+    clauses = parse_clauses(filter_string)
+    order = parse_order(order_by)
+    limit, skip = max(0, int(max_results)), max(0, int(offset))
+    query = _Query(store.dialect)
+    if limit == 0 or not _experiments(query, experiment_ids):
+        return []
+    for clause in clauses:
+        query.add(clause)
+    if any(key.entity == "params" for key, _ in order):
+        return _search_ordered_in_python(store, query, order, order_by, limit, skip)
+    collate = ' COLLATE "C"' if store.dialect == "postgresql" else ""
+    terms = []
+    for key, descending in order:
+        column, as_text = query.order_column(key)
+        direction = " DESC" if descending else ""
+        terms.append(f"({column} IS NULL), {column}{collate if as_text else ''}{direction}")
+    terms.append("s.start_time DESC, s.run_id")
+    sql, params = query.sql(terms)
+    rows = store.read(f"{sql} LIMIT ? OFFSET ?", [*params, limit, skip])
+    return _load_page(store, [row[0] for row in rows])
+
+
+def _search_ordered_in_python(
+    store: Store,
+    query: _Query,
+    order: list[tuple[SearchKey, bool]],
+    order_by: Sequence[str] | None,
+    limit: int,
+    skip: int,
+) -> list[Run]:
+    # only the sort keys of the matching runs travel; order_runs sorts them as it always has
+    keys: list[SearchKey] = []
+    columns: list[str] = []
+    for key, _ in order:
+        if key.entity in ("params", "tags", "metrics") and key not in keys:
+            keys.append(key)
+            if key.entity == "metrics":
+                columns.append(query.metric(key.key))
+            else:
+                columns.append(
+                    query.text_column(_PARAM if key.entity == "params" else _TAG, key.key)
+                )
+    text, params = query.sql([])
+    slim = []
+    for row in store.read(text, params):
+        by_key = dict(zip(keys, (getattr(row, c.removeprefix("s.")) for c in columns), strict=True))
+        data = RunData(
+            params={k.key: v for k, v in by_key.items() if k.entity == "params" and v is not None},
+            tags={k.key: v for k, v in by_key.items() if k.entity == "tags" and v is not None},
+            metrics={
+                k.key: math.nan if v is None else float(v)
+                for k, v in by_key.items()
+                if k.entity == "metrics"
+            },
+        )
+        info = RunInfo(
+            run_id=row.run_id,
+            run_name=row.run_name,
+            experiment_id=row.experiment_id,
+            status=row.status,
+            start_time=row.start_time,
+            end_time=row.end_time,
+            artifact_uri="",
+            lifecycle_stage="active",
+        )
+        slim.append(Run(info, data))
+    ordered = order_runs(slim, order_by)[skip : skip + limit]
+    return _load_page(store, [run.info.run_id for run in ordered])
+
+
+__all__ = ["search_runs"]
