@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelpack.tracking import registry, registry_edit, run_artifacts, runs
 from modelpack.tracking.config import get_tracking_uri
@@ -32,6 +32,9 @@ from modelpack.tracking.names import (
 )
 from modelpack.tracking.search import order_runs, parse_filter
 from modelpack.tracking.stores import Store, get_store
+
+if TYPE_CHECKING:
+    from modelpack.tracking.run_page import RunPage
 
 
 def _description(text: str | None) -> str:
@@ -178,6 +181,27 @@ class Client:
         keep = parse_filter(filter_string)
         found = [run for run in runs.load_runs(self.store, where, params) if keep(run)]
         return order_runs(found, order_by)[: max(0, int(max_results))]
+
+    def search_runs_page(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        order_by: Sequence[str] | None = None,
+        offset: int = 0,
+        max_results: int = 100,
+    ) -> RunPage:
+        """One page of :meth:`search_runs`'s answer and the number of runs that matched.
+
+        Cheap on big experiments: only the values the filter and ordering read are
+        loaded for every run, the rest only for the runs of the page.
+
+        >>> Client().search_runs_page(["0"], "", ["metrics.rmse"], offset=50, max_results=50)  # doctest: +SKIP
+        """
+        from modelpack.tracking.run_page import search_run_page
+
+        return search_run_page(
+            self.store, experiment_ids, filter_string, order_by, int(offset), int(max_results)
+        )
 
     # -- run artifacts -------------------------------------------------------------
 

@@ -184,4 +184,25 @@ def order_runs(runs: list[Run], order_by: Sequence[str] | None) -> list[Run]:
     return ordered
 
 
-__all__ = ["order_runs", "parse_filter"]
+def referenced_keys(
+    filter_string: str | None, order_by: Sequence[str] | None
+) -> set[tuple[str, str]]:
+    """The ``(entity, key)`` pairs a filter and an ordering read (attributes excluded).
+
+    A paged search loads only these values for every run, and everything else for
+    the runs of one page.
+    """
+    keys: set[tuple[str, str]] = set()
+    texts = [m["ident"] for c in _split_and(filter_string or "") if (m := _CLAUSE.match(c))]
+    for clause in order_by or []:
+        parts = clause.strip().rsplit(None, 1)
+        ordered = len(parts) == 2 and parts[1].upper() in ("ASC", "DESC")
+        texts.append(parts[0] if ordered else clause)
+    for text in texts:
+        key = _parse_key(text)
+        if key.entity != "attributes":
+            keys.add((key.entity, key.key))
+    return keys
+
+
+__all__ = ["order_runs", "parse_filter", "referenced_keys"]
