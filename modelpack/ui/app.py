@@ -1,0 +1,64 @@
+"""The web UI as a Starlette app: ``build_ui(client)``, served by ``modelpack ui`` or
+mounted at ``/`` of ``modelpack server`` (then behind its auth, see :mod:`.session`).
+
+>>> from modelpack import Client
+>>> app = build_ui(Client("sqlite:////tmp/store.db"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from modelpack.tracking.client import Client
+from modelpack.ui import experiments, run
+from modelpack.ui.web import HERE, error_page
+
+if TYPE_CHECKING:
+    from modelpack.server.auth import AuthStore
+
+
+def static_mount() -> Mount:
+    """``/static``: the UI's CSS, script and vendored libraries (shared with ``serve``)."""
+    return Mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 404:
+        return error_page(request, 404, "There is no page at this address.")
+    if status == 405:
+        return error_page(request, 405, "This page does not accept that method.")
+    return error_page(request, status, "The request could not be handled.")
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return error_page(request, 500, "The server failed to show this page; see its log.")
+
+
+async def _ping(request: Request) -> Response:
+    return Response("OK", media_type="text/plain")
+
+
+def ui_routes() -> list[BaseRoute]:
+    """Every page of the UI (without auth; :func:`build_ui` adds it)."""
+    return [*experiments.routes(), *run.routes(), Route("/ping", _ping), static_mount()]
+
+
+def build_ui(client: Client, *, auth: AuthStore | None = None) -> Starlette:
+    """The UI on ``client``'s store; with ``auth``, every page needs a signed-in user."""
+    app = Starlette(
+        routes=ui_routes(),
+        exception_handlers={HTTPException: _http_error, 500: _server_error},
+    )
+    app.state.client = client
+    return app
+
+
+__all__ = ["build_ui", "static_mount", "ui_routes"]

@@ -1,0 +1,46 @@
+"""The UI in a real headless Chromium: sort, filter, open a run, see charts drawn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.ui.conftest import UiServer
+
+
+def _names(page: Any) -> list[str]:
+    return page.locator("#runs-table tbody tr td:nth-child(2)").all_inner_texts()  # type: ignore[no-any-return]
+
+
+def test_sort_and_filter_change_the_rows(page: Any, ui_server: UiServer) -> None:
+    page.goto(f"{ui_server.url}/experiments/{ui_server.seeded.experiment_id}")
+    assert page.locator("#run-count").inner_text().startswith("31 runs")
+    page.get_by_label("Sort by metrics.acc").click()
+    page.wait_for_url("**order=metrics.acc**")
+    assert _names(page)[:2] == ["r00", "r01"]
+    page.get_by_label("Sort by metrics.acc").click()
+    page.wait_for_url("**DESC**")
+    assert _names(page)[:2] == ["r29", "r28"]
+    page.get_by_label("Filter").fill("params.alpha = '3' and tags.team = 'blue'")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**filter=**")
+    assert _names(page) == ["r23", "r13", "r03"]  # still ordered by acc, descending
+    page.get_by_label("Filter").fill("metrics.acc >")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_selector("#filter-error")
+    assert page.locator("#runs-table tbody").inner_text().strip() == "No runs match."
+
+
+def test_run_page_draws_one_chart_per_metric(page: Any, ui_server: UiServer) -> None:
+    page.goto(f"{ui_server.url}/runs/{ui_server.seeded.long_run_id}")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.chart')].every(c => c.dataset.drawn === 'yes')"
+    )
+    charts = page.locator(".chart")
+    assert charts.count() == 2
+    assert page.locator(".chart canvas").count() == 2
+    assert charts.first.get_attribute("data-series") == "1"
+    assert "Down-sampled on the server" in page.locator(".chart-note").first.inner_text()
+    page.get_by_role("link", name="time").click()
+    page.wait_for_url("**x=time**")
+    page.wait_for_function("document.querySelector('.chart').dataset.drawn === 'yes'")
+    assert page.locator(".chart canvas").count() == 2
