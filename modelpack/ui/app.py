@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from modelpack.tracking.client import Client
-from modelpack.ui import experiments, run
+from modelpack.ui import experiments, registry, run
 from modelpack.ui.web import HERE, error_page
 
 if TYPE_CHECKING:
@@ -48,7 +48,13 @@ async def _ping(request: Request) -> Response:
 
 def ui_routes() -> list[BaseRoute]:
     """Every page of the UI (without auth; :func:`build_ui` adds it)."""
-    return [*experiments.routes(), *run.routes(), Route("/ping", _ping), static_mount()]
+    return [
+        *experiments.routes(),
+        *run.routes(),
+        *registry.routes(),
+        Route("/ping", _ping),
+        static_mount(),
+    ]
 
 
 def build_ui(client: Client, *, auth: AuthStore | None = None) -> Starlette:

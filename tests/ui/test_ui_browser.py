@@ -44,3 +44,16 @@ def test_run_page_draws_one_chart_per_metric(page: Any, ui_server: UiServer) -> 
     page.wait_for_url("**x=time**")
     page.wait_for_function("document.querySelector('.chart').dataset.drawn === 'yes'")
     assert page.locator(".chart canvas").count() == 2
+
+
+def test_set_an_alias_from_the_version_page(page: Any, ui_server: UiServer) -> None:
+    from modelpack import Client
+
+    page.goto(f"{ui_server.url}/models/iris")
+    page.get_by_role("link", name="Version 1").click()
+    page.wait_for_url("**/models/iris/versions/1")
+    page.get_by_label("Alias").fill("browser-pick")
+    page.get_by_role("button", name="Set alias").click()
+    page.wait_for_selector("#aliases >> text=@browser-pick")
+    version = Client(ui_server.seeded.store_uri).get_model_version_by_alias("iris", "browser-pick")
+    assert version.version == 1
