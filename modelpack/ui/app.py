@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from modelpack.tracking.client import Client
-from modelpack.ui import experiments, registry, run
+from modelpack.ui import compare, experiments, registry, run
 from modelpack.ui.web import HERE, error_page
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ def ui_routes() -> list[BaseRoute]:
         *experiments.routes(),
         *run.routes(),
         *registry.routes(),
+        *compare.routes(),
         Route("/ping", _ping),
         static_mount(),
     ]

@@ -19,7 +19,7 @@ from modelpack.ui import artifacts
 from modelpack.ui.downsample import minmax_downsample
 from modelpack.ui.web import PageError, in_thread, page, render, require
 
-_RUN_ID = re.compile(r"[0-9a-f]{32}")
+RUN_ID = re.compile(r"[0-9a-f]{32}")
 MAX_WIDTH = 4000
 MAX_KEY = 250
 
@@ -27,7 +27,7 @@ MAX_KEY = 250
 def run_id_of(request: Request) -> str:
     """The run id in the path, checked to look like one (404 otherwise)."""
     run_id = str(request.path_params["run_id"])
-    if not _RUN_ID.fullmatch(run_id):
+    if not RUN_ID.fullmatch(run_id):
         raise PageError(404, "There is no run with this id: run ids are 32 hex digits.")
     return run_id
 

@@ -57,3 +57,18 @@ def test_set_an_alias_from_the_version_page(page: Any, ui_server: UiServer) -> N
     page.wait_for_selector("#aliases >> text=@browser-pick")
     version = Client(ui_server.seeded.store_uri).get_model_version_by_alias("iris", "browser-pick")
     assert version.version == 1
+
+
+def test_compare_selected_runs_overlays_their_curves(page: Any, ui_server: UiServer) -> None:
+    page.goto(
+        f"{ui_server.url}/experiments/{ui_server.seeded.experiment_id}?order=attributes.run_name"
+    )
+    for name in ("r00", "r01", "r02"):
+        page.get_by_label(f"Select {name}").check()
+    page.get_by_role("button", name="Compare selected").click()
+    page.wait_for_url("**/compare?**")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.chart')].every(c => c.dataset.drawn === 'yes')"
+    )
+    assert page.locator(".chart").first.get_attribute("data-series") == "3"
+    assert page.locator("svg.parallel polyline.run").count() == 3

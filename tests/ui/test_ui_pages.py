@@ -151,3 +151,28 @@ def test_static_assets_are_vendored_small_and_licensed() -> None:
 def test_static_files_are_served(ui_server: UiServer) -> None:
     for name in ("ui.css", "ui.js", "vendor/htmx.min.js", "vendor/uPlot.iife.min.js"):
         assert _get(ui_server, f"/static/{name}").status_code == 200
+
+
+def test_compare_shows_diff_table_parallel_plot_and_curves(ui_server: UiServer) -> None:
+    ids = ui_server.seeded.run_ids[:3]
+    page = httpx.get(f"{ui_server.url}/compare", params=[("runs", i) for i in ids], timeout=30)
+    assert page.status_code == 200
+    row = re.search(r'<tr class="differs"><th scope="row">params.alpha</th>(.*?)</tr>', page.text)
+    assert row is not None and re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1)) == ["0", "1", "2"]
+    assert '<tr class=""><th scope="row">' not in page.text or "tags." not in page.text
+    assert page.text.count('<polyline class="run"') == 3
+    assert page.text.count('class="chart"') == 2  # acc and loss, each with three runs
+
+
+@pytest.mark.parametrize(
+    ("runs", "status"),
+    [
+        (["0" * 32], 400),
+        ([f"{i:032x}" for i in range(51)], 400),
+        (["HOSTILE-VALUE", "1" * 32], 404),
+        (["a" * 32, "b" * 32], 404),
+    ],
+)
+def test_compare_refuses_bad_run_lists(ui_server: UiServer, runs: list[str], status: int) -> None:
+    page = httpx.get(f"{ui_server.url}/compare", params=[("runs", r) for r in runs], timeout=30)
+    assert page.status_code == status and "HOSTILE" not in page.text
