@@ -28,6 +28,7 @@ from modelpack.server.endpoint import (
 )
 from modelpack.server.routes import ENDPOINTS, experiment_of
 from modelpack.tracking.client import Client
+from modelpack.ui import ui_mount
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def build_app(config: ServerConfig) -> Starlette:
     routes = [Route(e.path, _view(e, client, auth), methods=list(e.methods)) for e in ENDPOINTS]
     routes += [Route(path, _ping) for path in OPEN_PATHS]
     return Starlette(
-        routes=routes,
+        routes=[*routes, ui_mount(client, auth=auth)],  # the web UI at /, behind the same auth
         exception_handlers={HTTPException: _http_error, 500: _server_error},
     )
 

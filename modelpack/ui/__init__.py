@@ -7,6 +7,6 @@ never ``serving`` or a flavor.
 
 from __future__ import annotations
 
-from modelpack.ui.app import build_ui
+from modelpack.ui.app import build_ui, ui_mount
 
-__all__ = ["build_ui"]
+__all__ = ["build_ui", "ui_mount"]

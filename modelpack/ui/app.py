@@ -11,13 +11,16 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Scope
 
 from modelpack.tracking.client import Client
 from modelpack.ui import compare, experiments, registry, run
+from modelpack.ui.session import SessionGate, Sessions, login_routes
 from modelpack.ui.web import HERE, error_page
 
 if TYPE_CHECKING:
@@ -59,13 +62,42 @@ def ui_routes() -> list[BaseRoute]:
 
 
 def build_ui(client: Client, *, auth: AuthStore | None = None) -> Starlette:
-    """The UI on ``client``'s store; with ``auth``, every page needs a signed-in user."""
+    """The UI on ``client``'s store; with ``auth``, every page needs a signed-in user
+    and reads and writes pass the REST API's role and grant checks."""
+    routes = ui_routes()
+    middleware = []
+    if auth is not None:
+        sessions = Sessions()
+        routes = [*login_routes(auth, sessions), *routes]
+        middleware.append(Middleware(SessionGate, auth=auth, sessions=sessions))
     app = Starlette(
-        routes=ui_routes(),
+        routes=routes,
+        middleware=middleware,
         exception_handlers={HTTPException: _http_error, 500: _server_error},
     )
     app.state.client = client
     return app
 
 
-__all__ = ["build_ui", "static_mount", "ui_routes"]
+class _UiMount(Mount):
+    """A mount at ``/`` that leaves the paths under ``excluded`` to the routes of the host
+    app (its JSON 404 and 405 answers stay as they were)."""
+
+    def __init__(self, app: ASGIApp, excluded: tuple[str, ...]) -> None:
+        super().__init__("", app=app)
+        self.excluded = excluded
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope.get("path", "").startswith(self.excluded):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def ui_mount(
+    client: Client, *, auth: AuthStore | None = None, excluded: tuple[str, ...] = ("/api/",)
+) -> Mount:
+    """The UI as the last route of another app (``modelpack server``), at ``/``."""
+    return _UiMount(build_ui(client, auth=auth), excluded)
+
+
+__all__ = ["build_ui", "static_mount", "ui_mount", "ui_routes"]

@@ -96,8 +96,10 @@ def _available(runs: list[Run]) -> dict[str, list[str]]:
 @page
 async def experiments_list(request: Request) -> Response:
     client: Client = request.app.state.client
-    require(request, "READ")
     experiments = await in_thread(client.search_experiments)
+    guard = getattr(request.state, "guard", None)
+    if guard is not None:  # only the experiments this user may read
+        experiments = [e for e in experiments if guard("READ", e.experiment_id)]
     return render(request, "experiments.html", experiments=experiments)
 
 
