@@ -15,21 +15,16 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Scope
 
 from modelpack.tracking.client import Client
 from modelpack.ui import compare, experiments, registry, run
+from modelpack.ui.assets import static_mount
 from modelpack.ui.session import SessionGate, Sessions, login_routes
-from modelpack.ui.web import HERE, error_page
+from modelpack.ui.web import error_page
 
 if TYPE_CHECKING:
     from modelpack.server.auth import AuthStore
-
-
-def static_mount() -> Mount:
-    """``/static``: the UI's CSS, script and vendored libraries (shared with ``serve``)."""
-    return Mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -14,7 +14,6 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -30,11 +29,11 @@ from modelpack.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from modelpack.ui.assets import TEMPLATES_DIR
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-HERE = Path(__file__).resolve().parent
 CSRF_COOKIE = "mp_csrf"
 CSRF_FIELD = "csrf_token"
 #: the largest form body a POST may send (descriptions are the longest field)
@@ -72,7 +71,7 @@ def environment() -> Environment:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
+        loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
