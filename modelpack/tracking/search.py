@@ -205,4 +205,13 @@ def referenced_keys(
     return keys
 
 
-__all__ = ["order_runs", "parse_filter", "referenced_keys"]
+def order_clause(clause: str) -> tuple[str, str, bool]:
+    """``(entity, key, descending)`` of one ``order_by`` clause, as :func:`order_runs` reads it."""
+    parts = clause.strip().rsplit(None, 1)
+    descending = len(parts) == 2 and parts[1].upper() == "DESC"
+    text = parts[0] if len(parts) == 2 and parts[1].upper() in ("ASC", "DESC") else clause
+    key = _parse_key(text)
+    return key.entity, key.key, descending
+
+
+__all__ = ["order_clause", "order_runs", "parse_filter", "referenced_keys"]

@@ -21,6 +21,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Client, str]:
         metrics = [Metric("loss", 100.0 - i, 0, 0), Metric("loss", float(i), 1, 1)]
         if i % 3:
             metrics.append(Metric("acc", i / 30, 0, 0))
+        if i % 4 == 0:  # NaN sorts as missing; equal values tie-break like search_runs
+            metrics.append(Metric("flat", float("nan") if i % 8 else 1.0, 0, 0))
         client.log_batch(
             run.info.run_id, metrics, params={"alpha": str(i % 5)}, tags={"team": f"t{i % 2}"}
         )
@@ -35,6 +37,18 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Client, str]:
         ("params.alpha = '3' and tags.team = 't1'", ["params.alpha"]),
         ("", ["metrics.acc ASC", "attributes.run_name DESC"]),
         ("attributes.run_name LIKE 'r1%'", ["tags.team", "metrics.loss"]),
+        # no filter, one ordering: answered in SQL
+        ("", ["metrics.acc DESC"]),
+        ("", ["metrics.acc"]),
+        ("", ["metrics.flat DESC"]),
+        ("", ["metrics.nothing"]),
+        ("", ["tags.team DESC"]),
+        ("", ["tags.`mlflow.none`"]),
+        ("", ["attributes.run_name DESC"]),
+        ("", ["attributes.end_time"]),
+        ("", ["start_time ASC"]),
+        ("", ["params.alpha DESC"]),
+        ("", ["attributes.experiment_id"]),
     ],
 )
 def test_pages_are_slices_of_search_runs(
