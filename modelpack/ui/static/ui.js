@@ -40,7 +40,8 @@
           return a.shown + " of " + a.points + " points";
         }).join(", ") + " (min and max per pixel, spikes kept).");
       } else {
-        note(el, answers.map(function (a) { return a.points; }).reduce(function (s, n) { return s + n; }, 0) + " points.");
+        var n = answers.map(function (a) { return a.points; }).reduce(function (s, k) { return s + k; }, 0);
+        note(el, n + (n === 1 ? " point." : " points."));
       }
       el._plot = plot;
     }).catch(function (err) {
