@@ -32,6 +32,7 @@ _COMMANDS: dict[str, str] = {
     "flavors": "modelpack.cli:flavors",
     "evaluate": "modelpack.evaluation.cli:evaluate_command",
     "db": "modelpack.tracking.stores.cli:db",
+    "ui": "modelpack.ui.cli:ui",
 }
 
 _HELP = {
@@ -47,6 +48,7 @@ _HELP = {
     "flavors": "List the installed flavor plugins.",
     "evaluate": "Evaluate a candidate model against a baseline and gate on the result.",
     "db": "Tracking store database: migrate its schema (db upgrade URI).",
+    "ui": "Browse runs, metric charts, artifacts and the model registry in a web browser.",
 }
 
 

@@ -28,6 +28,7 @@ from modelpack.server.logged_model_routes import LOGGED_MODEL_ENDPOINTS
 from modelpack.server.registry_routes import REGISTRY_ENDPOINTS
 from modelpack.server.routes import ENDPOINTS
 from modelpack.tracking.client import Client
+from modelpack.ui import ui_mount
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def build_app(config: ServerConfig) -> Starlette:
     routes += proxy_routes(client, auth, config.max_artifact_bytes)
     routes += [Route(path, _ping) for path in OPEN_PATHS]
     return Starlette(
-        routes=routes,
+        routes=[*routes, ui_mount(client, auth=auth)],  # the web UI at /, behind the same auth
         exception_handlers={HTTPException: _http_error, 500: _server_error},
     )
 

@@ -185,6 +185,10 @@ class AuthStore:
             raise Unauthenticated("the user of these credentials no longer exists")
         return Permission[row[0]]
 
+    def role_of(self, username: str) -> Permission:
+        """The role of a signed-in user (the web UI's sessions), or :class:`Unauthenticated`."""
+        return self._role(username)
+
     def role_for_token(self, token: str) -> tuple[str, Permission]:
         """The user and role of a bearer token, or :class:`Unauthenticated`."""
         row = (

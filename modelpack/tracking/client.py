@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelpack.errors import StoreError
 from modelpack.tracking import run_artifacts, runs
@@ -35,6 +35,9 @@ from modelpack.tracking.names import (
 from modelpack.tracking.search import parse_filter
 from modelpack.tracking.stores import Store
 from modelpack.tracking.stores.base import TrackingStore
+
+if TYPE_CHECKING:
+    from modelpack.tracking.run_page import RunPage
 
 
 def _description(text: str | None) -> str:
@@ -190,6 +193,27 @@ class Client:
         parse_filter(filter_string)  # a malformed filter fails here, for every store
         return self.backend.search_runs(
             ids, filter_string, order_by, int(max_results), max(0, int(offset))
+        )
+
+    def search_runs_page(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        order_by: Sequence[str] | None = None,
+        offset: int = 0,
+        max_results: int = 100,
+    ) -> RunPage:
+        """One page of :meth:`search_runs`'s answer and the number of runs that matched.
+
+        Cheap on big experiments: the database filters, orders, counts and pages;
+        only the page's runs are loaded. Embedded (SQL) stores only.
+
+        >>> Client().search_runs_page(["0"], "", ["metrics.rmse"], offset=50, max_results=50)  # doctest: +SKIP
+        """
+        from modelpack.tracking.run_page import search_run_page
+
+        return search_run_page(
+            self.store, experiment_ids, filter_string, order_by, int(offset), int(max_results)
         )
 
     # -- run artifacts -------------------------------------------------------------

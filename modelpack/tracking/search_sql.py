@@ -213,6 +213,24 @@ def search_runs(
     return _load_page(store, [row[0] for row in rows])
 
 
+def count_runs(
+    store: Store, experiment_ids: Sequence[str] | None = None, filter_string: str = ""
+) -> int:
+    """How many active runs of ``experiment_ids`` (all, if None) match ``filter_string``.
+
+    >>> count_runs(store, ["0"], "metrics.rmse < 1")  # doctest: +SKIP
+    12
+    """
+    clauses = parse_clauses(filter_string)
+    query = _Query(store.dialect)
+    if not _experiments(query, experiment_ids):
+        return 0
+    for clause in clauses:
+        query.add(clause)
+    sql, params = query.sql([])
+    return int(store.read(f"SELECT COUNT(*) FROM ({sql}) AS matched", params)[0][0])
+
+
 def _search_ordered_in_python(
     store: Store,
     query: _Query,
@@ -261,4 +279,4 @@ def _search_ordered_in_python(
     return _load_page(store, [run.info.run_id for run in ordered])
 
 
-__all__ = ["search_runs"]
+__all__ = ["count_runs", "search_runs"]

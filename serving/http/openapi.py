@@ -1,4 +1,4 @@
-"""``GET /openapi.json`` generated from the model's signature, and a small ``/docs`` page.
+"""``GET /openapi.json`` generated from the model's signature, and ``/docs``, the model's page.
 
 The document describes ``/invocations`` with the signature's columns (or tensors) and
 params, so a client generator or a human sees exactly what the model accepts.
@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from modelpack import __version__
 from modelpack.serving.encoding import dumps
 from modelpack.serving.http.model_state import ServedModel
+from modelpack.ui.assets import static_mount
 
 if TYPE_CHECKING:
     from modelpack.serving.http.app import ScoringApp
@@ -157,19 +159,8 @@ def document(served: ServedModel) -> dict[str, Any]:
     }
 
 
-_DOCS = """<!doctype html><html><head><meta charset="utf-8"><title>modelpack model</title>
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto}
-pre{background:#f4f4f4;padding:1rem;overflow:auto}</style></head><body>
-<h1 id="t">Model</h1><p>POST <code>/invocations</code> with one of the formats below.
-The full description is <a href="/openapi.json">/openapi.json</a>.</p><pre id="s"></pre>
-<script>fetch('/openapi.json').then(r=>r.json()).then(d=>{
-document.getElementById('t').textContent=d.info.title;
-const b=d.paths['/invocations'].post.requestBody.content['application/json'].schema;
-document.getElementById('s').textContent=JSON.stringify(b,null,2)})</script></body></html>"""
-
-
-def routes(app: ScoringApp) -> list[Route]:
-    """``/openapi.json`` and ``/docs``."""
+def routes(app: ScoringApp) -> list[BaseRoute]:
+    """``/openapi.json``, ``/docs`` (the model's page) and the ``/static`` files it uses."""
 
     async def openapi_json(request: Request, served: ServedModel | None) -> Response:
         if served is None:
@@ -177,11 +168,20 @@ def routes(app: ScoringApp) -> list[Route]:
         return Response(dumps(document(served)), media_type="application/json")
 
     async def docs(request: Request, served: ServedModel | None) -> Response:
-        return HTMLResponse(_DOCS)
+        from modelpack.ui.model_docs import render_model_docs
+
+        if served is None:
+            raise app.holder.not_ready()
+        identity = served.identity
+        page = await run_in_threadpool(
+            render_model_docs, identity.name, identity.version, str(identity.path)
+        )
+        return HTMLResponse(page)
 
     return [
         app.route("/openapi.json", openapi_json, ["GET"]),
         app.route("/docs", docs, ["GET"]),
+        static_mount(),
     ]
 
 
