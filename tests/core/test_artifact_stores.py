@@ -13,7 +13,7 @@ import pytest
 
 import modelpack
 import modelpack.sklearn as sklearn_flavor
-from modelpack.errors import AlreadyExists, IntegrityError, NotFound
+from modelpack.errors import AlreadyExists, IntegrityError, NotFound, StoreError
 from modelpack.tracking import Client
 from modelpack.tracking.artifact_stores import ArtifactStore, S3Root
 from modelpack.tracking.artifact_stores.local import LocalArtifactStore
@@ -225,3 +225,22 @@ def test_two_processes_filling_the_cache_at_once_both_get_a_whole_copy(
     assert len(paths) == 1
     assert len(_cached(tmp_path / "cache")) == 1  # the one digest, no temp dirs left
     assert (Path(paths.pop()) / "model.bin").stat().st_size == len(b"weights") + (8 << 20)
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"])
+def test_the_aws_endpoint_variables_work_too(
+    s3_tracking_uri: str,
+    s3_server: MotoServer,
+    make_model_dir: MakeModelDir,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+) -> None:
+    monkeypatch.delenv("MODELPACK_S3_ENDPOINT_URL")
+    monkeypatch.setenv(variable, s3_server.url)
+    from modelpack.tracking.resolve import resolve_models_uri
+
+    modelpack.register_model(str(make_model_dir(payload=b"via aws vars")), "e")
+    assert (resolve_models_uri("models:/e/1")[2] / "model.bin").read_bytes() == b"via aws vars"
+    monkeypatch.setenv("MODELPACK_S3_ENDPOINT_URL", "http://127.0.0.1:9")  # ours wins: refused
+    with pytest.raises(StoreError, match="127.0.0.1:9"):
+        modelpack.register_model(str(make_model_dir(payload=b"other")), "e")
