@@ -10,6 +10,7 @@ message, log line or repr.
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
 import random
@@ -308,6 +309,15 @@ def session_for(url: ServerURL) -> HttpSession:
     if found is None:
         found = _sessions[key] = HttpSession(url)
     return found
+
+
+@atexit.register
+def _close_sessions() -> None:
+    """Close the kept-alive connections at exit (no unclosed-socket warnings)."""
+    for key, session in list(_sessions.items()):
+        if key[0] == os.getpid():
+            session.close()
+    _sessions.clear()
 
 
 def _auth_key(auth: httpx.Auth | None) -> object:
