@@ -54,5 +54,8 @@ def browser() -> Iterator[Any]:
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
+    # a shared 2-core machine under load can take longer than Playwright's 30 s default to
+    # answer a form post and redraw; a real failure still fails, only later
+    tab.set_default_timeout(90_000)
     yield tab
     context.close()
