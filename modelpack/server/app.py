@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from modelpack.errors import InvalidInput
 from modelpack.server.access import authorizer, identify
 from modelpack.server.artifact_routes import ARTIFACT_ENDPOINTS, proxy_routes
 from modelpack.server.auth import AuthStore
@@ -102,13 +101,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def _tracking_uri(config: ServerConfig) -> str | None:
-    if config.artifacts_destination is None:
-        return config.backend_store_uri
-    # the embedded store keeps artifacts beside its database; a separate destination is
-    # not wired through the public Client yet
-    raise InvalidInput(
-        "--artifacts-destination is not supported yet: artifacts live beside the backend store"
-    )
+    """The store's URI; ``--artifacts-destination`` becomes this process's artifact root
+    (what ``MODELPACK_ARTIFACT_ROOT`` says for a library client), checked at once."""
+    if config.artifacts_destination is not None:
+        from modelpack.tracking.artifact_stores.root import parse_artifact_root
+        from modelpack.tracking.stores import ARTIFACT_ROOT_ENV
+
+        parse_artifact_root(config.artifacts_destination)  # an unsupported scheme: refused
+        os.environ[ARTIFACT_ROOT_ENV] = config.artifacts_destination
+    return config.backend_store_uri
 
 
 #: where ``modelpack server --workers N`` hands its config to the worker processes

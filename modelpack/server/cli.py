@@ -21,7 +21,10 @@ _AUTH_DB = click.option(
     "--backend-store-uri", default=None, help="Tracking store (default: the embedded one)."
 )
 @click.option(
-    "--artifacts-destination", default=None, help="Where artifacts go (not yet supported)."
+    "--artifacts-destination",
+    default=None,
+    help="Where artifacts go: a directory or s3://bucket/prefix (default: beside an "
+    "embedded store, else MODELPACK_ARTIFACT_ROOT). Clients reach them through the server.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", "-p", default=5000, show_default=True, type=click.IntRange(0, 65535))

@@ -107,14 +107,17 @@ def seeded(
         store_uri = pg.create_database()
         # only the server gets the S3 endpoint and keys: the MLflow client goes through it
         store_env |= s3.environ()
-        store_env["MODELPACK_ARTIFACT_ROOT"] = f"s3://{s3.create_bucket()}/artifacts"
         store_env["MODELPACK_CACHE_DIR"] = str(root / "cache")
+        destination = f"s3://{s3.create_bucket()}/artifacts"
         auth = AuthStore(root / "auth.db")
         auth.create_user("ci", "ci-password-1", "EDIT")
-        argv = server_argv(store_uri, "--auth", "--auth-db", str(root / "auth.db"))
+        argv = server_argv(store_uri, "--auth", "--auth-db", str(root / "auth.db"),
+                           "--artifacts-destination", destination)  # fmt: skip
         client_env = {"MLFLOW_TRACKING_TOKEN": auth.create_token("ci")}
     env = {**os.environ, **store_env}
     with serving(argv, cwd=root, env=env) as url:
+        if request.param != "sqlite":  # this process opens the same store: same artifact root
+            store_env["MODELPACK_ARTIFACT_ROOT"] = destination
         yield RunningServer(url, store_uri), _run_seed(url, client_env), store_env
 
 

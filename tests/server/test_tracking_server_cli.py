@@ -41,3 +41,29 @@ def test_server_command_is_listed() -> None:
         [sys.executable, "-m", "modelpack", "--help"], capture_output=True, text=True
     )
     assert "Run a tracking server speaking MLflow" in done.stdout
+
+
+def test_an_unsupported_artifacts_destination_exits_1_naming_the_schemes(tmp_path: Path) -> None:
+    argv = [*server_argv(f"sqlite:///{tmp_path / 's.db'}"), "--artifacts-destination", "gs://b/x"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.startswith("error: ")
+    assert "s3://" in done.stderr and "Traceback" not in done.stderr
+    assert not list(tmp_path.glob("gs*"))  # no local folder named after the URI
+
+
+def test_artifacts_go_to_the_artifacts_destination(tmp_path: Path) -> None:
+    from tests.serve_process import serving
+
+    destination = tmp_path / "elsewhere"
+    argv = [*server_argv(f"sqlite:///{tmp_path / 's.db'}"), "--artifacts-destination",
+            str(destination)]  # fmt: skip
+    with serving(argv, cwd=tmp_path) as url:
+        api = f"{url}/api/2.0/mlflow"
+        experiment = httpx.post(f"{api}/experiments/create", json={"name": "e"}, timeout=30)
+        experiment_id = experiment.json()["experiment_id"]
+        run = httpx.post(f"{api}/runs/create", json={"experiment_id": experiment_id}, timeout=30)
+        run_id = run.json()["run"]["info"]["run_id"]
+        path = f"{experiment_id}/{run_id}/artifacts/notes.txt"
+        put = httpx.put(f"{url}/api/2.0/mlflow-artifacts/artifacts/{path}", content=b"hi")
+        assert put.status_code == 200, put.text
+    assert (destination / path).read_bytes() == b"hi"
