@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 import modelpack
@@ -158,3 +159,25 @@ def test_modelpack_reads_what_the_mlflow_client_wrote(
     finally:
         config.reset_tracking_uri()
     assert Path(version.storage_location).is_dir()
+
+
+def test_ids_the_database_cannot_hold_are_400(
+    seeded: tuple[RunningServer, dict[str, object], dict[str, str]],
+) -> None:
+    # PostgreSQL refuses a string in an integer column with an error; the server must
+    # answer the caller's mistake with a 400 before any query, on both backends
+    server, _, store_env = seeded
+    headers = {}
+    if store_env:  # the PostgreSQL server runs with --auth
+        auth = AuthStore(Path(store_env["MODELPACK_ARTIFACT_ROOT"]).parent / "auth.db")
+        headers = {"Authorization": f"Bearer {auth.create_token('ci')}"}
+    bad = "Zq9canary"
+    answers = [
+        httpx.get(server.api("/experiments/get"), params={"experiment_id": bad}, headers=headers),
+        httpx.post(server.api("/runs/create"), json={"experiment_id": bad}, headers=headers),
+        httpx.post(server.api("/runs/search"), json={"experiment_ids": [bad]}, headers=headers),
+        httpx.post(server.api("/logged-models"), json={"experiment_id": bad}, headers=headers),
+        httpx.post(server.api("/experiments/delete"), json={"experiment_id": bad}, headers=headers),
+    ]
+    assert [a.status_code for a in answers] == [400] * len(answers)
+    assert all(bad not in a.text for a in answers)
