@@ -11,7 +11,7 @@ from modelpack.server import wire
 from modelpack.server.endpoint import Endpoint, Permission
 from modelpack.tracking.client import Client
 from modelpack.tracking.entities import Metric
-from modelpack.tracking.lifecycle import rename_run
+from modelpack.tracking.lifecycle import rename_run, search_runs_in_view
 from modelpack.tracking.names import check_value
 
 PREFIX = "/api/2.0/mlflow"
@@ -157,13 +157,12 @@ def log_batch(client: Client, body: wire.LogBatch) -> dict[str, Any]:
 
 
 def search_runs(client: Client, body: wire.SearchRuns) -> dict[str, Any]:
-    if body.run_view_type == "DELETED_ONLY":
-        return {"runs": []}
     offset = offset_of(body.page_token)
     try:
-        found = client.search_runs(
-            body.experiment_ids or None, body.filter, body.order_by, offset + body.max_results + 1
-        )
+        found = search_runs_in_view(
+            client.store, body.experiment_ids or None, body.filter, body.order_by,
+            offset + body.max_results + 1, body.run_view_type,
+        )  # fmt: skip
     except InvalidInput:
         # the parser's message quotes the expression that came; this one does not
         raise InvalidInput(_BAD_SEARCH) from None

@@ -9,9 +9,16 @@ Functions take a :class:`~modelpack.tracking.stores.Store` and validated values,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from modelpack.errors import AlreadyExists, NotFound
-from modelpack.tracking.runs import now_ms
+from modelpack.tracking.entities import Run
+from modelpack.tracking.runs import load_runs, now_ms
+from modelpack.tracking.search import order_runs, parse_filter
 from modelpack.tracking.stores import IntegrityViolation, Store, Tx
+
+#: MLflow's view types: which lifecycle stages a search sees
+VIEWS = {"ACTIVE_ONLY": ("active",), "DELETED_ONLY": ("deleted",), "ALL": ("active", "deleted")}
 
 
 def _set_run_stage(store: Store, run_id: str, stage: str) -> None:
@@ -92,11 +99,34 @@ def rename_run(store: Store, run_id: str, new_name: str) -> None:
     store.write(work)
 
 
+def search_runs_in_view(
+    store: Store,
+    experiment_ids: Sequence[str] | None,
+    filter_string: str = "",
+    order_by: Sequence[str] | None = None,
+    max_results: int = 1000,
+    view: str = "ACTIVE_ONLY",
+) -> list[Run]:
+    """Like :meth:`Client.search_runs <modelpack.tracking.Client.search_runs>`, over the
+    runs of MLflow's view type ``view`` (``ACTIVE_ONLY``, ``DELETED_ONLY`` or ``ALL``)."""
+    stages = VIEWS[view]
+    where = f"lifecycle_stage IN ({','.join('?' * len(stages))})"
+    params: list[object] = list(stages)
+    if experiment_ids is not None:
+        where += f" AND experiment_id IN ({','.join('?' * len(experiment_ids))})"
+        params += [int(i) for i in experiment_ids]
+    keep = parse_filter(filter_string)
+    found = [run for run in load_runs(store, where, params) if keep(run)]
+    return order_runs(found, order_by)[: max(0, int(max_results))]
+
+
 __all__ = [
+    "VIEWS",
     "delete_experiment",
     "delete_run",
     "rename_experiment",
     "rename_run",
     "restore_experiment",
     "restore_run",
+    "search_runs_in_view",
 ]
