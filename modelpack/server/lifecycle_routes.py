@@ -12,12 +12,11 @@ from modelpack.errors import InvalidInput
 from modelpack.server import wire
 from modelpack.server.endpoint import Endpoint, Permission
 from modelpack.server.routes import PREFIX
+from modelpack.server.wire import NumericId
 from modelpack.tracking import lifecycle
 from modelpack.tracking.client import Client
 from modelpack.tracking.names import check_experiment_name
 
-#: an experiment id as the store makes them (a number), checked before any query
-NumericId = Annotated[StrictStr, Field(pattern=r"^[0-9]{1,18}$")]
 _NO_RUN = "no run with this run_id; check the id"
 _NO_EXPERIMENT = "no experiment with this experiment_id; check the id"
 

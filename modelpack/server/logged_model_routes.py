@@ -13,12 +13,11 @@ from pydantic import Field, StrictInt, StrictStr
 from modelpack.errors import InvalidInput, NotFound
 from modelpack.server.endpoint import Endpoint, Permission, Scope
 from modelpack.server.routes import PREFIX, offset_of, page
-from modelpack.server.wire import Id, KeyValue, RunId, RunRef, Text, Wire
+from modelpack.server.wire import Id, KeyValue, NumericId, RunId, RunRef, Text, Wire
 from modelpack.tracking import logged_models as lm
 from modelpack.tracking.client import Client
 from modelpack.tracking.names import check_key, check_tags, check_value
 
-NumericId = Annotated[StrictStr, Field(pattern=r"^[0-9]{1,18}$")]
 ModelId = Annotated[StrictStr, Field(pattern=r"^m-[0-9a-f]{32}$")]
 _PAIRS = Annotated[list[KeyValue], Field(max_length=1000)]
 _MISSING = "no logged model with this model_id (or no such experiment); check the id"

@@ -157,8 +157,6 @@ def log_batch(client: Client, body: wire.LogBatch) -> dict[str, Any]:
 
 
 def search_runs(client: Client, body: wire.SearchRuns) -> dict[str, Any]:
-    if body.run_view_type == "DELETED_ONLY":
-        return {"runs": []}
     offset = offset_of(body.page_token)
     try:
         # one more than the page: whether a next page exists, without counting
@@ -168,6 +166,7 @@ def search_runs(client: Client, body: wire.SearchRuns) -> dict[str, Any]:
             body.order_by,
             body.max_results + 1,
             offset=offset,
+            run_view_type=body.run_view_type,
         )
     except InvalidInput:
         # the parser's message quotes the expression that came; this one does not

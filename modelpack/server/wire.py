@@ -18,6 +18,9 @@ Id = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 #: a run id as MLflow and modelpack make them (checked here, so no error quotes a bad one)
 RunId = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{32}$")]
 Text = Annotated[StrictStr, Field(max_length=1_000_000)]
+#: an experiment id as the store makes them (a number): checked here, so no query ever
+#: hands PostgreSQL's integer column a string it refuses (a 500 instead of a 400)
+NumericId = Annotated[StrictStr, Field(pattern=r"^[0-9]{1,18}$")]
 RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
 ViewType = Literal["ACTIVE_ONLY", "DELETED_ONLY", "ALL"]
 
@@ -49,7 +52,7 @@ class CreateExperiment(Wire):
 
 
 class ExperimentId(Wire):
-    experiment_id: Id
+    experiment_id: NumericId
 
 
 class ExperimentName(Wire):
@@ -64,7 +67,7 @@ class SearchExperiments(Wire):
 
 
 class CreateRun(Wire):
-    experiment_id: Id = "0"
+    experiment_id: NumericId = "0"
     user_id: Text | None = None
     run_name: Text | None = None
     start_time: Int64 | None = None
@@ -112,7 +115,7 @@ class LogBatch(RunRef):
 
 
 class SearchRuns(Wire):
-    experiment_ids: Annotated[list[Id], Field(max_length=1000)] = []
+    experiment_ids: Annotated[list[NumericId], Field(max_length=1000)] = []
     filter: Text = ""
     run_view_type: ViewType = "ACTIVE_ONLY"
     max_results: Annotated[int, Field(ge=1, le=50_000)] = 1000

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelpack.errors import StoreError
+from modelpack.errors import InvalidInput, StoreError
 from modelpack.tracking import run_artifacts, runs
 from modelpack.tracking.backend import open_tracking_store
 from modelpack.tracking.config import get_tracking_uri
@@ -34,7 +34,7 @@ from modelpack.tracking.names import (
 )
 from modelpack.tracking.search import parse_filter
 from modelpack.tracking.stores import Store
-from modelpack.tracking.stores.base import TrackingStore
+from modelpack.tracking.stores.base import RUN_VIEW_TYPES, TrackingStore
 
 if TYPE_CHECKING:
     from modelpack.tracking.run_page import RunPage
@@ -183,16 +183,22 @@ class Client:
         order_by: Sequence[str] | None = None,
         max_results: int = 1000,
         offset: int = 0,
+        run_view_type: str = "ACTIVE_ONLY",
     ) -> list[Run]:
         """Runs of ``experiment_ids`` (all, if None) that match ``filter_string``;
-        ``max_results`` of them, skipping the first ``offset``.
+        ``max_results`` of them, skipping the first ``offset``. ``run_view_type`` is
+        MLflow's: ``ACTIVE_ONLY``, ``DELETED_ONLY`` or ``ALL``.
 
         >>> Client().search_runs(["0"], "metrics.rmse < 1", ["metrics.rmse ASC"])  # doctest: +SKIP
         """
         ids = None if experiment_ids is None else [str(i) for i in experiment_ids]
         parse_filter(filter_string)  # a malformed filter fails here, for every store
+        if run_view_type not in RUN_VIEW_TYPES:
+            raise InvalidInput(
+                f"run_view_type must be one of {', '.join(RUN_VIEW_TYPES)}, got '{run_view_type}'"
+            )
         return self.backend.search_runs(
-            ids, filter_string, order_by, int(max_results), max(0, int(offset))
+            ids, filter_string, order_by, int(max_results), max(0, int(offset)), run_view_type
         )
 
     def search_runs_page(

@@ -13,6 +13,8 @@ from modelpack.errors import AlreadyExists, NotFound
 from modelpack.tracking.runs import now_ms
 from modelpack.tracking.stores import IntegrityViolation, Store, Tx
 
+#: MLflow's view types: which lifecycle stages a search sees
+
 
 def _set_run_stage(store: Store, run_id: str, stage: str) -> None:
     def work(conn: Tx) -> None:

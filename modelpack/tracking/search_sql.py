@@ -57,12 +57,12 @@ def _glob(pattern: str) -> str:
 class _Query:
     """Builds the one query: inner SELECT over ``runs r``, outer filter and order on ``s``."""
 
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: str, stages: Sequence[str] = ("active",)) -> None:
         self.dialect = dialect
         self.columns: list[str] = []
         self.column_params: list[object] = []
-        self.inner: list[str] = ["r.lifecycle_stage = 'active'"]
-        self.inner_params: list[object] = []
+        self.inner: list[str] = [f"r.lifecycle_stage IN ({','.join('?' * len(stages))})"]
+        self.inner_params: list[object] = list(stages)
         self.outer: list[str] = []
         self.outer_params: list[object] = []
         self._metric_columns: dict[str, str] = {}
@@ -185,16 +185,18 @@ def search_runs(
     order_by: Sequence[str] | None = None,
     max_results: int = 1000,
     offset: int = 0,
+    stages: Sequence[str] = ("active",),
 ) -> list[Run]:
-    """Active runs of ``experiment_ids`` (all, if None) matching ``filter_string``,
-    ordered by ``order_by`` (newest first by default), ``max_results`` from ``offset``.
+    """Runs of ``experiment_ids`` (all, if None) in lifecycle ``stages`` (active ones by
+    default) matching ``filter_string``, ordered by ``order_by`` (newest first by
+    default), ``max_results`` from ``offset``.
 
     >>> search_runs(store, ["0"], "metrics.rmse < 1", ["metrics.rmse"], 10)  # doctest: +SKIP
     """
     clauses = parse_clauses(filter_string)
     order = parse_order(order_by)
     limit, skip = max(0, int(max_results)), max(0, int(offset))
-    query = _Query(store.dialect)
+    query = _Query(store.dialect, stages)
     if limit == 0 or not _experiments(query, experiment_ids):
         return []
     for clause in clauses:

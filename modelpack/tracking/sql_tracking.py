@@ -11,7 +11,7 @@ from modelpack.tracking import registry, registry_edit, run_artifacts, runs, sea
 from modelpack.tracking.artifacts import artifact_store, remove_tree, staging_path
 from modelpack.tracking.entities import Experiment, Metric, ModelVersion, RegisteredModel, Run
 from modelpack.tracking.stores import Store, os_errors
-from modelpack.tracking.stores.base import MetricRow
+from modelpack.tracking.stores.base import RUN_VIEW_TYPES, MetricRow
 
 
 class SqlTrackingStore:
@@ -86,10 +86,12 @@ class SqlTrackingStore:
         order_by: Sequence[str] | None,
         max_results: int,
         offset: int,
+        run_view_type: str,
     ) -> list[Run]:
         return search_sql.search_runs(
-            self.store, experiment_ids, filter_string, order_by, max_results, offset
-        )
+            self.store, experiment_ids, filter_string, order_by, max_results, offset,
+            RUN_VIEW_TYPES[run_view_type],
+        )  # fmt: skip
 
     # -- run artifacts -------------------------------------------------------------
 

@@ -22,6 +22,15 @@ def test_delete_and_restore_a_run(tracking_server: RunningServer) -> None:
     assert _post(tracking_server, "/runs/delete", {"run_id": gone}).status_code == 200
     assert [r.info.run_id for r in client.search_runs([experiment_id])] == [keep]
     assert client.get_run(gone).info.lifecycle_stage == "deleted"
+
+    def view(kind: str) -> list[str]:
+        body = {"experiment_ids": [experiment_id], "run_view_type": kind}
+        found = _post(tracking_server, "/runs/search", body).json().get("runs", [])
+        return sorted(run["info"]["run_id"] for run in found)
+
+    assert (view("ACTIVE_ONLY"), view("DELETED_ONLY"), view("ALL")) == (
+        [keep], [gone], sorted([keep, gone]),
+    )  # fmt: skip
     assert _post(tracking_server, "/runs/restore", {"run_id": gone}).status_code == 200
     assert {r.info.run_id for r in client.search_runs([experiment_id])} == {keep, gone}
     missing = _post(tracking_server, "/runs/delete", {"run_id": "0" * 32})

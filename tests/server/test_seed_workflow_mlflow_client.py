@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 import modelpack
@@ -118,7 +119,8 @@ def seeded(
     with serving(argv, cwd=root, env=env) as url:
         if request.param != "sqlite":  # this process opens the same store: same artifact root
             store_env["MODELPACK_ARTIFACT_ROOT"] = destination
-        yield RunningServer(url, store_uri), _run_seed(url, client_env), store_env
+        auth_db = None if request.param == "sqlite" else root / "auth.db"
+        yield RunningServer(url, store_uri, auth_db), _run_seed(url, client_env), store_env
 
 
 def test_mlflow_client_runs_the_seed_workflow(
@@ -170,3 +172,25 @@ def test_modelpack_reads_what_the_mlflow_client_wrote(
         assert version.storage_location.startswith("s3://")
     else:
         assert Path(version.storage_location).is_dir()
+
+
+def test_ids_the_database_cannot_hold_are_400(
+    seeded: tuple[RunningServer, dict[str, object], dict[str, str]],
+) -> None:
+    # PostgreSQL refuses a string in an integer column with an error; the server must
+    # answer the caller's mistake with a 400 before any query, on both backends
+    server, _, store_env = seeded
+    headers = {}
+    if server.auth_db is not None:  # the PostgreSQL server runs with --auth
+        auth = AuthStore(server.auth_db)
+        headers = {"Authorization": f"Bearer {auth.create_token('ci')}"}
+    bad = "Zq9canary"
+    answers = [
+        httpx.get(server.api("/experiments/get"), params={"experiment_id": bad}, headers=headers),
+        httpx.post(server.api("/runs/create"), json={"experiment_id": bad}, headers=headers),
+        httpx.post(server.api("/runs/search"), json={"experiment_ids": [bad]}, headers=headers),
+        httpx.post(server.api("/logged-models"), json={"experiment_id": bad}, headers=headers),
+        httpx.post(server.api("/experiments/delete"), json={"experiment_id": bad}, headers=headers),
+    ]
+    assert [a.status_code for a in answers] == [400] * len(answers)
+    assert all(bad not in a.text for a in answers)

@@ -19,6 +19,12 @@ from modelpack.tracking.entities import Experiment, Metric, ModelVersion, Regist
 MetricRow = tuple[str, float, int, int]
 
 HTTP_SCHEMES = ("http://", "https://")
+#: MLflow's run view types, and the lifecycle stages each one shows
+RUN_VIEW_TYPES = {
+    "ACTIVE_ONLY": ("active",),
+    "DELETED_ONLY": ("deleted",),
+    "ALL": ("active", "deleted"),
+}
 
 
 class TrackingStore(Protocol):
@@ -64,6 +70,7 @@ class TrackingStore(Protocol):
         order_by: Sequence[str] | None,
         max_results: int,
         offset: int,
+        run_view_type: str,
     ) -> list[Run]: ...
 
     # -- run artifacts -------------------------------------------------------------
@@ -133,4 +140,4 @@ def is_http_uri(uri: str) -> bool:
     return uri.lower().startswith(HTTP_SCHEMES)
 
 
-__all__ = ["HTTP_SCHEMES", "MetricRow", "TrackingStore", "is_http_uri"]
+__all__ = ["HTTP_SCHEMES", "RUN_VIEW_TYPES", "MetricRow", "TrackingStore", "is_http_uri"]

@@ -162,6 +162,7 @@ class RestTrackingStore(RestRegistry):
         order_by: Sequence[str] | None,
         max_results: int,
         offset: int,
+        run_view_type: str,
     ) -> list[Run]:
         if experiment_ids is None:
             experiment_ids = [e.experiment_id for e in self.search_experiments()]
@@ -175,7 +176,7 @@ class RestTrackingStore(RestRegistry):
                 "filter": filter_string or None,
                 "order_by": list(order_by or []),
                 "max_results": min(_PAGE, max_results - len(found)),
-                "run_view_type": "ACTIVE_ONLY",
+                "run_view_type": run_view_type,
                 "page_token": token,
             }
             answer = self.http.call("POST", "/runs/search", body)
