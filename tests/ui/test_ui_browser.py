@@ -52,7 +52,7 @@ def test_set_an_alias_from_the_version_page(page: Any, ui_server: UiServer) -> N
     page.goto(f"{ui_server.url}/models/iris")
     page.get_by_role("link", name="Version 1").click()
     page.wait_for_url("**/models/iris/versions/1")
-    page.get_by_label("Alias").fill("browser-pick")
+    page.get_by_label("Alias", exact=True).fill("browser-pick")
     page.get_by_role("button", name="Set alias").click()
     page.wait_for_selector("#aliases >> text=@browser-pick")
     version = Client(ui_server.seeded.store_uri).get_model_version_by_alias("iris", "browser-pick")

@@ -85,6 +85,8 @@ def test_a_bad_filter_is_a_message_on_the_page(ui_server: UiServer) -> None:
         ("/runs/{rid}/series", {"key": "curve", "width": "HOSTILE-VALUE"}, 400),
         ("/runs/{rid}/series", {"key": "curve", "x": "HOSTILE-VALUE"}, 400),
         ("/runs/{rid}/series", {"key": ""}, 400),
+        ("/runs/0123456789abcdef0123456789abcdef/series", {"key": "curve"}, 404),
+        ("/runs/HOSTILE-VALUE/series", {"key": "curve"}, 404),
         ("/no/such/page", {}, 404),
     ],
 )
