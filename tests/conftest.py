@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.pg_server import PostgresServer
-from tests.s3_server import MotoServer
+if TYPE_CHECKING:  # imported in the fixtures: the guard alone is also copied elsewhere
+    from tests.pg_server import PostgresServer
+    from tests.s3_server import MotoServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One real PostgreSQL server for the session (installed with apt-get if missing)."""
+    from tests.pg_server import PostgresServer
+
     server = PostgresServer.start()
     try:
         yield server
@@ -36,6 +40,8 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[MotoServer]:
     """One real S3 endpoint (moto_server on loopback) for the session; missing: a failure."""
+    from tests.s3_server import MotoServer
+
     server = MotoServer.start()
     try:
         yield server
