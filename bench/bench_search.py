@@ -169,9 +169,11 @@ def _fill_mlflow(python: str, path: Path, runs: list[dict[str, object]]) -> str:
     return experiment
 
 
-def _search(python: str, side: str, uri: str, experiment: str, repeat: int) -> dict[str, dict]:
+def _search(
+    python: str, side: str, uri: str, experiment: str, repeat: int, queries: dict[str, object]
+) -> dict[str, dict]:
     code = _SEARCH.format(
-        imports=_IMPORTS[side], uri=uri, queries=QUERIES, experiment=experiment, repeat=repeat
+        imports=_IMPORTS[side], uri=uri, queries=queries, experiment=experiment, repeat=repeat
     )
     return json.loads(run_snippet(python, code).strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -181,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs-count", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--queries", type=int, default=len(QUERIES), help="time only the first N queries"
+    )
     args = parser.parse_args(argv)
+    queries = dict(list(QUERIES.items())[: max(1, args.queries)])
     try:
         mlflow = _mlflow_python()
         root = Path(tempfile.mkdtemp(prefix="bench-search-"))
@@ -195,24 +201,26 @@ def main(argv: list[str] | None = None) -> int:
             "mlflow": (mlflow, f"sqlite:///{theirs}", _fill_mlflow(mlflow, theirs, runs)),
         }
         samples: dict[str, dict[str, list[float]]] = {
-            side: {q: [] for q in QUERIES} for side in sides
+            side: {q: [] for q in queries} for side in sides
         }
-        for _ in range(args.runs):
+        for turn in range(args.runs):
             answers = {
-                side: _search(python, side, uri, experiment, args.repeat)
+                side: _search(python, side, uri, experiment, args.repeat, queries)
                 for side, (python, uri, experiment) in sides.items()
             }
-            for label in QUERIES:
+            for label in queries:
                 if answers["modelpack"][label]["ids"] != answers["mlflow"][label]["ids"]:
                     raise BenchError(f"{label}: modelpack and MLflow found different runs")
                 for side in sides:
                     samples[side][label].append(answers[side][label]["seconds"])
+                times = {side: f"{answers[side][label]['seconds']:.3f}s" for side in sides}
+                print(f"turn {turn + 1}: {label}: {times}", flush=True)
     except BenchError as err:
         return exit_on_bench_error(err)
     print(f"\nsearch_runs over {args.runs_count} runs, SQLite; median of {args.runs} processes")
     print(f"{'query':55}  {'MLflow':>10}  {'modelpack':>10}  {'speed-up':>8}")
     ratios = {}
-    for label in QUERIES:
+    for label in queries:
         theirs_s = statistics.median(samples["mlflow"][label])
         ours_s = statistics.median(samples["modelpack"][label])
         ratios[label] = theirs_s / ours_s

@@ -1,6 +1,7 @@
 """Store backends: metric logging and registration on SQLite and PostgreSQL, vs MLflow.
 
-Same run, same PostgreSQL server (a fresh database per measurement), fresh processes:
+Same run, same PostgreSQL server (a fresh database per measurement), fresh processes,
+the rows taking turns run by run:
 
 - ``metrics``: ``log_metric(key, value, step=i)`` inside an active run, ``--points`` times;
 - ``register``: ``--versions`` versions of one registered model. modelpack copies,
@@ -8,13 +9,14 @@ Same run, same PostgreSQL server (a fresh database per measurement), fresh proce
   (``register_model(dir, name)``); MLflow records metadata only
   (``MlflowClient.create_model_version(name, source, run_id)``) — MLflow does less work.
 
-Rows: modelpack on SQLite and PostgreSQL; MLflow's SQLAlchemy store on both; with
-``--old-checkout PATH``, also modelpack before the SQLAlchemy store (sqlite3), to show
-what the move cost. Targets (ratio = modelpack / MLflow, smaller is better): PostgreSQL
+Rows: modelpack on SQLite and PostgreSQL; MLflow's SQLAlchemy store on both (not with
+``--skip-mlflow``); with ``--old-checkout PATH``, also another modelpack checkout (e.g.
+the sqlite3 store before SQLAlchemy, SQLite only, or the commit before a change), to
+show what a change cost or won. Targets (ratio = modelpack / MLflow, smaller is better): PostgreSQL
 <= 0.2 on both tasks; SQLite metrics <= 0.1.
 
     python bench/bench_store_backends.py [--points 10000] [--versions 100] [--runs 1]
-        [--old-checkout /path/to/old/modelpack]
+        [--old-checkout /path/to/old/modelpack] [--skip-mlflow]
 
 MLflow comes from ``$MODELPACK_BENCH_MLFLOW_PYTHON`` or the tests' cached venv
 (tests/mlflow_venv.py); psycopg2-binary is installed into it when missing.
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from _baseline import BenchError, exit_on_bench_error, modelpack_python, run_snippet
 
@@ -114,21 +117,27 @@ def _mlflow_python() -> str:
     return python
 
 
-def _measure(
-    python: str, template: str, uri: str, args: argparse.Namespace, env: dict[str, str]
-) -> dict[str, float]:
-    samples = []
+Spec = tuple[str, str, Any, dict[str, str]]  # python, template, uri (or a maker), env
+
+
+def _measure(specs: dict[str, Spec], args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Every row ``args.runs`` times, the rows taking turns (load drifts on a shared machine)."""
+    samples: dict[str, list[dict[str, float]]] = {label: [] for label in specs}
     for _ in range(args.runs):
-        artifacts = tempfile.mkdtemp()
-        code = template.format(
-            uri=uri() if callable(uri) else uri,
-            points=args.points,
-            versions=args.versions,
-            artifacts=artifacts,
-        )
-        out = run_snippet(python, code, env={**env, "MODELPACK_ARTIFACT_ROOT": artifacts})
-        samples.append(json.loads(out.strip().splitlines()[-1]))
-    return {key: statistics.median(s[key] for s in samples) for key in ("metrics", "register")}
+        for label, (python, template, uri, env) in specs.items():
+            artifacts = tempfile.mkdtemp()
+            code = template.format(
+                uri=uri() if callable(uri) else uri,
+                points=args.points,
+                versions=args.versions,
+                artifacts=artifacts,
+            )
+            out = run_snippet(python, code, env={**env, "MODELPACK_ARTIFACT_ROOT": artifacts})
+            samples[label].append(json.loads(out.strip().splitlines()[-1]))
+    return {
+        label: {key: statistics.median(s[key] for s in runs) for key in ("metrics", "register")}
+        for label, runs in samples.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--versions", type=int, default=100)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--old-checkout", type=Path, default=None)
+    parser.add_argument(
+        "--skip-mlflow",
+        action="store_true",
+        help="modelpack rows only (with --old-checkout: the before/after of a change)",
+    )
     args = parser.parse_args(argv)
     try:
         mlflow = _mlflow_python()
@@ -149,25 +163,27 @@ def main(argv: list[str] | None = None) -> int:
             return f"sqlite:///{tempfile.mkdtemp()}/store.db"
 
         plain: dict[str, str] = {}
-        rows = {
-            "modelpack sqlite": _measure(modelpack_python(), _MODELPACK, sqlite, args, plain),
-            "mlflow sqlite": _measure(mlflow, _MLFLOW, sqlite, args, plain),
-            "modelpack postgresql": _measure(
-                modelpack_python(), _MODELPACK, server.create_database, args, plain
-            ),
-            "mlflow postgresql": _measure(
+        ours = modelpack_python()
+        specs: dict[str, Spec] = {
+            "modelpack sqlite": (ours, _MODELPACK, sqlite, plain),
+            "modelpack postgresql": (ours, _MODELPACK, server.create_database, plain),
+        }
+        if not args.skip_mlflow:
+            specs["mlflow sqlite"] = (mlflow, _MLFLOW, sqlite, plain)
+            specs["mlflow postgresql"] = (
                 mlflow,
                 _MLFLOW,
                 lambda: server.create_database().replace("postgresql://", "postgresql+psycopg2://"),
-                args,
                 plain,
-            ),
-        }
+            )
         if args.old_checkout:
             old_env = {"PYTHONPATH": str(args.old_checkout)}
-            rows["modelpack sqlite (sqlite3, before)"] = _measure(
-                modelpack_python(), _MODELPACK, sqlite, args, old_env
-            )
+            specs["modelpack sqlite (old checkout)"] = (ours, _MODELPACK, sqlite, old_env)
+            if not _sqlite_only(args.old_checkout):
+                specs["modelpack postgresql (old checkout)"] = (
+                    ours, _MODELPACK, server.create_database, old_env
+                )  # fmt: skip
+        rows = _measure(specs, args)
     except BenchError as err:
         return exit_on_bench_error(err)
     finally:
@@ -177,6 +193,28 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':36}  {'metrics':>10}  {'register':>10}")
     for label, row in rows.items():
         print(f"{label:36}  {row['metrics']:9.2f}s  {row['register']:9.2f}s")
+    met = True
+    if not args.skip_mlflow:
+        met = _print_ratios(rows)
+    if args.old_checkout:
+        for backend in ("sqlite", "postgresql"):
+            if f"modelpack {backend} (old checkout)" not in rows:
+                continue
+            before = rows[f"modelpack {backend} (old checkout)"]
+            now = rows[f"modelpack {backend}"]
+            for key in ("metrics", "register"):
+                print(
+                    f"this checkout / old checkout, {backend} {key}: {now[key] / before[key]:.2f}"
+                )
+    return 0 if met else 1
+
+
+def _sqlite_only(checkout: Path) -> bool:
+    """A checkout from before the SQLAlchemy store (no PostgreSQL support)."""
+    return not (checkout / "modelpack" / "tracking" / "stores" / "sql.py").is_file()
+
+
+def _print_ratios(rows: dict[str, dict[str, float]]) -> bool:
     ratios = {
         "postgresql metrics": rows["modelpack postgresql"]["metrics"]
         / rows["mlflow postgresql"]["metrics"],
@@ -193,12 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "" if target is None else (" MET" if ratio <= target else " MISSED")
         met = met and (target is None or ratio <= target)
         print(f"modelpack/mlflow {name}: {ratio:.3f}  ({1 / ratio:.1f}x faster){verdict}")
-    if args.old_checkout:
-        before = rows["modelpack sqlite (sqlite3, before)"]
-        now = rows["modelpack sqlite"]
-        for key in ("metrics", "register"):
-            print(f"SQLAlchemy store / sqlite3 store, sqlite {key}: {now[key] / before[key]:.2f}")
-    return 0 if met else 1
+    return met
 
 
 if __name__ == "__main__":
