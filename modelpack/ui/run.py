@@ -34,17 +34,23 @@ def run_id_of(request: Request) -> str:
 
 def series(client: Client, run_id: str, key: str, x: str, width: int) -> dict[str, object]:
     """One metric curve as ``{"x": [...], "y": [...], "points": n, "downsampled": bool}``."""
+    import numpy as np
+
     history = client.get_metric_history(run_id, key)
-    xs = [float(m.step) if x == "step" else m.timestamp / 1000 for m in history]
-    pairs = sorted(zip(xs, (m.value for m in history), strict=True))
-    shown_x, shown_y = minmax_downsample([p[0] for p in pairs], [p[1] for p in pairs], width)
+    if x == "step":
+        xs = np.fromiter((m.step for m in history), np.float64, len(history))
+    else:
+        xs = np.fromiter((m.timestamp for m in history), np.float64, len(history)) / 1000
+    ys = np.fromiter((m.value for m in history), np.float64, len(history))
+    order = np.argsort(xs, kind="stable")  # by step or time, ties as logged
+    shown_x, shown_y = minmax_downsample(xs[order], ys[order], width)
     return {
         "key": key,
         "x": shown_x,
         "y": shown_y,
         "points": len(history),
         "shown": len(shown_x),
-        "downsampled": len(shown_x) < len([p for p in pairs if p[1] == p[1]]),
+        "downsampled": len(shown_x) < int(np.count_nonzero(~np.isnan(ys))),
     }
 
 
