@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -175,6 +176,20 @@ class Client:
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every logged point of one metric, by step."""
         return self.backend.get_metric_history(check_run_id(run_id), check_key(key, "metric key"))
+
+    def get_metric_points(self, run_id: str, key: str) -> list[tuple[float, int, int]]:
+        """``(value, timestamp ms, step)`` of every point of a metric, by step then time:
+        :meth:`get_metric_history` without an object per point, for 100,000-point charts.
+        """
+        run_id, key = check_run_id(run_id), check_key(key, "metric key")
+        store = getattr(self.backend, "store", None)
+        if store is None:  # a tracking server: its history is the only way there
+            history = self.backend.get_metric_history(run_id, key)
+            return [(m.value, m.timestamp, m.step) for m in history]
+        nan = math.nan
+        return [
+            (nan if v is None else v, t, s) for v, t, s in runs.metric_points(store, run_id, key)
+        ]
 
     def search_runs(
         self,

@@ -301,13 +301,21 @@ def delete_tag(store: Store, run_id: str, key: str) -> None:
 
 def get_metric_history(store: Store, run_id: str, key: str) -> list[Metric]:
     """Every point of metric ``key`` in ``run_id``, by step then time."""
-    rows = store.read_tuples(
+    nan = math.nan
+    return [
+        Metric(key, nan if v is None else float(v), t, s)
+        for v, t, s in metric_points(store, run_id, key)
+    ]
+
+
+def metric_points(store: Store, run_id: str, key: str) -> list[tuple[float | None, int, int]]:
+    """``(value, timestamp, step)`` of every point of ``key`` in ``run_id``, by step then
+    time, as the driver returns them (a NaN value is None): no object per point."""
+    return store.read_tuples(
         "SELECT value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
         f"ORDER BY step, timestamp{', rowid' if store.dialect == 'sqlite' else ''}",
         (run_id, key),
     )
-    nan = math.nan
-    return [Metric(key, nan if v is None else float(v), t, s) for v, t, s in rows]
 
 
 __all__ = [
@@ -319,6 +327,7 @@ __all__ = [
     "get_experiment",
     "get_experiment_by_name",
     "get_metric_history",
+    "metric_points",
     "get_or_create_experiment",
     "get_run",
     "load_runs",

@@ -36,19 +36,17 @@ def series(client: Client, run_id: str, key: str, x: str, width: int) -> dict[st
     """One metric curve as ``{"x": [...], "y": [...], "points": n, "downsampled": bool}``."""
     import numpy as np
 
-    history = client.get_metric_history(run_id, key)
-    if x == "step":
-        xs = np.fromiter((m.step for m in history), np.float64, len(history))
-    else:
-        xs = np.fromiter((m.timestamp for m in history), np.float64, len(history)) / 1000
-    ys = np.fromiter((m.value for m in history), np.float64, len(history))
+    points = client.get_metric_points(run_id, key)
+    table = np.array(points, dtype=np.float64).reshape(-1, 3)  # value, timestamp, step
+    ys = table[:, 0]
+    xs = table[:, 2] if x == "step" else table[:, 1] / 1000
     order = np.argsort(xs, kind="stable")  # by step or time, ties as logged
     shown_x, shown_y = minmax_downsample(xs[order], ys[order], width)
     return {
         "key": key,
         "x": shown_x,
         "y": shown_y,
-        "points": len(history),
+        "points": len(points),
         "shown": len(shown_x),
         "downsampled": len(shown_x) < int(np.count_nonzero(~np.isnan(ys))),
     }

@@ -119,3 +119,12 @@ def test_run_artifacts_go_through_the_servers_proxy(
     assert notes.read_text() == "hello"
     with pytest.raises(NotFound):
         modelpack.log_artifact(tmp_path / "absent.txt")
+
+
+def test_metric_points_through_a_server(tracking_server_url: str) -> None:
+    modelpack.set_experiment(_name("points"))
+    with modelpack.start_run() as run:
+        for step in range(5):
+            modelpack.log_metric("loss", 1.0 / (step + 1), step=step)
+    points = Client().get_metric_points(run.info.run_id, "loss")
+    assert [(v, s) for v, _, s in points] == [(1.0 / (s + 1), s) for s in range(5)]
