@@ -72,3 +72,22 @@ def test_compare_selected_runs_overlays_their_curves(page: Any, ui_server: UiSer
     )
     assert page.locator(".chart").first.get_attribute("data-series") == "3"
     assert page.locator("svg.parallel polyline.run").count() == 3
+
+
+def test_pages_fit_a_phone_width_window(browser: Any, ui_server: UiServer) -> None:
+    # nothing but a wide table may scroll sideways, and only inside its own box
+    context = browser.new_context(viewport={"width": 390, "height": 780})
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    seeded = ui_server.seeded
+    try:
+        for path in ("/", f"/experiments/{seeded.experiment_id}", f"/runs/{seeded.long_run_id}",
+                     "/models", "/models/iris", "/models/iris/versions/1"):  # fmt: skip
+            page.goto(f"{ui_server.url}{path}")
+            page.wait_for_load_state("load")
+            overflow = page.evaluate(
+                "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
+            )
+            assert overflow <= 1, f"{path} scrolls {overflow} px sideways at 390 px"
+    finally:
+        context.close()
