@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from modelpack.errors import AlreadyExists, InvalidURI, ModelNotFound, NotFound
+from modelpack.tracking.artifact_stores.root import cache_dir
 from modelpack.tracking.entities import Experiment, Metric, Run
 from modelpack.tracking.names import check_artifact_path
 from modelpack.tracking.stores import rest_artifacts as files
 from modelpack.tracking.stores import rest_wire as wire
 from modelpack.tracking.stores.base import MetricRow
-from modelpack.tracking.stores.rest_cache import cache_root, cached_version
+from modelpack.tracking.stores.rest_cache import cached_version
 from modelpack.tracking.stores.rest_http import HttpSession, json_number, session_for
 from modelpack.tracking.stores.rest_registry import RestRegistry
 from modelpack.tracking.stores.server_url import server_url
@@ -278,7 +279,7 @@ class RestTrackingStore(RestRegistry):
                 f"no run '{run_id}' on the tracking server {self.http.where}; "
                 "check MODELPACK_TRACKING_URI"
             ) from None
-        parent = cache_root() / "runs" / run_id
+        parent = cache_dir() / "runs" / run_id
         parent.mkdir(parents=True, exist_ok=True)
         try:
             fresh, single = files.download_tree(self.http, root, path, parent)

@@ -13,7 +13,6 @@ matches — a file edited or truncated on disk — is thrown away and downloaded
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -22,28 +21,21 @@ from filelock import FileLock
 
 from modelpack.errors import IntegrityError, StoreError
 from modelpack.model_dir import verify_model_dir
+from modelpack.tracking.artifact_stores.root import CACHE_DIR_ENV, cache_dir
 from modelpack.tracking.artifacts import manifest_digest
 from modelpack.tracking.stores.rest_artifacts import replace_dir
 from modelpack.tracking.verify import verify_version_dir
 
-CACHE_ENV = "MODELPACK_CACHE_DIR"
 log = logging.getLogger("modelpack.tracking")
 
 
-def cache_root() -> Path:
-    """Where downloaded artifacts are kept."""
-    chosen = os.environ.get(CACHE_ENV)
-    root = Path(chosen) if chosen else Path.home() / ".cache" / "modelpack"
-    return root.expanduser().resolve()
-
-
 def models_dir() -> Path:
-    path = cache_root() / "models"
+    path = cache_dir() / "models"
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(
-            f"cannot create the model cache at {path} ({exc.strerror}); set {CACHE_ENV} "
+            f"cannot create the model cache at {path} ({exc.strerror}); set {CACHE_DIR_ENV} "
             "to a writable directory"
         ) from None
     return path
@@ -99,4 +91,4 @@ def cached_version(
         return verify_version_dir(name, version, target)
 
 
-__all__ = ["CACHE_ENV", "cache_root", "cached_version", "models_dir"]
+__all__ = ["cached_version", "models_dir"]
