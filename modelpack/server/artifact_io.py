@@ -23,6 +23,7 @@ import stat
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from starlette.concurrency import run_in_threadpool
 
@@ -203,6 +204,13 @@ def _publish(store: Store, place: Place, staged: Path) -> None:
     where.artifacts.put_file(staged, where.key)
 
 
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    """``handle``'s bytes in chunks of at most 1 MiB; closes it at the end."""
+    with handle:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
+
+
 def open_file(store: Store, place: Place) -> tuple[int | None, Iterator[bytes]]:
     """(size if known, chunks) of the file at ``place``; ``NotFound`` for a directory or
     nothing."""
@@ -210,14 +218,7 @@ def open_file(store: Store, place: Place) -> tuple[int | None, Iterator[bytes]]:
     if where.path is None:
         if not where.artifacts.exists(where.key):
             raise NotFound("no artifact file at this path (a directory, or nothing); list it")
-        handle = where.artifacts.open(where.key)
-
-        def remote_chunks() -> Iterator[bytes]:
-            with handle:
-                while chunk := handle.read(_CHUNK):
-                    yield chunk
-
-        return None, remote_chunks()
+        return None, _chunks(where.artifacts.open(where.key))
     try:
         fd = os.open(where.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
@@ -228,13 +229,7 @@ def open_file(store: Store, place: Place) -> tuple[int | None, Iterator[bytes]]:
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         raise NotFound("no artifact file at this path (it is a directory); list it instead")
-
-    def chunks() -> Iterator[bytes]:
-        with os.fdopen(fd, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                yield chunk
-
-    return info.st_size, chunks()
+    return info.st_size, _chunks(os.fdopen(fd, "rb"))
 
 
 def list_children(store: Store, place: Place) -> list[dict[str, object]]:
