@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -181,15 +180,7 @@ class Client:
         """``(value, timestamp ms, step)`` of every point of a metric, by step then time:
         :meth:`get_metric_history` without an object per point, for 100,000-point charts.
         """
-        run_id, key = check_run_id(run_id), check_key(key, "metric key")
-        store = getattr(self.backend, "store", None)
-        if store is None:  # a tracking server: its history is the only way there
-            history = self.backend.get_metric_history(run_id, key)
-            return [(m.value, m.timestamp, m.step) for m in history]
-        nan = math.nan
-        return [
-            (nan if v is None else v, t, s) for v, t, s in runs.metric_points(store, run_id, key)
-        ]
+        return self.backend.get_metric_points(check_run_id(run_id), check_key(key, "metric key"))
 
     def search_runs(
         self,

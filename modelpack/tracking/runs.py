@@ -301,21 +301,19 @@ def delete_tag(store: Store, run_id: str, key: str) -> None:
 
 def get_metric_history(store: Store, run_id: str, key: str) -> list[Metric]:
     """Every point of metric ``key`` in ``run_id``, by step then time."""
-    nan = math.nan
-    return [
-        Metric(key, nan if v is None else float(v), t, s)
-        for v, t, s in metric_points(store, run_id, key)
-    ]
+    return [Metric(key, v, t, s) for v, t, s in metric_points(store, run_id, key)]
 
 
-def metric_points(store: Store, run_id: str, key: str) -> list[tuple[float | None, int, int]]:
+def metric_points(store: Store, run_id: str, key: str) -> list[tuple[float, int, int]]:
     """``(value, timestamp, step)`` of every point of ``key`` in ``run_id``, by step then
-    time, as the driver returns them (a NaN value is None): no object per point."""
-    return store.read_tuples(
+    time (a NaN stored as NULL comes back as NaN): no object per point."""
+    rows = store.read_tuples(
         "SELECT value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
         f"ORDER BY step, timestamp{', rowid' if store.dialect == 'sqlite' else ''}",
         (run_id, key),
     )
+    nan = math.nan
+    return [(nan if v is None else float(v), t, s) for v, t, s in rows]
 
 
 __all__ = [

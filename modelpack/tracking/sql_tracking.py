@@ -79,6 +79,9 @@ class SqlTrackingStore:
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         return runs.get_metric_history(self.store, run_id, key)
 
+    def get_metric_points(self, run_id: str, key: str) -> list[tuple[float, int, int]]:
+        return runs.metric_points(self.store, run_id, key)
+
     def search_runs(
         self,
         experiment_ids: Sequence[str] | None,

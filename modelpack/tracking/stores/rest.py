@@ -145,6 +145,10 @@ class RestTrackingStore(RestRegistry):
     def delete_tag(self, run_id: str, key: str) -> None:
         self.http.call("POST", "/runs/delete-tag", {"run_id": run_id, "key": key})
 
+    def get_metric_points(self, run_id: str, key: str) -> list[tuple[float, int, int]]:
+        # the server sends the history: the points are read from it
+        return [(m.value, m.timestamp, m.step) for m in self.get_metric_history(run_id, key)]
+
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         found: list[Metric] = []
         token: str | None = None
