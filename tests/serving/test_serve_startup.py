@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.serving.watch_scenario import serve_through_a_bad_version
+
 BAD_SIGNATURE = '[{"type": "no-such-type", "name": "sepal_length"}]'
 
 
@@ -112,12 +114,7 @@ def test_with_watch_a_bad_signature_is_retried_until_a_good_version_comes(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import asyncio
-    import gc
-
     import modelpack
-    from modelpack.serving.http.config import ServeConfig
-    from modelpack.serving.http.model_state import ModelHolder
 
     store = tmp_path / "store"
     monkeypatch.setenv("MODELPACK_TRACKING_URI", str(store))
@@ -127,37 +124,8 @@ def test_with_watch_a_bad_signature_is_retried_until_a_good_version_comes(
     _break_signature(broken)  # broken before registration: the registry's digest covers it
     for model in (iris_model, broken, iris_model):  # the store dedups content
         modelpack.register_model(model, "iris", client=client)
-    client.set_registered_model_alias("iris", "champion", 1)
-    config = ServeConfig(
-        model_uri="models:/iris@champion", watch=True, watch_interval=0.05, timeout=0.2
-    )
-
-    async def version(holder: ModelHolder, want: str) -> str:
-        deadline = asyncio.get_running_loop().time() + 10
-        while asyncio.get_running_loop().time() < deadline:
-            if holder.current is not None and holder.current.identity.version == want:
-                break
-            await asyncio.sleep(0.02)
-        return "" if holder.current is None else holder.current.identity.version
-
-    async def scenario() -> tuple[str, str, str]:
-        holder = ModelHolder(config)
-        await holder.start()
-        try:
-            first = await version(holder, "1")
-            client.set_registered_model_alias("iris", "champion", 2)
-            await asyncio.sleep(0.5)
-            during = await version(holder, "1")
-            client.set_registered_model_alias("iris", "champion", 3)
-            return first, during, await version(holder, "3")
-        finally:
-            await holder.stop()
-
     with caplog.at_level("WARNING", logger="modelpack.serving"):
-        try:
-            first, during, after = asyncio.run(asyncio.wait_for(scenario(), 60))
-        finally:
-            gc.unfreeze()
+        first, during, after = serve_through_a_bad_version(client, 0.5)
     # the watch used to end for good at version 2: version 3 was never served
     assert (first, during, after) == ("1", "1", "3")
     tries = [r.getMessage() for r in caplog.records if "version 2 could not be" in r.getMessage()]

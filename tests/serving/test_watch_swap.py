@@ -19,6 +19,7 @@ import pytest
 
 from modelpack.pyfunc_model import load_model
 from modelpack.serving.http.batching import Batcher
+from tests.serving.watch_scenario import serve_through_a_bad_version
 
 
 def _batcher(path: Path) -> Batcher:
@@ -137,8 +138,6 @@ def test_watch_keeps_serving_past_a_broken_version_and_backs_off(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     import modelpack
-    from modelpack.serving.http.config import ServeConfig
-    from modelpack.serving.http.model_state import ModelHolder
     from modelpack.tracking.resolve import resolve_models_uri
 
     store = tmp_path / "store"
@@ -148,37 +147,8 @@ def test_watch_keeps_serving_past_a_broken_version_and_backs_off(
         modelpack.register_model(model, "iris", client=client)
     broken = resolve_models_uri("models:/iris/2")[2] / "MLmodel"
     broken.write_text("flavors: [unclosed\n")  # a version whose files were damaged
-    client.set_registered_model_alias("iris", "champion", 1)
-    config = ServeConfig(
-        model_uri="models:/iris@champion", watch=True, watch_interval=0.05, timeout=0.2
-    )
-
-    async def version(holder: ModelHolder, want: str) -> str:
-        deadline = asyncio.get_running_loop().time() + 10
-        while asyncio.get_running_loop().time() < deadline:
-            if holder.current is not None and holder.current.identity.version == want:
-                break
-            await asyncio.sleep(0.02)
-        return "" if holder.current is None else holder.current.identity.version
-
-    async def scenario() -> tuple[str, str, str]:
-        holder = ModelHolder(config)
-        await holder.start()
-        try:
-            first = await version(holder, "1")
-            client.set_registered_model_alias("iris", "champion", 2)
-            await asyncio.sleep(1.6)
-            during = await version(holder, "1")
-            client.set_registered_model_alias("iris", "champion", 3)
-            return first, during, await version(holder, "3")
-        finally:
-            await holder.stop()
-
     with caplog.at_level("WARNING", logger="modelpack.serving"):
-        try:
-            first, during, after = asyncio.run(asyncio.wait_for(scenario(), 60))
-        finally:
-            gc.unfreeze()
+        first, during, after = serve_through_a_bad_version(client, 1.6)
     assert (first, during, after) == ("1", "1", "3")
     tries = [r for r in caplog.records if "version 2 could not be loaded" in r.getMessage()]
     # the wait doubles from 0.05 s: 0.05 + 0.1 + 0.2 + 0.4 + 0.8 covers the 1.6 s, where
