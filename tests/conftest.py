@@ -1,5 +1,6 @@
-"""Suite-wide: the real database and S3 servers, one each per session, and a guard
-that a test run leaves nothing big in the checkout.
+"""Suite-wide: a fresh embedded tracking store per test (``tracking_uri``), the real
+database and S3 servers, one each per session, and a guard that a test run leaves
+nothing big in the checkout.
 
 Caches the tests build (virtualenvs, the MLflow environment) live outside the
 checkout, under ``$MODELPACK_TEST_CACHE`` (default ``~/.cache/modelpack-tests``, see
@@ -23,6 +24,22 @@ if TYPE_CHECKING:  # imported in the fixtures: the guard alone is also copied el
     from tests.s3_server import MotoServer
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh SQLite tracking store in ``tmp_path``, made current for this test."""
+    from modelpack.tracking import config, fluent
+
+    uri = f"sqlite:///{tmp_path / 'store' / 'modelpack.db'}"
+    monkeypatch.setenv("MODELPACK_TRACKING_URI", uri)
+    monkeypatch.delenv("MODELPACK_ARTIFACT_ROOT", raising=False)
+    monkeypatch.delenv("MODELPACK_EXPERIMENT_NAME", raising=False)
+    config.reset_tracking_uri()
+    yield uri
+    while fluent.active_run() is not None:
+        fluent.end_run()
+    config.reset_tracking_uri()
 
 
 @pytest.fixture(scope="session")

@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from evaluation_cases import Case
-
-
-@pytest.fixture
-def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh SQLite tracking store in ``tmp_path``, made current for this test."""
-    from modelpack.tracking import config, fluent
-
-    uri = f"sqlite:///{tmp_path / 'store' / 'modelpack.db'}"
-    monkeypatch.setenv("MODELPACK_TRACKING_URI", uri)
-    monkeypatch.delenv("MODELPACK_ARTIFACT_ROOT", raising=False)
-    monkeypatch.delenv("MODELPACK_EXPERIMENT_NAME", raising=False)
-    config.reset_tracking_uri()
-    yield uri
-    while fluent.active_run() is not None:
-        fluent.end_run()
-    config.reset_tracking_uri()
 
 
 @pytest.fixture(scope="session")
