@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from modelpack import Client  # noqa: E402
-from modelpack.tracking.stores import Tx  # noqa: E402
+from modelpack.tracking.stores.sql.engine import Tx  # noqa: E402
 
 TARGET_MS = 150.0
 CHART_TARGET_MS = 500.0

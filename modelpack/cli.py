@@ -31,7 +31,7 @@ _COMMANDS: dict[str, str] = {
     "generate-dockerfile": "modelpack.serving.container.cli:generate_dockerfile",
     "flavors": "modelpack.cli:flavors",
     "evaluate": "modelpack.evaluation.cli:evaluate_command",
-    "db": "modelpack.tracking.stores.cli:db",
+    "db": "modelpack.tracking.stores.sql.cli:db",
     "ui": "modelpack.ui.cli:ui",
 }
 

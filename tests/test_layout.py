@@ -26,6 +26,12 @@ PACKAGES = {
     "serving": "modelpack.serving",
 }
 COMPOSITION_ROOT = "modelpack.cli"
+#: tracking's public side: what users call, and what it may not reach past stores.base
+TRACKING_PUBLIC = (
+    "client", "fluent", "models", "entities", "names", "uri_forms", "search", "resolve",
+    "artifact_bytes", "cli", "registry_search",
+)  # fmt: skip
+TRACKING_STORE_CODE = ("modelpack.tracking.stores.sql", "modelpack.tracking.stores.rest")
 
 
 def _modules() -> dict[str, Path]:
@@ -144,6 +150,8 @@ def _package_of(module: str) -> str:
 
 def test_the_graph_is_read_from_the_code() -> None:
     # a guard against a reader that silently finds nothing
+    assert all(f"modelpack.tracking.{public}" in MODULES for public in TRACKING_PUBLIC)
+    assert "modelpack.tracking.stores.sql.engine" in GRAPH["modelpack.tracking.stores.sql.runs"]
     assert "modelpack.serving.http.app" in GRAPH["modelpack.serving.http.server"]
     assert "modelpack.pyfunc_model" in GRAPH["modelpack.serving.http.app"]
 
@@ -173,6 +181,18 @@ def test_no_circles_between_modules() -> None:
             "modelpack.serving.parsing",
             ("modelpack.serving.http", "modelpack.serving.batch", "modelpack.serving.container"),
         ),
+        # the two tracking stores stand side by side behind stores.base
+        ("modelpack.tracking.stores.sql", ("modelpack.tracking.stores.rest",)),
+        ("modelpack.tracking.stores.rest", ("modelpack.tracking.stores.sql",)),
+        # snapshots and artifact stores serve every store and know none
+        ("modelpack.tracking.snapshots", ("modelpack.tracking.stores",)),
+        (
+            "modelpack.tracking.artifact_stores",
+            ("modelpack.tracking.stores", "modelpack.tracking.snapshots"),
+        ),
+        *[(f"modelpack.tracking.{public}", TRACKING_STORE_CODE) for public in TRACKING_PUBLIC],
+        # config reads URIs: the parsers of both stores, not their code
+        ("modelpack.tracking.config", ("modelpack.tracking.stores.sql.engine",)),
     ],
 )
 def test_imports_point_one_way(owner: str, forbidden: tuple[str, ...]) -> None:

@@ -105,7 +105,7 @@ def _tracking_uri(config: ServerConfig) -> str | None:
     (what ``MODELPACK_ARTIFACT_ROOT`` says for a library client), checked at once."""
     if config.artifacts_destination is not None:
         from modelpack.tracking.artifact_stores.root import parse_artifact_root
-        from modelpack.tracking.stores import ARTIFACT_ROOT_ENV
+        from modelpack.tracking.stores.sql.location import ARTIFACT_ROOT_ENV
 
         parse_artifact_root(config.artifacts_destination)  # an unsupported scheme: refused
         os.environ[ARTIFACT_ROOT_ENV] = config.artifacts_destination

@@ -29,13 +29,14 @@ from starlette.concurrency import run_in_threadpool
 
 from modelpack.errors import InvalidInput, NotFound, UnsafePathError
 from modelpack.server.endpoint import Permission, Scope
-from modelpack.tracking import logged_models, runs
 from modelpack.tracking.artifact_stores.base import ArtifactStore
-from modelpack.tracking.artifacts import artifact_store, blob_key, run_artifact_key, staging_path
-from modelpack.tracking.model_cache import downloaded_artifact, release_download
 from modelpack.tracking.names import check_artifact_path
-from modelpack.tracking.sql_resolve import resolve_models_uri
-from modelpack.tracking.stores import Store, os_errors
+from modelpack.tracking.snapshots.cache import downloaded_artifact, release_download
+from modelpack.tracking.snapshots.digest import blob_key
+from modelpack.tracking.stores.sql import logged_models, runs
+from modelpack.tracking.stores.sql.artifacts import artifact_store, run_artifact_key, staging_path
+from modelpack.tracking.stores.sql.engine import Store, os_errors
+from modelpack.tracking.stores.sql.resolve import resolve_models_uri
 
 _EXP = r"(?P<exp>[0-9]{1,18})"
 _REST = r"(?:/(?P<rest>.+))?"

@@ -13,9 +13,9 @@ from modelpack.server import wire
 from modelpack.server.endpoint import Endpoint, Permission
 from modelpack.server.routes import PREFIX
 from modelpack.server.wire import NumericId
-from modelpack.tracking import lifecycle
 from modelpack.tracking.client import Client
 from modelpack.tracking.names import check_experiment_name
+from modelpack.tracking.stores.sql import lifecycle
 
 _NO_RUN = "no run with this run_id; check the id"
 _NO_EXPERIMENT = "no experiment with this experiment_id; check the id"

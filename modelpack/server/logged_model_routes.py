@@ -14,9 +14,9 @@ from modelpack.errors import InvalidInput, NotFound
 from modelpack.server.endpoint import Endpoint, Permission, Scope
 from modelpack.server.routes import PREFIX, offset_of, page
 from modelpack.server.wire import Id, KeyValue, NumericId, RunId, RunRef, Text, Wire
-from modelpack.tracking import logged_models as lm
 from modelpack.tracking.client import Client
 from modelpack.tracking.names import check_key, check_tags, check_value
+from modelpack.tracking.stores.sql import logged_models as lm
 
 ModelId = Annotated[StrictStr, Field(pattern=r"^m-[0-9a-f]{32}$")]
 _PAIRS = Annotated[list[KeyValue], Field(max_length=1000)]

@@ -15,9 +15,9 @@ from modelpack.server import artifact_io
 from modelpack.server import registry_wire as rw
 from modelpack.server.endpoint import Endpoint, Permission, Scope
 from modelpack.server.routes import PREFIX, offset_of, page
-from modelpack.tracking import registry
 from modelpack.tracking.client import Client
 from modelpack.tracking.names import check_name, check_tags
+from modelpack.tracking.stores.sql import registry
 
 READ, EDIT, MANAGE = Permission.READ, Permission.EDIT, Permission.MANAGE
 _NO_MODEL = "no registered model with this name; create it first"

@@ -11,8 +11,8 @@ from modelpack.server import wire
 from modelpack.server.endpoint import Endpoint, Permission
 from modelpack.tracking.client import Client
 from modelpack.tracking.entities import Metric
-from modelpack.tracking.lifecycle import rename_run
 from modelpack.tracking.names import check_value
+from modelpack.tracking.stores.sql.lifecycle import rename_run
 
 PREFIX = "/api/2.0/mlflow"
 _BAD_SEARCH = (

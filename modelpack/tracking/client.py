@@ -13,10 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelpack.errors import InvalidInput, StoreError
-from modelpack.tracking import run_artifacts, runs
-from modelpack.tracking.backend import open_tracking_store
+from modelpack.tracking.artifact_bytes import dict_bytes, figure_bytes
 from modelpack.tracking.config import get_tracking_uri
-from modelpack.tracking.entities import Experiment, Metric, ModelVersion, RegisteredModel, Run
+from modelpack.tracking.entities import (
+    Experiment,
+    Metric,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+    now_ms,
+)
 from modelpack.tracking.names import (
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
@@ -33,11 +39,12 @@ from modelpack.tracking.names import (
     check_version,
 )
 from modelpack.tracking.search import parse_filter
-from modelpack.tracking.stores import Store
+from modelpack.tracking.stores.backend import open_tracking_store
 from modelpack.tracking.stores.base import RUN_VIEW_TYPES, TrackingStore
 
 if TYPE_CHECKING:
-    from modelpack.tracking.run_page import RunPage
+    from modelpack.tracking.stores.sql.engine import Store
+    from modelpack.tracking.stores.sql.run_page import RunPage
 
 
 def _description(text: str | None) -> str:
@@ -64,8 +71,8 @@ class Client:
     @property
     def store(self) -> Store:
         """The embedded SQL store (``StoreError`` for a tracking server, which has none here)."""
-        found = getattr(self.backend, "store", None)
-        if not isinstance(found, Store):
+        found: Store | None = getattr(self.backend, "store", None)
+        if found is None:
             raise StoreError(
                 f"the tracking store {self.backend.display} is a server: it has no local "
                 "database; use the Client methods"
@@ -137,7 +144,7 @@ class Client:
             check_run_id(run_id),
             key,
             check_metric_value(value, key),
-            timestamp if timestamp is not None else runs.now_ms(),
+            timestamp if timestamp is not None else now_ms(),
             check_step(step),
         )
 
@@ -222,11 +229,16 @@ class Client:
 
         >>> Client().search_runs_page(["0"], "", ["metrics.rmse"], offset=50, max_results=50)  # doctest: +SKIP
         """
-        from modelpack.tracking.run_page import search_run_page
-
-        return search_run_page(
-            self.store, experiment_ids, filter_string, order_by, int(offset), int(max_results)
+        search_page = getattr(self.backend, "search_runs_page", None)
+        if search_page is None:
+            raise StoreError(
+                f"the tracking store {self.backend.display} is a server: page through "
+                "search_runs(max_results=..., offset=...) instead"
+            )
+        page: RunPage = search_page(
+            experiment_ids, filter_string, order_by, int(offset), int(max_results)
         )
+        return page
 
     # -- run artifacts -------------------------------------------------------------
 
@@ -244,7 +256,7 @@ class Client:
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         """Save ``dictionary`` as JSON (or YAML for .yaml/.yml) in the run's artifacts."""
-        data = run_artifacts.dict_bytes(dictionary, artifact_file)
+        data = dict_bytes(dictionary, artifact_file)
         self.backend.log_bytes(check_run_id(run_id), data, artifact_file)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
@@ -253,7 +265,7 @@ class Client:
 
     def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
         """Save a matplotlib figure (format from the file name) in the run's artifacts."""
-        data = run_artifacts.figure_bytes(figure, artifact_file)
+        data = figure_bytes(figure, artifact_file)
         self.backend.log_bytes(check_run_id(run_id), data, artifact_file)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[str]:

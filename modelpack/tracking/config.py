@@ -11,15 +11,13 @@ import os
 import threading
 from pathlib import Path
 
-from modelpack.tracking.stores import (
+from modelpack.tracking.stores.base import is_http_uri
+from modelpack.tracking.stores.rest.server_url import server_url
+from modelpack.tracking.stores.sql.location import (
     DEFAULT_STORE_DIR,
     TRACKING_URI_ENV,
-    Store,
-    get_store,
     locate_store,
 )
-from modelpack.tracking.stores.base import is_http_uri
-from modelpack.tracking.stores.server_url import server_url
 
 _lock = threading.Lock()
 _tracking_uri: str | None = None
@@ -68,9 +66,4 @@ def reset_tracking_uri() -> None:
         _tracking_uri = None
 
 
-def current_store() -> Store:
-    """The :class:`Store` for :func:`get_tracking_uri`."""
-    return get_store(get_tracking_uri())
-
-
-__all__ = ["current_store", "get_tracking_uri", "reset_tracking_uri", "set_tracking_uri"]
+__all__ = ["get_tracking_uri", "reset_tracking_uri", "set_tracking_uri"]

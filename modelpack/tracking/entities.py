@@ -6,8 +6,14 @@ in MLflow, so code written against MLflow's entities keeps working.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds, the unit of every timestamp here."""
+    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,7 @@ class ModelInfo:
 
 
 __all__ = [
+    "now_ms",
     "Experiment",
     "Metric",
     "ModelInfo",

@@ -17,10 +17,9 @@ from types import TracebackType
 from typing import Any
 
 from modelpack.errors import InvalidInput, NotFound
-from modelpack.tracking import runs
 from modelpack.tracking.client import Client
 from modelpack.tracking.config import get_tracking_uri
-from modelpack.tracking.entities import Experiment, Metric, Run, RunData, RunInfo
+from modelpack.tracking.entities import Experiment, Metric, Run, RunData, RunInfo, now_ms
 from modelpack.tracking.names import (
     check_experiment_name,
     check_key,
@@ -195,7 +194,7 @@ def log_metrics(
 ) -> None:
     """Append several metric points in one transaction: the fast path for many values."""
     active = _run()
-    stamp = timestamp if timestamp is not None else runs.now_ms()
+    stamp = timestamp if timestamp is not None else now_ms()
     clean_step = check_step(step)
     rows = [
         Metric(check_key(k, "metric key"), check_metric_value(v, k), stamp, clean_step)

@@ -119,7 +119,7 @@ def register_model(
     >>> modelpack.register_model("runs:/4f1c.../model", "iris").version  # doctest: +SKIP
     3
     """
-    from modelpack.tracking.model_cache import release_download
+    from modelpack.tracking.snapshots.cache import release_download
     from modelpack.tracking.uri_forms import parse_runs_uri
 
     client = client or Client()

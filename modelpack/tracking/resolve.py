@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelpack.tracking.backend import current_tracking_store
+from modelpack.tracking.stores.backend import current_tracking_store
 from modelpack.tracking.stores.base import TrackingStore
 from modelpack.tracking.uri_forms import parse_models_uri, parse_runs_uri
 
@@ -20,7 +20,7 @@ def resolve_models_uri(
     """(name, version, directory) of a ``models:/`` URI, from one lookup of the version, so
     the directory is always that version's even if an alias or stage moves meanwhile.
     The directory's files are verified against the digest the registry recorded, unless
-    ``verify`` is false (then the caller runs :func:`~modelpack.tracking.verify.
+    ``verify`` is false (then the caller runs :func:`~modelpack.tracking.snapshots.verify.
     verify_version_dir` before loading).
 
     >>> resolve_models_uri("models:/iris@champion")  # doctest: +SKIP

@@ -203,7 +203,7 @@ def parse_order(order_by: Sequence[str] | None) -> list[tuple[SearchKey, bool]]:
 def parse_filter(filter_string: str | None) -> Predicate:
     """A predicate over runs from an MLflow filter string (empty: every run).
 
-    The reference semantics: :mod:`modelpack.tracking.search_sql` runs the same
+    The reference semantics: :mod:`modelpack.tracking.stores.sql.search` runs the same
     clauses in the database and is tested against this.
     """
     predicates = [_predicate(clause) for clause in parse_clauses(filter_string)]

@@ -151,7 +151,7 @@ def load(
     start = time.perf_counter()
     identity = identity or served_identity(config)
     if config.model_uri.startswith("models:"):
-        from modelpack.tracking.verify import verify_version_dir
+        from modelpack.tracking.snapshots.verify import verify_version_dir
 
         verify_version_dir(identity.name, identity.version, identity.path)
     model = load_model(identity.path, trust=config.trust or None)

@@ -78,7 +78,7 @@ def any_tracking_uri(
         fluent.end_run()
     config.reset_tracking_uri()
     if request.param == "postgresql":
-        from modelpack.tracking.stores import get_store
+        from modelpack.tracking.stores.sql.engine import get_store
 
         get_store(uri).dispose()  # free the server's connection slots
 

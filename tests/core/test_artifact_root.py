@@ -9,7 +9,7 @@ import pytest
 import modelpack
 from modelpack.errors import InvalidURI
 from modelpack.tracking.artifact_stores import S3Root, parse_artifact_root
-from modelpack.tracking.stores import locate_store
+from modelpack.tracking.stores.sql.location import locate_store
 
 
 @pytest.mark.parametrize(

@@ -202,8 +202,9 @@ def test_the_endpoint_dying_mid_upload_leaves_no_version_and_a_retry_registers(
 def test_a_partly_uploaded_blob_is_completed_by_the_next_registration(
     s3_tracking_uri: str, s3_server: MotoServer, make_model_dir: MakeModelDir
 ) -> None:
-    from modelpack.tracking.artifacts import artifact_store, blob_key, manifest_digest
     from modelpack.tracking.resolve import resolve_models_uri
+    from modelpack.tracking.snapshots.digest import blob_key, manifest_digest
+    from modelpack.tracking.stores.sql.artifacts import artifact_store
 
     source = make_model_dir(payload=b"weights")
     digest = manifest_digest(source)
@@ -216,7 +217,7 @@ def test_a_partly_uploaded_blob_is_completed_by_the_next_registration(
 _CRASH_AFTER_UPLOAD = """
 import os, signal, sys
 import modelpack
-from modelpack.tracking import registry
+from modelpack.tracking.stores.sql import registry
 
 real_publish = registry.publish_blob
 def publish_then_die(*args, **kwargs):
@@ -235,7 +236,8 @@ def test_kill_9_between_upload_and_row_leaves_only_orphan_files(
     import subprocess
     import sys
 
-    from modelpack.tracking.artifacts import artifact_store, blob_key, manifest_digest
+    from modelpack.tracking.snapshots.digest import blob_key, manifest_digest
+    from modelpack.tracking.stores.sql.artifacts import artifact_store
 
     source = make_model_dir(size=100_000)
     script = tmp_path / "crasher.py"

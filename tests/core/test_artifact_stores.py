@@ -18,7 +18,8 @@ from modelpack.tracking import Client
 from modelpack.tracking.artifact_stores import ArtifactStore, S3Root
 from modelpack.tracking.artifact_stores.local import LocalArtifactStore
 from modelpack.tracking.artifact_stores.s3 import S3ArtifactStore
-from modelpack.tracking.artifacts import artifact_store, blob_key
+from modelpack.tracking.snapshots.digest import blob_key
+from modelpack.tracking.stores.sql.artifacts import artifact_store
 from tests.core.conftest import MakeModelDir
 from tests.s3_server import MotoServer
 

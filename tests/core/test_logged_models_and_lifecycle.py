@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from modelpack.errors import AlreadyExists, InvalidInput, NotFound
-from modelpack.tracking import Client, lifecycle
-from modelpack.tracking import logged_models as lm
+from modelpack.tracking import Client
+from modelpack.tracking.stores.sql import lifecycle
+from modelpack.tracking.stores.sql import logged_models as lm
 
 
 @pytest.fixture

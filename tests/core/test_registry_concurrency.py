@@ -84,7 +84,7 @@ _CRASHER = textwrap.dedent(
     """
     import os, signal, sys, shutil, pathlib
     import modelpack
-    from modelpack.tracking import registry
+    from modelpack.tracking.stores.sql import registry
 
     point, source = sys.argv[1], sys.argv[2]
 

@@ -16,9 +16,9 @@ import pytest
 
 from modelpack.errors import InvalidInput
 from modelpack.tracking import Client, Metric
-from modelpack.tracking.runs import load_runs
 from modelpack.tracking.search import order_runs, parse_filter
-from modelpack.tracking.search_sql import search_runs
+from modelpack.tracking.stores.sql.runs import load_runs
+from modelpack.tracking.stores.sql.search import search_runs
 
 SEED = 20261202
 NUMBERS = ["0", "0.5", "-1", "2.5", "1e3", "inf", "-inf", "nan", "3"]

@@ -14,8 +14,8 @@ import modelpack
 from modelpack.cli import cli
 from modelpack.errors import InvalidURI, StoreError
 from modelpack.tracking import Client
-from modelpack.tracking.stores import locate_store
-from modelpack.tracking.stores.schema import HEAD, known_revisions
+from modelpack.tracking.stores.sql.location import locate_store
+from modelpack.tracking.stores.sql.schema import HEAD, known_revisions
 
 LEGACY = Path(__file__).parents[1] / "fixtures" / "legacy_store" / "schema2"
 LEGACY_RUN = "b06918f387064d8780b722ec99b6d134"

@@ -12,8 +12,14 @@ import pytest
 import modelpack
 from modelpack.errors import InvalidURI, StoreError
 from modelpack.tracking import Client, config
-from modelpack.tracking.stores import Store, locate_store
-from modelpack.tracking.stores.schema import HEAD, LEGACY_MIGRATIONS, LEGACY_SENTINEL, statements
+from modelpack.tracking.stores.sql.engine import Store
+from modelpack.tracking.stores.sql.location import locate_store
+from modelpack.tracking.stores.sql.schema import (
+    HEAD,
+    LEGACY_MIGRATIONS,
+    LEGACY_SENTINEL,
+    statements,
+)
 
 
 def test_sqlite_uri_puts_artifacts_beside_the_file(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 import modelpack
 from modelpack.errors import InvalidInput, NotFound
 from modelpack.tracking import Client
-from modelpack.tracking.stores.rest import RestTrackingStore
+from modelpack.tracking.stores.rest.store import RestTrackingStore
 
 
 def _name(prefix: str) -> str:

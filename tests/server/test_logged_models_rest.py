@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from modelpack.tracking import Client
-from modelpack.tracking.logged_models import get_logged_model, logged_model_key
+from modelpack.tracking.stores.sql.logged_models import get_logged_model, logged_model_key
 from tests.server.tracking_server import RunningServer
 
 

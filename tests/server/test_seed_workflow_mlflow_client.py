@@ -21,7 +21,7 @@ import pytest
 import modelpack
 from modelpack.server.auth import AuthStore
 from modelpack.tracking import Client, config
-from modelpack.tracking.logged_models import get_logged_model
+from modelpack.tracking.stores.sql.logged_models import get_logged_model
 from tests.mlflow_venv import mlflow_python
 from tests.pg_server import PostgresServer
 from tests.s3_server import MotoServer

@@ -15,8 +15,8 @@ import pytest
 
 from modelpack.server.app import ALL_ENDPOINTS
 from modelpack.tracking import Client
-from modelpack.tracking.logged_models import create_logged_model, get_logged_model
-from modelpack.tracking.sql_resolve import resolve_models_uri
+from modelpack.tracking.stores.sql.logged_models import create_logged_model, get_logged_model
+from modelpack.tracking.stores.sql.resolve import resolve_models_uri
 from tests.server.tracking_server import RunningServer, log_model_run
 
 CANARY = "Zq9canaryVALUE"

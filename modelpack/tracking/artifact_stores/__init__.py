@@ -5,7 +5,7 @@ a local directory (``local``) and an S3 bucket (``s3``, boto3 imported on first 
 ``root`` parses ``MODELPACK_ARTIFACT_ROOT``; ``select`` opens the backend for a root.
 Imports only ``modelpack.errors`` and ``modelpack.local_paths``: never the metadata
 stores, which import ``root`` from here. (Verified local copies of remote snapshots:
-``modelpack.tracking.model_cache``.)
+``modelpack.tracking.snapshots.cache``.)
 """
 
 from modelpack.tracking.artifact_stores.base import ArtifactEntry, ArtifactStore

@@ -1,32 +1,20 @@
-"""Tracking stores: where runs and registry metadata are kept, behind one interface."""
+"""Tracking stores: where runs and registry metadata are kept, behind one interface.
+
+- :mod:`~modelpack.tracking.stores.base`: the interface, :class:`TrackingStore`, which
+  :class:`~modelpack.tracking.Client` and the fluent API call;
+- :mod:`~modelpack.tracking.stores.backend`: which store a tracking URI means;
+- :mod:`~modelpack.tracking.stores.sql`: the SQL store (SQLite embedded, PostgreSQL for
+  a team), with its schema, migrations and the registry's snapshots;
+- :mod:`~modelpack.tracking.stores.rest`: the client of a ``modelpack server`` (or an
+  MLflow tracking server) over HTTP.
+
+The two implementations do not import each other; both may import the public side of
+``modelpack.tracking`` (entities, names, URI shapes), ``snapshots`` and
+``artifact_stores``. Nothing here is imported by ``import modelpack``.
+"""
 
 from __future__ import annotations
 
 from modelpack.tracking.stores.base import TrackingStore, is_http_uri
-from modelpack.tracking.stores.location import (
-    ARTIFACT_ROOT_ENV,
-    DB_FILE,
-    DEFAULT_STORE_DIR,
-    TRACKING_URI_ENV,
-    StoreLocation,
-    locate_store,
-    redact,
-)
-from modelpack.tracking.stores.sql import IntegrityViolation, Store, Tx, get_store, os_errors
 
-__all__ = [
-    "ARTIFACT_ROOT_ENV",
-    "DB_FILE",
-    "DEFAULT_STORE_DIR",
-    "TRACKING_URI_ENV",
-    "IntegrityViolation",
-    "Store",
-    "StoreLocation",
-    "TrackingStore",
-    "Tx",
-    "get_store",
-    "is_http_uri",
-    "locate_store",
-    "redact",
-    "os_errors",
-]
+__all__ = ["TrackingStore", "is_http_uri"]

@@ -15,9 +15,9 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from modelpack.errors import ModelNotFound, NotFound, StoreError
-from modelpack.tracking.artifacts import list_files
 from modelpack.tracking.names import check_artifact_path
-from modelpack.tracking.stores.rest_http import HttpSession
+from modelpack.tracking.snapshots.digest import list_files
+from modelpack.tracking.stores.rest.http import HttpSession
 
 _PROXY_SCHEME = "mlflow-artifacts:"
 #: directories deeper than this in one artifact listing are refused (a looping server)

@@ -2,7 +2,7 @@
 deleted thing keeps its data and is hidden from searches until restored).
 
 Functions take a :class:`~modelpack.tracking.stores.Store` and validated values, like
-:mod:`modelpack.tracking.runs`.
+:mod:`modelpack.tracking.stores.sql.runs`.
 
 >>> delete_run(store, run_id); restore_run(store, run_id)  # doctest: +SKIP
 """
@@ -10,8 +10,8 @@ Functions take a :class:`~modelpack.tracking.stores.Store` and validated values,
 from __future__ import annotations
 
 from modelpack.errors import AlreadyExists, NotFound
-from modelpack.tracking.runs import now_ms
-from modelpack.tracking.stores import IntegrityViolation, Store, Tx
+from modelpack.tracking.stores.sql.engine import IntegrityViolation, Store, Tx
+from modelpack.tracking.stores.sql.runs import now_ms
 
 #: MLflow's view types: which lifecycle stages a search sees
 

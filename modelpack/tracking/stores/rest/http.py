@@ -30,7 +30,7 @@ from modelpack.errors import (
     StoreError,
     Unauthenticated,
 )
-from modelpack.tracking.stores.server_url import ServerURL
+from modelpack.tracking.stores.rest.server_url import ServerURL
 
 API = "/api/2.0/mlflow"
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"

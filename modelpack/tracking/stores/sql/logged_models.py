@@ -2,7 +2,7 @@
 (``m-<32 hex>``), artifacts, params and tags, before or without registration.
 
 Functions take a :class:`~modelpack.tracking.stores.Store` and validated values, like
-:mod:`modelpack.tracking.runs`. A logged model's files live beside its experiment's
+:mod:`modelpack.tracking.stores.sql.runs`. A logged model's files live beside its experiment's
 runs: ``<artifact root>/<experiment id>/models/<model id>/artifacts``.
 
 >>> model = create_logged_model(store, "1", "model", source_run_id=run_id)  # doctest: +SKIP
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelpack.errors import InvalidInput, NotFound
-from modelpack.tracking.runs import get_experiment, now_ms
-from modelpack.tracking.stores import Store, Tx
+from modelpack.tracking.stores.sql.engine import Store, Tx
+from modelpack.tracking.stores.sql.runs import get_experiment, now_ms
 
 STATUSES = ("PENDING", "READY", "UPLOAD_FAILED")
 MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")

@@ -8,17 +8,17 @@ the REST client for ``http(s)://``, the embedded SQL store for everything else.
 from __future__ import annotations
 
 from modelpack.tracking.config import get_tracking_uri
-from modelpack.tracking.stores import get_store
 from modelpack.tracking.stores.base import TrackingStore, is_http_uri
+from modelpack.tracking.stores.sql.engine import get_store
 
 
 def open_tracking_store(uri: str) -> TrackingStore:
     """The store for ``uri`` (the HTTP client is imported only for an ``http(s)://`` URI)."""
     if is_http_uri(uri):
-        from modelpack.tracking.stores.rest import rest_store
+        from modelpack.tracking.stores.rest.store import rest_store
 
         return rest_store(uri)
-    from modelpack.tracking.sql_tracking import SqlTrackingStore
+    from modelpack.tracking.stores.sql.store import SqlTrackingStore
 
     return SqlTrackingStore(get_store(uri))
 

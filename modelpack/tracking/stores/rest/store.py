@@ -9,22 +9,21 @@
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from modelpack.errors import AlreadyExists, InvalidURI, ModelNotFound, NotFound
 from modelpack.tracking.artifact_stores.root import cache_dir
-from modelpack.tracking.entities import Experiment, Metric, Run
+from modelpack.tracking.entities import Experiment, Metric, Run, now_ms
 from modelpack.tracking.names import check_artifact_path
-from modelpack.tracking.stores import rest_artifacts as files
-from modelpack.tracking.stores import rest_wire as wire
 from modelpack.tracking.stores.base import MetricRow
-from modelpack.tracking.stores.rest_cache import cached_version
-from modelpack.tracking.stores.rest_http import HttpSession, json_number, session_for
-from modelpack.tracking.stores.rest_registry import RestRegistry
-from modelpack.tracking.stores.server_url import server_url
+from modelpack.tracking.stores.rest import artifacts as files
+from modelpack.tracking.stores.rest import wire
+from modelpack.tracking.stores.rest.cache import cached_version
+from modelpack.tracking.stores.rest.http import HttpSession, json_number, session_for
+from modelpack.tracking.stores.rest.registry import RestRegistry
+from modelpack.tracking.stores.rest.server_url import server_url
 from modelpack.tracking.uri_forms import parse_models_uri, parse_runs_uri
 
 #: MLflow's limits per log-batch request
@@ -99,7 +98,7 @@ class RestTrackingStore(RestRegistry):
         body = {
             "experiment_id": experiment_id,
             "run_name": run_name,
-            "start_time": _now_ms(),
+            "start_time": now_ms(),
             "tags": wire.tag_list(all_tags),
         }
         return wire.run(self.http.call("POST", "/runs/create", body).get("run") or {})
@@ -108,7 +107,7 @@ class RestTrackingStore(RestRegistry):
         return wire.run(self.http.call("GET", "/runs/get", {"run_id": run_id}).get("run") or {})
 
     def set_terminated(self, run_id: str, status: str, end_time: int | None) -> None:
-        body = {"run_id": run_id, "status": status, "end_time": end_time or _now_ms()}
+        body = {"run_id": run_id, "status": status, "end_time": end_time or now_ms()}
         self.http.call("POST", "/runs/update", body)
 
     def reopen_run(self, run_id: str) -> None:
@@ -292,10 +291,6 @@ class RestTrackingStore(RestRegistry):
         # runs' artifacts can change: each resolution downloads them again
         target = files.replace_dir(fresh, parent / (path or "artifacts").replace("/", "__"))
         return target / path.rsplit("/", 1)[-1] if single and path else target
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def rest_store(uri: str) -> RestTrackingStore:

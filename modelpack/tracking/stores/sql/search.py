@@ -21,9 +21,9 @@ import re
 from collections.abc import Sequence
 
 from modelpack.tracking.entities import Run, RunData, RunInfo
-from modelpack.tracking.runs import load_runs
 from modelpack.tracking.search import Clause, SearchKey, order_runs, parse_clauses, parse_order
-from modelpack.tracking.stores import Store
+from modelpack.tracking.stores.sql.engine import Store
+from modelpack.tracking.stores.sql.runs import load_runs
 
 _PAGE_LOAD = 500  # run ids per load_runs query
 _EXPERIMENT_ID = re.compile(r"-?[0-9]{1,10}")

@@ -6,16 +6,15 @@ then renamed; S3: one PUT per file); a name already logged is replaced.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Any
 
-from modelpack.errors import DependencyMissing, InvalidInput, NotFound
-from modelpack.tracking.artifacts import artifact_store, list_files, run_artifact_key
+from modelpack.errors import NotFound
 from modelpack.tracking.names import check_artifact_path
-from modelpack.tracking.runs import get_run
-from modelpack.tracking.stores import Store
+from modelpack.tracking.snapshots.digest import list_files
+from modelpack.tracking.stores.sql.artifacts import artifact_store, run_artifact_key
+from modelpack.tracking.stores.sql.engine import Store
+from modelpack.tracking.stores.sql.runs import get_run
 
 
 def artifact_prefix_of(store: Store, run_id: str) -> str:
@@ -57,42 +56,6 @@ def log_bytes(store: Store, run_id: str, data: bytes, artifact_file: str) -> Non
     artifact_store(store).put_bytes(data, _target(store, run_id, artifact_file))
 
 
-def dict_bytes(dictionary: Any, artifact_file: str) -> bytes:
-    """``dictionary`` as YAML for ``.yaml``/``.yml`` files, else as indented JSON."""
-    if artifact_file.endswith((".yaml", ".yml")):
-        import yaml
-
-        return yaml.safe_dump(dictionary, sort_keys=False).encode()
-    try:
-        return json.dumps(dictionary, indent=2).encode()
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(
-            f"log_dict: '{artifact_file}' needs JSON-serialisable data ({exc}); "
-            "convert values to str, int, float, list or dict"
-        ) from None
-
-
-def figure_bytes(figure: Any, artifact_file: str) -> bytes:
-    """Render a matplotlib figure to bytes in the format its file name says."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise DependencyMissing(
-            "log_figure needs matplotlib, which is not installed; run 'pip install matplotlib'"
-        ) from None
-    if not hasattr(figure, "savefig"):
-        raise InvalidInput(
-            f"log_figure expects a matplotlib Figure, got {type(figure).__name__}; "
-            "pass the object plt.subplots() returned first"
-        )
-    import io
-
-    buffer = io.BytesIO()
-    suffix = Path(artifact_file).suffix.lstrip(".") or "png"
-    figure.savefig(buffer, format=suffix)
-    return buffer.getvalue()
-
-
 def list_artifacts(store: Store, run_id: str, path: str | None = None) -> list[str]:
     """Relative paths of every file logged to ``run_id`` (under ``path`` if given)."""
     base = check_artifact_path(path) if path else ""
@@ -102,8 +65,6 @@ def list_artifacts(store: Store, run_id: str, path: str | None = None) -> list[s
 
 __all__ = [
     "artifact_prefix_of",
-    "dict_bytes",
-    "figure_bytes",
     "list_artifacts",
     "log_artifact",
     "log_artifacts",

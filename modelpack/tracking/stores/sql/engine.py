@@ -9,7 +9,7 @@ a read lock), ``BEGIN`` on PostgreSQL. Busy databases, lost connections and
 serialization failures are retried whole with backoff; every other database or OS
 failure leaves as :class:`~modelpack.errors.StoreError`, naming the host or file but
 never a password. The schema is migrated by Alembic when a store is first opened
-(see :mod:`modelpack.tracking.stores.schema`).
+(see :mod:`modelpack.tracking.stores.sql.schema`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelpack.errors import DependencyMissing, StoreError
 from modelpack.tracking.artifact_stores.root import staging_dir_for
-from modelpack.tracking.stores.location import StoreLocation, locate_store
+from modelpack.tracking.stores.sql.location import StoreLocation, locate_store
 
 if TYPE_CHECKING:
     from sqlite3 import Cursor
@@ -209,7 +209,7 @@ class Store:
         conn = self._retry(lambda: self.engine().connect())
         self._local.conn, self._local.pid = conn, os.getpid()
         if not self._migrated:
-            from modelpack.tracking.stores.schema import migrate
+            from modelpack.tracking.stores.sql.schema import migrate
 
             self._retry(lambda: migrate(conn, self.dialect, self._where))
             self._migrated = True
@@ -218,7 +218,7 @@ class Store:
 
     def upgrade(self) -> tuple[str | None, str]:
         """Migrate the schema to this code's head now; return (revision before, after)."""
-        from modelpack.tracking.stores.schema import migrate
+        from modelpack.tracking.stores.sql.schema import migrate
 
         conn = self._retry(lambda: self.engine().connect())
         try:

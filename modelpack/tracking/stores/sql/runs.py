@@ -8,15 +8,14 @@ validate at the edge and call them.
 from __future__ import annotations
 
 import math
-import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from modelpack.errors import AlreadyExists, InvalidInput, NotFound
-from modelpack.tracking.artifacts import artifact_store, run_artifact_key
-from modelpack.tracking.entities import Experiment, Metric, Run, RunData, RunInfo
-from modelpack.tracking.stores import IntegrityViolation, Store, Tx
+from modelpack.tracking.entities import Experiment, Metric, Run, RunData, RunInfo, now_ms
+from modelpack.tracking.stores.sql.artifacts import artifact_store, run_artifact_key
+from modelpack.tracking.stores.sql.engine import IntegrityViolation, Store, Tx
 
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 PARENT_RUN_TAG = "mlflow.parentRunId"
@@ -24,11 +23,6 @@ PARENT_RUN_TAG = "mlflow.parentRunId"
 MetricRow = tuple[str, float, int, int]
 
 _INSERT_METRIC = "INSERT INTO metrics (run_id, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?)"
-
-
-def now_ms() -> int:
-    """The current time in epoch milliseconds."""
-    return time.time_ns() // 1_000_000
 
 
 # -- experiments ---------------------------------------------------------------------

@@ -3,7 +3,7 @@
 A version is kept at ``<cache>/models/<digest>``, named by the manifest digest recorded
 at registration (the version tag ``modelpack.content_digest``). It is downloaded once,
 checked against that digest and against MLmodel's own payload hashes, and reused on the
-next load after the same check (cheap: :mod:`~modelpack.tracking.verify` remembers a
+next load after the same check (cheap: :mod:`~modelpack.tracking.snapshots.verify` remembers a
 verified directory by its files' size, mtime and inode). A cached copy that no longer
 matches — a file edited or truncated on disk — is thrown away and downloaded again.
 
@@ -22,9 +22,9 @@ from filelock import FileLock
 from modelpack.errors import IntegrityError, StoreError
 from modelpack.model_dir import verify_model_dir
 from modelpack.tracking.artifact_stores.root import CACHE_DIR_ENV, cache_dir
-from modelpack.tracking.artifacts import manifest_digest
-from modelpack.tracking.stores.rest_artifacts import replace_dir
-from modelpack.tracking.verify import verify_version_dir
+from modelpack.tracking.snapshots.digest import manifest_digest
+from modelpack.tracking.snapshots.verify import verify_version_dir
+from modelpack.tracking.stores.rest.artifacts import replace_dir
 
 log = logging.getLogger("modelpack.tracking")
 

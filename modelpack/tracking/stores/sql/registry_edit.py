@@ -8,15 +8,15 @@ the model's counter where it was.
 from __future__ import annotations
 
 from modelpack.errors import AlreadyExists, ModelNotFound, NotFound
-from modelpack.tracking.registry import (
+from modelpack.tracking.stores.sql.engine import Store, Tx
+from modelpack.tracking.stores.sql.registry import (
     collect_garbage,
     require_model,
     require_version,
     touch,
     validate_archive_flag,
 )
-from modelpack.tracking.runs import now_ms
-from modelpack.tracking.stores import Store, Tx
+from modelpack.tracking.stores.sql.runs import now_ms
 
 _VERSION_KEY = "name = ? AND version = ?"
 

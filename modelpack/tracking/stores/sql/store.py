@@ -7,11 +7,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from modelpack.tracking import registry, registry_edit, run_artifacts, runs, search_sql, sql_resolve
-from modelpack.tracking.artifacts import artifact_store, remove_tree, staging_path
 from modelpack.tracking.entities import Experiment, Metric, ModelVersion, RegisteredModel, Run
-from modelpack.tracking.stores import Store, os_errors
+from modelpack.tracking.snapshots.digest import remove_tree
 from modelpack.tracking.stores.base import RUN_VIEW_TYPES, MetricRow
+from modelpack.tracking.stores.sql import registry, registry_edit, run_artifacts, runs
+from modelpack.tracking.stores.sql import resolve as sql_resolve
+from modelpack.tracking.stores.sql import search as search_sql
+from modelpack.tracking.stores.sql.artifacts import artifact_store, staging_path
+from modelpack.tracking.stores.sql.engine import Store, os_errors
+from modelpack.tracking.stores.sql.run_page import RunPage, search_run_page
 
 
 class SqlTrackingStore:
@@ -95,6 +99,19 @@ class SqlTrackingStore:
             self.store, experiment_ids, filter_string, order_by, max_results, offset,
             RUN_VIEW_TYPES[run_view_type],
         )  # fmt: skip
+
+    def search_runs_page(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str,
+        order_by: Sequence[str] | None,
+        offset: int,
+        max_results: int,
+    ) -> RunPage:
+        """One page of matching runs and how many matched (what the runs table shows)."""
+        return search_run_page(
+            self.store, experiment_ids, filter_string, order_by, offset, max_results
+        )
 
     # -- run artifacts -------------------------------------------------------------
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from modelpack.tracking.stores.location import locate_store
-from modelpack.tracking.stores.sql import Store
+from modelpack.tracking.stores.sql.engine import Store
+from modelpack.tracking.stores.sql.location import locate_store
 
 
 @click.group()

@@ -17,17 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from modelpack.errors import AlreadyExists, InvalidInput, ModelNotFound
-from modelpack.tracking.artifacts import (
-    artifact_store,
-    blob_key,
-    blob_location,
-    publish_blob,
-    remove_tree,
-    snapshot,
-)
 from modelpack.tracking.entities import ModelVersion, RegisteredModel
-from modelpack.tracking.runs import now_ms
-from modelpack.tracking.stores import IntegrityViolation, Store, Tx
+from modelpack.tracking.snapshots.digest import blob_key, publish_blob, remove_tree
+from modelpack.tracking.stores.sql.artifacts import artifact_store, blob_location, snapshot
+from modelpack.tracking.stores.sql.engine import IntegrityViolation, Store, Tx
+from modelpack.tracking.stores.sql.runs import now_ms
 
 
 def no_model_error(name: str) -> ModelNotFound:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from modelpack.errors import IntegrityError, ModelpackError
 from modelpack.model_dir import verify_model_dir
-from modelpack.tracking.artifacts import list_files, manifest_digest
+from modelpack.tracking.snapshots.digest import list_files, manifest_digest
 
 _Fingerprint = tuple[tuple[str, int, int, int], ...]
 _verified: dict[Path, tuple[_Fingerprint, str]] = {}

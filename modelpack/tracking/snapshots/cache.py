@@ -21,8 +21,8 @@ from modelpack.errors import IntegrityError, ModelNotFound, ModelpackError, NotF
 from modelpack.model_dir import verify_model_dir
 from modelpack.tracking.artifact_stores.base import ArtifactStore
 from modelpack.tracking.artifact_stores.root import cache_dir
-from modelpack.tracking.artifacts import blob_key, manifest_digest
-from modelpack.tracking.verify import remember_verified
+from modelpack.tracking.snapshots.digest import blob_key, manifest_digest
+from modelpack.tracking.snapshots.verify import remember_verified
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _STALE_S = 24 * 3600.0

@@ -3,7 +3,7 @@
 ``runs:/<run_id>/<path>``, ``models:/<name>/<version>``, ``models:/<name>/<stage>``
 (case-insensitive), ``models:/<name>/latest`` and ``models:/<name>@<alias>``.
 A local artifact store is read in place; from a remote one (S3) a registered version
-comes through the verified local cache (:mod:`~modelpack.tracking.model_cache`) and a
+comes through the verified local cache (:mod:`~modelpack.tracking.snapshots.cache`) and a
 run artifact is downloaded.
 """
 
@@ -12,12 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from modelpack.errors import IntegrityError, InvalidURI, ModelNotFound, NotFound
-from modelpack.tracking import registry, runs
-from modelpack.tracking.artifacts import artifact_store, blob_key, run_artifact_key
-from modelpack.tracking.model_cache import cached_version_dir, downloaded_artifact, evict
-from modelpack.tracking.stores import Store
+from modelpack.tracking.snapshots.cache import cached_version_dir, downloaded_artifact, evict
+from modelpack.tracking.snapshots.digest import blob_key
+from modelpack.tracking.snapshots.verify import verify_version_dir
+from modelpack.tracking.stores.sql import registry, runs
+from modelpack.tracking.stores.sql.artifacts import artifact_store, run_artifact_key
+from modelpack.tracking.stores.sql.engine import Store
 from modelpack.tracking.uri_forms import parse_models_uri, parse_runs_uri
-from modelpack.tracking.verify import verify_version_dir
 
 
 def models_uri_version(store: Store, uri: str) -> tuple[str, int]:
@@ -39,7 +40,7 @@ def resolve_models_uri(uri: str, store: Store, *, verify: bool = True) -> tuple[
     """(name, version, directory) of a ``models:/`` URI, from one lookup of the version, so
     the directory is always that version's even if an alias or stage moves meanwhile.
     The directory's files are verified against the digest the registry recorded, unless
-    ``verify`` is false (then the caller runs :func:`~modelpack.tracking.verify.
+    ``verify`` is false (then the caller runs :func:`~modelpack.tracking.snapshots.verify.
     verify_version_dir` before loading).
 
     >>> resolve_models_uri("models:/iris@champion")  # doctest: +SKIP

@@ -9,10 +9,10 @@ from typing import Any
 
 from modelpack.errors import AlreadyExists, InvalidInput, ModelNotFound
 from modelpack.model_dir import verify_model_dir
-from modelpack.tracking.artifacts import manifest_digest
 from modelpack.tracking.entities import ModelVersion, RegisteredModel
-from modelpack.tracking.stores import rest_wire as wire
-from modelpack.tracking.stores.rest_http import HttpSession
+from modelpack.tracking.snapshots.digest import manifest_digest
+from modelpack.tracking.stores.rest import wire
+from modelpack.tracking.stores.rest.http import HttpSession
 
 _PAGE = 1000
 

@@ -1,6 +1,6 @@
 """One page of an experiment's runs and how many matched: what the runs table shows.
 
-Both come from the database (:mod:`~modelpack.tracking.search_sql`): the filter, the
+Both come from the database (:mod:`~modelpack.tracking.stores.sql.search`): the filter, the
 order and ``LIMIT``/``OFFSET`` run as one query and only the page's runs are loaded
 whole; the total is one ``COUNT`` over the same filter. A page holds exactly the runs
 ``search_runs`` returns in that place, so it stays cheap at 10,000 runs.
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from modelpack.errors import InvalidInput
 from modelpack.tracking.entities import Run
 from modelpack.tracking.search import order_runs, parse_filter
-from modelpack.tracking.search_sql import count_runs, search_runs
-from modelpack.tracking.stores import Store
+from modelpack.tracking.stores.sql.engine import Store
+from modelpack.tracking.stores.sql.search import count_runs, search_runs
 
 #: the most runs one page may hold
 MAX_PAGE_SIZE = 1000
