@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import IRIS_COLUMNS
+from serving_helpers import IRIS_COLUMNS
 
 from modelpack.errors import ModelpackError
 from modelpack.pyfunc_model import load_model

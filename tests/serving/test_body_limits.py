@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import IRIS_COLUMNS, Server
+from serving_helpers import IRIS_COLUMNS, Server
 
 DECODED_LIMIT = 4_000_000
 

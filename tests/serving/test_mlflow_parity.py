@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Server
+from serving_helpers import Server
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from mlflow_venv import mlflow_python  # noqa: E402

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Server
+from serving_helpers import Server
 from test_mlflow_parity import COLUMNS, _forms, _free_port, serving_until_done
 
 sys.path.insert(0, str(Path(__file__).parents[1]))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import Server
+from serving_helpers import Server
 
 
 def _slow(server: Server, delay: float) -> tuple[httpx.Response, float]:

@@ -18,7 +18,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import IRIS_COLUMNS, Server
+from serving_helpers import IRIS_COLUMNS, Server
 
 PARQUET = "application/vnd.apache.parquet"
 

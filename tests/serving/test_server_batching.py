@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from conftest import Server
+from serving_helpers import Server
 
 
 def _batch_stats(server: Server) -> tuple[float, float]:

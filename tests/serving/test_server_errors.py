@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Server
+from serving_helpers import Server
 
 SECRET = "s3cr3t-marker-do-not-echo"
 
@@ -304,7 +304,7 @@ def test_with_watch_a_model_that_fails_to_load_says_so_and_never_claims_to_be_lo
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     path = tmp_path / "broken"
     modelpack.pyfunc.save_model(path, python_model=Broken())
-    from conftest import launch
+    from serving_helpers import launch
 
     server = launch(path, "--trust", "--watch", log_dir=tmp_path, ready=False)
     try:

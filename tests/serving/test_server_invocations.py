@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import IRIS_COLUMNS, Server, mixed_frame
+from serving_helpers import IRIS_COLUMNS, Server, mixed_frame
 
 
 def _rows(iris_frame: Any, n: int = 5, start: int = 45) -> pd.DataFrame:

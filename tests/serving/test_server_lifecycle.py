@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Server
+from serving_helpers import Server
 
 
 def _metric(text: str, name: str, **labels: str) -> float:
@@ -95,7 +95,7 @@ def test_sigterm_lets_in_flight_requests_finish(
 def test_health_is_503_until_the_model_is_loaded(
     start_server: Any, slow_loading_model: Path, tmp_path: Path
 ) -> None:
-    from conftest import launch
+    from serving_helpers import launch
 
     server = launch(slow_loading_model, "--trust", log_dir=tmp_path, ready=False)
     try:

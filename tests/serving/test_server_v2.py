@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import numpy as np
-from conftest import Server, mixed_frame
+from serving_helpers import Server, mixed_frame
 
 
 def test_server_and_health_routes(onnx_server: Server) -> None:

@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pytest
 import tritonclient.http as triton
-from conftest import Server, mixed_frame
+from serving_helpers import Server, mixed_frame
 from tritonclient.utils import InferenceServerException
 
 
