@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS grants (
     username TEXT NOT NULL REFERENCES users(username), experiment_id TEXT NOT NULL,
     permission TEXT NOT NULL, PRIMARY KEY (username, experiment_id)
 );
+CREATE TABLE IF NOT EXISTS ui_sessions (
+    id_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES users(username),
+    expires_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS model_grants (
     username TEXT NOT NULL REFERENCES users(username), model_name TEXT NOT NULL,
     permission TEXT NOT NULL, PRIMARY KEY (username, model_name)
@@ -132,6 +136,52 @@ class AuthStore:
             (_token_digest(token), username, time.time_ns() // 1_000_000),
         )
         return token
+
+    def create_session(self, username: str, seconds: float, limit: int) -> str:
+        """A new web UI session for ``username``, valid ``seconds``; only its SHA-256 is
+        kept, in this file, so every worker process (and a restarted server) knows it.
+        Expired sessions are dropped, and the oldest beyond ``limit``."""
+        session_id = secrets.token_urlsafe(32)
+        now = time.time_ns() // 1_000_000
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM ui_sessions WHERE expires_ms <= ?", (now,))
+            conn.execute(
+                "DELETE FROM ui_sessions WHERE id_sha256 IN (SELECT id_sha256 FROM "
+                "ui_sessions ORDER BY expires_ms DESC LIMIT -1 OFFSET ?)",
+                (max(0, limit - 1),),
+            )
+            conn.execute(
+                "INSERT INTO ui_sessions VALUES (?, ?, ?)",
+                (_token_digest(session_id), username, now + int(seconds * 1000)),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return session_id
+
+    def session_user(self, session_id: str) -> str | None:
+        """The user of a live session, or ``None`` (unknown, ended or expired)."""
+        if not session_id or len(session_id) > 128:
+            return None
+        row = (
+            self._conn()
+            .execute(
+                "SELECT username FROM ui_sessions WHERE id_sha256 = ? AND expires_ms > ?",
+                (_token_digest(session_id), time.time_ns() // 1_000_000),
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def end_session(self, session_id: str) -> None:
+        """Sign a session out (nothing happens for an unknown one)."""
+        if session_id and len(session_id) <= 128:
+            self._conn().execute(
+                "DELETE FROM ui_sessions WHERE id_sha256 = ?", (_token_digest(session_id),)
+            )
 
     def grant(self, username: str, experiment_id: str, permission: str) -> None:
         """Give ``username`` at least ``permission`` on one experiment and its runs."""

@@ -62,7 +62,7 @@ def build_ui(client: Client, *, auth: AuthStore | None = None) -> Starlette:
     routes = ui_routes()
     middleware = []
     if auth is not None:
-        sessions = Sessions()
+        sessions = Sessions(auth)
         routes = [*login_routes(auth, sessions), *routes]
         middleware.append(Middleware(SessionGate, auth=auth, sessions=sessions))
     app = Starlette(

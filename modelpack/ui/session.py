@@ -1,18 +1,15 @@
 """Signing in to the UI of ``modelpack server --auth``: a login page, server-side sessions,
 and the gate every other page passes.
 
-A session is a random 256-bit id in an HttpOnly, SameSite=Lax cookie; the server keeps
-``id -> (user, expiry)`` in memory (one server process), so signing out or a restart ends
-it. Each request re-reads the user's role and grants from the :class:`AuthStore`, the
+A session is a random 256-bit id in an HttpOnly, SameSite=Lax cookie; the auth file
+keeps its SHA-256 with the user and expiry, so every worker process honours it, a restart
+keeps it, and signing out (or 12 hours) ends it. Each request re-reads the user's role and grants from the :class:`AuthStore`, the
 REST API's own, so a changed role or grant applies at once and UI writes pass the same
 checks as the API (:func:`modelpack.ui.web.require`).
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -38,36 +35,20 @@ OPEN_PREFIXES = ("/static/",)
 
 
 class Sessions:
-    """Signed-in browsers: random id -> (username, expiry), thread-safe, bounded."""
+    """Signed-in browsers, kept in the :class:`AuthStore`'s file: every worker of
+    ``modelpack server --workers N`` sees the same sessions, and a restart keeps them."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_id: dict[str, tuple[str, float]] = {}
+    def __init__(self, auth: AuthStore) -> None:
+        self.auth = auth
 
     def create(self, username: str) -> str:
-        session_id = secrets.token_urlsafe(32)
-        now = time.monotonic()
-        with self._lock:
-            if len(self._by_id) >= MAX_SESSIONS:
-                self._by_id = {k: v for k, v in self._by_id.items() if v[1] > now}
-                while len(self._by_id) >= MAX_SESSIONS:  # still full: drop the oldest
-                    self._by_id.pop(next(iter(self._by_id)))
-            self._by_id[session_id] = (username, now + SESSION_SECONDS)
-        return session_id
+        return self.auth.create_session(username, SESSION_SECONDS, MAX_SESSIONS)
 
     def user(self, session_id: str) -> str | None:
-        with self._lock:
-            found = self._by_id.get(session_id)
-            if found is None:
-                return None
-            if found[1] < time.monotonic():
-                del self._by_id[session_id]
-                return None
-            return found[0]
+        return self.auth.session_user(session_id)
 
     def end(self, session_id: str) -> None:
-        with self._lock:
-            self._by_id.pop(session_id, None)
+        self.auth.end_session(session_id)
 
 
 def _local_next(raw: str | None) -> str:

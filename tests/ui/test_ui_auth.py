@@ -161,3 +161,33 @@ def test_log_in_in_a_browser_and_be_refused_without_a_grant(
     assert "needs READ permission" in page.get_by_role("alert").inner_text()
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/login")
+
+
+def test_a_session_holds_on_every_worker_and_across_a_restart(
+    seeded_root: tuple[Path, Seeded], tmp_path: Path
+) -> None:
+    # sessions live in the auth file: with --workers 2 each fresh connection may land on
+    # either process, and a restarted server still knows who signed in
+    root, seeded = seeded_root
+    auth_db = tmp_path / "workers-auth.db"
+    AuthStore(auth_db).create_user("alice", PASSWORDS["alice"], "EDIT")
+    argv = [sys.executable, "-m", "modelpack", "server", "--backend-store-uri", seeded.store_uri,
+            "--host", "127.0.0.1", "--port", "0", "--auth", "--auth-db", str(auth_db),
+            "--workers", "2"]  # fmt: skip
+    with serving(argv, cwd=root) as url:
+        alice = _signed_in(AuthServer(url, seeded), "alice")
+        cookie = alice.cookies["mp_session"]
+        for _ in range(40):  # a new connection each time, so the kernel picks a worker
+            with httpx.Client(base_url=url, cookies={"mp_session": cookie}, timeout=30) as fresh:
+                answer = fresh.get("/")
+                assert answer.status_code == 200 and "ui-demo" in answer.text
+    with serving(argv, cwd=root) as url:
+        answer = httpx.get(f"{url}/", cookies={"mp_session": cookie}, timeout=30)
+        assert answer.status_code == 200 and "ui-demo" in answer.text
+        # signing out ends it for every worker
+        with httpx.Client(base_url=url, cookies={"mp_session": cookie}, timeout=30) as http:
+            token = _csrf(http, "/")
+            http.post("/logout", data={"csrf_token": token})
+        for _ in range(6):
+            gone = httpx.get(f"{url}/", cookies={"mp_session": cookie}, timeout=30)
+            assert gone.status_code == 303
