@@ -22,9 +22,11 @@ from collections.abc import Sequence
 
 from modelpack.tracking.entities import Run, RunData, RunInfo
 from modelpack.tracking.runs import load_runs
-from modelpack.tracking.search import Clause, SearchKey, order_runs, parse_clauses, parse_order
+from modelpack.tracking.search import SearchKey, order_runs, parse_order
+from modelpack.tracking.search_grammar import And, Filter, Or, clauses, parse_expression
 from modelpack.tracking.stores import Store
 
+_Sql = tuple[str, list[object]]  # a condition and its parameters, in order
 _PAGE_LOAD = 500  # run ids per load_runs query
 _EXPERIMENT_ID = re.compile(r"-?[0-9]{1,10}")
 _LATEST_METRIC = (
@@ -83,58 +85,67 @@ class _Query:
             self.column_params.append(key)
         return f"s.{name}"
 
-    def text_match(self, column: str, op: str, target: str) -> tuple[str, object]:
-        """SQL for ``column op target`` on text (``?`` for the one parameter)."""
+    def text_match(self, column: str, op: str, target: str | tuple[str, ...]) -> _Sql:
+        """SQL for ``column op target`` on text."""
+        if isinstance(target, tuple):
+            return f"{column} {op} ({','.join('?' * len(target))})", list(target)
         if op in ("=", "!="):
-            return f"{column} {op} ?", target
+            return f"{column} {op} ?", [target]
         negate = "NOT " if op.startswith("NOT") else ""
         if self.dialect == "sqlite":
             if "ILIKE" in op:
-                return f"{negate}modelpack_ilike({column}, ?)", target
-            return f"{negate}({column} GLOB ?)", _glob(target)
+                return f"{negate}modelpack_ilike({column}, ?)", [target]
+            return f"{negate}({column} GLOB ?)", [_glob(target)]
         like = "ILIKE" if "ILIKE" in op else "LIKE"
-        return f"{negate}({column} {like} ? ESCAPE '')", target
+        return f"{negate}({column} {like} ? ESCAPE '')", [target]
 
-    def add(self, clause: Clause) -> None:
-        key, op, target = clause.key, clause.op, clause.value
-        if isinstance(target, float):
-            self._add_number(key, op, target)
-            return
-        if key.entity in ("params", "tags"):
-            table = key.entity
-            condition, value = self.text_match("x.value", op, target)
-            self.inner.append(
-                f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.run_id AND x.key = ? "
-                f"AND {condition})"
-            )
-            self.inner_params += [key.key, value]
-            return
-        condition, value = self.text_match(_ATTRIBUTE_SQL[key.key], op, target)
-        self.inner.append(condition)
-        self.inner_params.append(value)
+    def add(self, tree: Filter) -> None:
+        """AND ``tree`` to the query: each of its top-level terms that names no metric is
+        decided in the inner WHERE over ``runs r``, the others in the outer WHERE over
+        ``s``, where the metrics' latest values are columns."""
+        for term in tree.terms if isinstance(tree, And) else (tree,):
+            if any(clause.key.entity == "metrics" for clause in clauses(term)):
+                sql, params = self.compile(term, "s")
+                self.outer.append(sql)
+                self.outer_params += params
+            else:
+                sql, params = self.compile(term, "r")
+                self.inner.append(sql)
+                self.inner_params += params
 
-    def _add_number(self, key: SearchKey, op: str, target: float) -> None:
+    def compile(self, tree: Filter, alias: str) -> _Sql:
+        """One SQL condition for ``tree`` on the run row ``alias`` (``r`` inner, ``s`` outer;
+        metrics only on ``s``)."""
+        if isinstance(tree, (And, Or)):
+            parts = [self.compile(term, alias) for term in tree.terms]
+            joiner = " AND " if isinstance(tree, And) else " OR "
+            return f"({joiner.join(sql for sql, _ in parts)})", [p for _, ps in parts for p in ps]
+        key, op, target = tree.key, tree.op, tree.value
         if key.entity == "metrics":
-            column = self.metric(key.key)
-            if math.isnan(target) or op == "!=":
-                # NaN equals nothing and differs from everything, a stored NaN (NULL) too
-                self.outer.append(_HAS_METRIC)
-                self.outer_params.append(key.key)
-                if not math.isnan(target):
-                    self.outer.append(f"({column} IS NULL OR {column} != ?)")
-                    self.outer_params.append(target)
-                elif op != "!=":
-                    self.outer.append("1 = 0")
-                return
-            self.outer.append(f"{column} {op} ?")
-            self.outer_params.append(target)
-            return
-        column = _ATTRIBUTE_SQL[key.key]
-        if math.isnan(target):
-            self.inner.append(f"{column} IS NOT NULL" if op == "!=" else "1 = 0")
-            return
-        self.inner.append(f"{column} {op} ?")
-        self.inner_params.append(target)
+            return self._metric(key.key, op, target)  # type: ignore[arg-type]
+        if key.entity in ("params", "tags"):
+            condition, params = self.text_match("x.value", op, target)  # type: ignore[arg-type]
+            return (
+                f"EXISTS (SELECT 1 FROM {key.entity} x WHERE x.run_id = {alias}.run_id "
+                f"AND x.key = ? AND {condition})",
+                [key.key, *params],
+            )
+        column = _ATTRIBUTE_SQL[key.key] if alias == "r" else f"s.{key.key}"
+        if key.numeric:
+            return _number(column, op, target, f"{column} IS NOT NULL")  # type: ignore[arg-type]
+        return self.text_match(column, op, target)  # type: ignore[arg-type]
+
+    def _metric(self, key: str, op: str, target: float | tuple[float, ...]) -> _Sql:
+        column = self.metric(key)
+        if op in ("!=", "NOT IN"):
+            # NaN equals nothing and differs from everything, a stored NaN (NULL) too; a
+            # missing metric differs from nothing
+            values = _finite(target)
+            if not values:
+                return _HAS_METRIC, [key]
+            differs, params = _number(column, op, target, "")
+            return f"({_HAS_METRIC} AND ({column} IS NULL OR {differs}))", [key, *params]
+        return _number(column, op, target, "")
 
     def order_column(self, key: SearchKey) -> tuple[str, bool]:
         """(column, compared as text) for an ``order_by`` key other than a param."""
@@ -153,6 +164,22 @@ class _Query:
         order_sql = f" ORDER BY {', '.join(order)}" if order else ""
         text = f"SELECT * FROM ({inner}) s{outer}{order_sql}"
         return text, self.column_params + self.inner_params + self.outer_params
+
+
+def _finite(target: float | tuple[float, ...]) -> list[float]:
+    return [t for t in (target if isinstance(target, tuple) else (target,)) if not math.isnan(t)]
+
+
+def _number(column: str, op: str, target: float | tuple[float, ...], present: str) -> _Sql:
+    """``column op target`` on numbers; NaN targets equal nothing, so ``!=`` or ``NOT IN``
+    with only NaN is ``present`` (the column is set)."""
+    values = _finite(target)
+    if not values:
+        return (present, []) if op in ("!=", "NOT IN") else ("1 = 0", [])
+    params: list[object] = list(values)
+    if op in ("IN", "NOT IN"):
+        return f"{column} {op} ({','.join('?' * len(values))})", params
+    return f"{column} {op} ?", params
 
 
 def _experiments(query: _Query, experiment_ids: Sequence[str] | None) -> bool:
@@ -193,14 +220,14 @@ def search_runs(
 
     >>> search_runs(store, ["0"], "metrics.rmse < 1", ["metrics.rmse"], 10)  # doctest: +SKIP
     """
-    clauses = parse_clauses(filter_string)
+    tree = parse_expression(filter_string)
     order = parse_order(order_by)
     limit, skip = max(0, int(max_results)), max(0, int(offset))
     query = _Query(store.dialect, stages)
     if limit == 0 or not _experiments(query, experiment_ids):
         return []
-    for clause in clauses:
-        query.add(clause)
+    if tree is not None:
+        query.add(tree)
     if any(key.entity == "params" for key, _ in order):
         return _search_ordered_in_python(store, query, order, order_by, limit, skip)
     collate = ' COLLATE "C"' if store.dialect == "postgresql" else ""
@@ -223,12 +250,12 @@ def count_runs(
     >>> count_runs(store, ["0"], "metrics.rmse < 1")  # doctest: +SKIP
     12
     """
-    clauses = parse_clauses(filter_string)
+    tree = parse_expression(filter_string)
     query = _Query(store.dialect)
     if not _experiments(query, experiment_ids):
         return 0
-    for clause in clauses:
-        query.add(clause)
+    if tree is not None:
+        query.add(tree)
     sql, params = query.sql([])
     return int(store.read(f"SELECT COUNT(*) FROM ({sql}) AS matched", params)[0][0])
 
