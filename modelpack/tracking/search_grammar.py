@@ -16,9 +16,10 @@ spaces, dots or operator characters. Metrics, ``start_time`` and ``end_time`` co
 numbers, everything else with quoted strings. Keywords are case-insensitive and are only
 keywords outside quotes and backticks. The result is a tree of :class:`And` and
 :class:`Or` over :class:`Clause` leaves; errors are :class:`~modelpack.errors.InvalidInput`
-naming what was expected and the character position (counting from 1), never quoting more
-than a few characters of the filter. Limits: :data:`MAX_CLAUSES` comparisons,
-:data:`MAX_DEPTH` nested parentheses, :data:`MAX_IN_VALUES` values in all ``IN`` lists.
+naming what was expected and the character position (counting from 1); they quote none of
+the filter's text (a server may pass them on) and at most 20 characters of an unknown
+``order_by`` key. Limits: :data:`MAX_CLAUSES` comparisons, :data:`MAX_DEPTH` nested
+parentheses, :data:`MAX_IN_VALUES` values in all ``IN`` lists.
 """
 
 from __future__ import annotations
@@ -122,6 +123,14 @@ def _show(text: str) -> str:
     return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
 
 
+def _compares(key: SearchKey) -> str:
+    """What ``key`` compares with, in the grammar's own names (the key is user text)."""
+    kind = "numbers" if key.numeric else "strings"
+    if key.entity == "attributes":
+        return f"(attributes.{key.key} compares with {kind})"
+    return f"({key.entity} compare with {kind})"
+
+
 def parse_key(text: str) -> SearchKey:
     """``metrics.rmse``, ``params.`a b```, ``status``… as a :class:`SearchKey`."""
     text = text.strip()
@@ -147,7 +156,14 @@ class _Token:
     position: int  # counting from 1
 
     def shown(self) -> str:
-        return "the end of the filter" if self.kind == "end" else _show(self.text)
+        """What the token is, quoting only the grammar's own words: never user text."""
+        if self.kind == "end":
+            return "the end of the filter"
+        if self.kind == "string":
+            return "a quoted string"
+        if self.kind == "word":
+            return "a number" if _NUMBER.match(self.text) else "an unquoted word"
+        return repr(self.text)
 
 
 def _tokens(text: str) -> Iterator[_Token]:
@@ -192,7 +208,7 @@ class _Parser:
 
     def _fail(self, expected: str, token: _Token) -> InvalidInput:
         return InvalidInput(
-            f"search filter: expected {expected} at position {token.position}, got {token.shown()}"
+            f"search filter: at position {token.position}, expected {expected}; got {token.shown()}"
         )
 
     def parse(self) -> Filter:
@@ -233,7 +249,7 @@ class _Parser:
         if self._next.kind != ")":
             raise InvalidInput(
                 f"search filter: unbalanced parentheses, expected ')' to close the '(' at "
-                f"position {opening.position}, got {self._next.shown()} at position "
+                f"position {opening.position}; got {self._next.shown()} at position "
                 f"{self._next.position}"
             )
         self._take()
@@ -251,13 +267,16 @@ class _Parser:
             )
         try:
             key = parse_key(token.text)
-        except InvalidInput as err:
-            raise InvalidInput(f"{err} (position {token.position})") from None
+        except InvalidInput:
+            raise InvalidInput(
+                f"search filter: the key at position {token.position} is not known; use "
+                f"metrics.<key>, params.<key>, tags.<key> or one of attributes."
+                f"{{{', '.join(sorted(_ATTRIBUTES))}}} (`backtick` keys with special characters)"
+            ) from None
         op = self._operator(key)
         if op in ("IN", "NOT IN"):
             return Clause(key, op, self._in_list(key))  # type: ignore[arg-type]
-        name = f"{key.entity}.{key.key}"[:_SHOWN]
-        return Clause(key, op, self._value(key, f"to compare {name} with"))
+        return Clause(key, op, self._value(key, _compares(key)))
 
     def _operator(self, key: SearchKey) -> str:
         token = self._take()
@@ -297,21 +316,22 @@ class _Parser:
                 f"search filter: the IN list at position {opening.position} is empty; "
                 "name at least one value, e.g. IN ('a', 'b')"
             )
-        name = f"{key.entity}.{key.key}"[:_SHOWN]
-        purpose = f"in the IN list of {name}"
-        values = [self._value(key, purpose)]
-        while self._next.kind == ",":
-            self._take()
-            values.append(self._value(key, purpose))
-            if self._values + len(values) > MAX_IN_VALUES:
+        purpose = f"in the IN list {_compares(key)}"
+        values: list[float | str] = []
+        while True:
+            self._values += 1
+            if self._values > MAX_IN_VALUES:
                 raise InvalidInput(
                     f"search filter has more than {MAX_IN_VALUES} values in its IN lists "
                     f"(the list at position {opening.position}); search in steps"
                 )
+            values.append(self._value(key, purpose))
+            if self._next.kind != ",":
+                break
+            self._take()
         closing = self._take()
         if closing.kind != ")":
             raise self._fail("',' or ')' in the IN list", closing)
-        self._values += len(values)
         return tuple(values)
 
 
