@@ -1,13 +1,20 @@
 """``search_runs`` in the database: the filter, the order and the page run as one query.
 
-The filter and ``order_by`` are parsed by :mod:`modelpack.tracking.search` (whose
-Python predicate and :func:`~modelpack.tracking.search.order_runs` are the reference
-semantics) and compiled here to SQL on the store's tables: a metric is its latest
-point (highest step, then timestamp), a NaN metric matches only ``!=`` and sorts
-last, like a missing key; params, tags and string attributes compare as text (code
-point order: ``COLLATE "C"`` on PostgreSQL), ``LIKE`` is case-sensitive on both
-backends (``GLOB`` on SQLite) and ``ILIKE`` folds case as Python does (a registered function on SQLite,
-whose own LIKE folds ASCII only). Only the page of matching runs is then loaded whole.
+The filter and ``order_by`` are parsed by :mod:`modelpack.tracking.search_grammar`
+(:mod:`modelpack.tracking.search`'s Python predicate and
+:func:`~modelpack.tracking.search.order_runs` are the reference semantics) and compiled
+here to SQL on the store's tables: a metric is its latest point (highest step, then
+timestamp), a NaN metric matches only ``!=`` and ``NOT IN`` and sorts last, like a
+missing key; params, tags and string attributes compare as text (code point order:
+``COLLATE "C"`` on PostgreSQL), ``LIKE`` is case-sensitive on both backends (``GLOB`` on
+SQLite) and ``ILIKE`` folds case as Python does (a registered function on SQLite, whose
+own LIKE folds ASCII only). Values are always parameters, never SQL text.
+
+The query is ``SELECT * FROM (SELECT <run columns>, <latest value of each metric named>
+FROM runs r WHERE ...) s WHERE ...``: the filter's top-level AND terms that name no
+metric sit in the inner WHERE, the others (an OR across a metric and a param, say) in
+the outer one, with params and tags as ``EXISTS`` on ``s.run_id``. Only the page of
+matching runs is then loaded whole.
 
 Ordering by a param keeps Python's rule (numbers when every present value reads as
 one, text otherwise), which SQL cannot say: the database filters, the sort keys of the
