@@ -27,7 +27,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TypeAlias
 
 from modelpack.errors import InvalidInput
@@ -335,7 +334,6 @@ class _Parser:
         return tuple(values)
 
 
-@lru_cache(maxsize=128)
 def parse_expression(filter_string: str | None) -> Filter | None:
     """The tree of a filter string; ``None`` for an empty filter (every run)."""
     if not filter_string or not filter_string.strip():
