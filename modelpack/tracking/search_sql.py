@@ -30,10 +30,12 @@ from collections.abc import Sequence
 from modelpack.tracking.entities import Run, RunData, RunInfo
 from modelpack.tracking.runs import load_runs
 from modelpack.tracking.search import SearchKey, order_runs, parse_order
-from modelpack.tracking.search_grammar import And, Filter, Or, clauses, parse_expression
+from modelpack.tracking.search_grammar import And, Clause, Filter, Or, clauses, parse_expression
 from modelpack.tracking.stores import Store
 
 _Sql = tuple[str, list[object]]  # a condition and its parameters, in order
+_RUN_ID = SearchKey("attributes", "run_id")
+_EXPERIMENT_IN = "r.experiment_id IN"
 _PAGE_LOAD = 500  # run ids per load_runs query
 _EXPERIMENT_ID = re.compile(r"-?[0-9]{1,10}")
 _LATEST_METRIC = (
@@ -111,6 +113,10 @@ class _Query:
         decided in the inner WHERE over ``runs r``, the others in the outer WHERE over
         ``s``, where the metrics' latest values are columns."""
         for term in tree.terms if isinstance(tree, And) else (tree,):
+            if isinstance(term, Clause) and term.key == _RUN_ID and term.op in ("=", "IN"):
+                # a few runs by id: SQLite's planner, without statistics, would rather
+                # scan the experiment's index; unary + takes that index out of its choice
+                self.inner = [f"+{c}" if c.startswith(_EXPERIMENT_IN) else c for c in self.inner]
             if any(clause.key.entity == "metrics" for clause in clauses(term)):
                 sql, params = self.compile(term, "s")
                 self.outer.append(sql)
@@ -198,7 +204,7 @@ def _experiments(query: _Query, experiment_ids: Sequence[str] | None) -> bool:
     ids = [i for i in ids if -(2**31) <= i < 2**31]
     if not ids:
         return False
-    query.inner.append(f"r.experiment_id IN ({','.join('?' * len(ids))})")
+    query.inner.append(f"{_EXPERIMENT_IN} ({','.join('?' * len(ids))})")
     query.inner_params += ids
     return True
 

@@ -103,9 +103,9 @@ def _clause(rng: random.Random, ids: list[str]) -> str:
     return f"{key} {op} {_quoted(rng.choice(values))}"
 
 
-def _in_clause(rng: random.Random, ids: list[str]) -> str:
+def _in_clause(rng: random.Random, ids: list[str], kind: str = "") -> str:
     op = rng.choice(["IN", "NOT IN", "in", "Not In"])
-    kind = rng.choice(["metric", "attr_number", "text", "run_id"])
+    kind = kind or rng.choice(["metric", "attr_number", "text", "run_id"])
     if kind == "metric":
         key, pool = rng.choice(["metrics.m1", "metrics.m2", "metrics.none"]), NUMBERS
     elif kind == "attr_number":
@@ -174,12 +174,18 @@ def test_sql_search_with_or_in_and_parentheses_equals_the_python_reference(
     sizes = []
     for _ in range(250):
         filter_string = _tree(rng, ids)
+        if rng.random() < 0.2:  # a few runs by id, the rest of the filter ANDed
+            filter_string = f"{_in_clause(rng, ids, 'run_id')} and {filter_string}"
         order_by = _order(rng)
+        experiments = rng.choice([None, ["0"], ["0", "1"]])
         keep = parse_filter(filter_string)
-        expected = [r.info.run_id for r in order_runs([r for r in everything if keep(r)], order_by)]
-        found = search_runs(client.store, None, filter_string, order_by, 1000, 0)
+        candidates = [
+            r for r in everything if experiments is None or r.info.experiment_id in experiments
+        ]
+        expected = [r.info.run_id for r in order_runs(list(filter(keep, candidates)), order_by)]
+        found = search_runs(client.store, experiments, filter_string, order_by, 1000, 0)
         assert [r.info.run_id for r in found] == expected, (filter_string, order_by)
-        assert count_runs(client.store, None, filter_string) == len(expected), filter_string
+        assert count_runs(client.store, experiments, filter_string) == len(expected)
         sizes.append(len(expected))
     # neither mostly empty nor mostly everything: the filters decide something
     assert sum(0 < n < len(everything) for n in sizes) > 100
