@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypeAlias
 
 from modelpack.errors import InvalidInput
@@ -53,7 +54,8 @@ _TOKEN = re.compile(
     |(?P<word>(?:[^\s'"`(),=!<>]+|`[^`]*`|(?<=\.)'[^']*'|(?<=\.)"[^"]*")+)""",
     re.VERBOSE,
 )
-_SHOWN = 20  # characters of the user's filter an error may quote
+_SHOWN = 20  # characters of an order_by key an error may quote
+_CACHED_LENGTH = 20_000  # longer filters are parsed each time, not kept
 
 
 @dataclass(frozen=True)
@@ -338,6 +340,15 @@ def parse_expression(filter_string: str | None) -> Filter | None:
     """The tree of a filter string; ``None`` for an empty filter (every run)."""
     if not filter_string or not filter_string.strip():
         return None
+    if len(filter_string) <= _CACHED_LENGTH:
+        return _parse_cached(filter_string)
+    return _Parser(filter_string).parse()
+
+
+@lru_cache(maxsize=64)
+def _parse_cached(filter_string: str) -> Filter:
+    # a search parses its filter twice (the client checks it, the store compiles it);
+    # trees are immutable, and the cache holds at most 64 x 20 kB of filter text
     return _Parser(filter_string).parse()
 
 
