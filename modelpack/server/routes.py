@@ -12,13 +12,14 @@ from modelpack.server.endpoint import Endpoint, Permission
 from modelpack.tracking.client import Client
 from modelpack.tracking.entities import Metric
 from modelpack.tracking.names import check_value
+from modelpack.tracking.search import parse_filter
 from modelpack.tracking.stores.sql.lifecycle import rename_run
 
 PREFIX = "/api/2.0/mlflow"
 _BAD_SEARCH = (
     "filter or order_by could not be read: write comparisons such as metrics.rmse < 1, "
-    "params.depth = '3', tags.team = 'x' or attributes.status = 'FINISHED' joined with AND, "
-    "and order_by entries such as 'metrics.rmse ASC'"
+    "params.depth = '3', tags.team IN ('x', 'y') or attributes.status = 'FINISHED' joined "
+    "with AND and OR, and order_by entries such as 'metrics.rmse ASC'"
 )
 _READ_METHODS = ("GET", "POST")
 
@@ -158,6 +159,11 @@ def log_batch(client: Client, body: wire.LogBatch) -> dict[str, Any]:
 
 def search_runs(client: Client, body: wire.SearchRuns) -> dict[str, Any]:
     offset = offset_of(body.page_token)
+    try:
+        parse_filter(body.filter)
+    except InvalidInput as err:
+        # the grammar's messages name the position and what was expected, never the text
+        raise InvalidInput(err.message) from None
     try:
         # one more than the page: whether a next page exists, without counting
         found = client.search_runs(

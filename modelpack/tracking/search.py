@@ -1,8 +1,11 @@
-"""``search_runs`` filters and ordering, MLflow's syntax.
+"""``search_runs`` filters and ordering, MLflow's syntax plus ``OR`` and parentheses.
 
-A filter is clauses joined by ``and``: ``metrics.rmse < 0.5 and params.alpha = '0.1'
-and tags.team != 'x' and attributes.status = 'FINISHED'``. Keys with spaces or dots
-may be quoted with backticks. Ordering: ``["metrics.rmse DESC", "params.alpha"]``;
+A filter compares metrics, params, tags and attributes, joined by ``and`` and ``or``
+(``and`` binds tighter; parentheses group): ``metrics.rmse < 0.5 and (params.alpha IN
+('0.1', '1') or tags.team != 'x') and attributes.status = 'FINISHED'``. The grammar is
+:mod:`modelpack.tracking.search_grammar`; this module gives it meaning. A run that lacks
+a key fails every comparison on it (``!=`` and ``NOT IN`` too); a NaN metric equals
+nothing and differs from everything. Ordering: ``["metrics.rmse DESC", "params.alpha"]``;
 runs missing the key sort last either way.
 """
 
@@ -11,105 +14,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
-from modelpack.errors import InvalidInput
 from modelpack.tracking.entities import Run
-
-_ENTITIES = {
-    "metric": "metrics", "metrics": "metrics", "param": "params", "params": "params",
-    "parameter": "params", "parameters": "params", "tag": "tags", "tags": "tags",
-    "attribute": "attributes", "attributes": "attributes", "attr": "attributes", "run": "attributes",
-}  # fmt: skip
-_ATTRIBUTES = {"run_id", "run_name", "status", "start_time", "end_time", "experiment_id"}
-_NUMERIC_ATTRIBUTES = {"start_time", "end_time"}
-_CLAUSE = re.compile(
-    r"^\s*(?P<ident>.+?)\s*(?P<op>!=|<=|>=|=|<|>|\s(?:NOT\s+)?I?LIKE\s)\s*(?P<value>.+?)\s*$",
-    re.IGNORECASE | re.DOTALL,
+from modelpack.tracking.search_grammar import (
+    And,
+    Clause,
+    Filter,
+    Or,
+    SearchKey,
+    parse_expression,
+    parse_key,
 )
-_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|infinity|nan)$", re.I)
-
-
-@dataclass(frozen=True)
-class SearchKey:
-    """What a clause or an ``order_by`` entry names: ``entity`` is metrics, params, tags or
-    attributes; ``key`` the metric, param or tag key, or the attribute's name."""
-
-    entity: str
-    key: str
-
-    @property
-    def numeric(self) -> bool:
-        """Compared with numbers (metrics, start_time, end_time), not quoted strings."""
-        return self.entity == "metrics" or self.key in _NUMERIC_ATTRIBUTES
-
-    def get(self, run: Run) -> str | float | int | None:
-        if self.entity == "metrics":
-            return run.data.metrics.get(self.key)
-        if self.entity == "params":
-            return run.data.params.get(self.key)
-        if self.entity == "tags":
-            return run.data.tags.get(self.key)
-        value: str | float | int | None = getattr(run.info, self.key)
-        return value
-
-
-@dataclass(frozen=True)
-class Clause:
-    """One comparison of a filter: ``op`` is one of =, !=, <, <=, >, >=, LIKE, ILIKE,
-    NOT LIKE, NOT ILIKE; ``value`` a float for numeric keys, the unquoted text otherwise."""
-
-    key: SearchKey
-    op: str
-    value: float | str
-
-
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "`'\"":
-        return text[1:-1]
-    return text
-
-
-def _parse_key(text: str) -> SearchKey:
-    text = text.strip()
-    prefix, dot, rest = text.partition(".")
-    entity = _ENTITIES.get(prefix.lower()) if dot else None
-    if entity is None:
-        entity, rest = "attributes", text
-    key = _unquote(rest.strip())
-    if entity == "attributes":
-        key = {"name": "run_name", "run_uuid": "run_id"}.get(key, key)
-        if key not in _ATTRIBUTES:
-            raise InvalidInput(
-                f"search key '{text}' is not known: use metrics.<key>, params.<key>, "
-                f"tags.<key> or one of attributes.{{{', '.join(sorted(_ATTRIBUTES))}}}"
-            )
-    return SearchKey(entity, key)
-
-
-def _split_and(text: str) -> list[str]:
-    clauses: list[str] = []
-    current: list[str] = []
-    quote, i = "", 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "`'\"":
-            quote = ch
-        elif text[i : i + 5].lower() == " and " or (
-            text[i : i + 4].lower() == "and " and i > 0 and text[i - 1].isspace()
-        ):
-            clauses.append("".join(current))
-            current, i = [], i + (5 if ch == " " else 4)
-            continue
-        current.append(ch)
-        i += 1
-    if quote:
-        raise InvalidInput("search filter has an unclosed quote")
-    clauses.append("".join(current))
-    return [clause for clause in clauses if clause.strip()]
 
 
 @lru_cache(maxsize=256)
@@ -133,35 +49,24 @@ _NUMERIC_OPS: dict[str, Callable[[float, float], bool]] = {
     "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
 }  # fmt: skip
-_STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE")
 
 
-def _clause(key: SearchKey, op: str, raw: str) -> Clause:
-    op = " ".join(op.upper().split())
-    if key.numeric:
-        if not _NUMBER.match(raw):
-            raise InvalidInput(
-                f"'{key.entity}.{key.key}' compares with a number, got {raw[:20]!r}; "
-                "write e.g. metrics.rmse < 0.5"
-            )
-        if op not in _NUMERIC_OPS:
-            raise InvalidInput(f"operator {op} does not apply to numbers; use =, !=, <, <=, >, >=")
-        return Clause(key, op, float(raw))
-    if len(raw) < 2 or raw[0] != raw[-1] or raw[0] not in "'\"":
-        raise InvalidInput(
-            f"'{key.entity}.{key.key}' compares with a quoted string; write e.g. "
-            f"{key.entity}.{key.key} = 'value'"
-        )
-    if op not in _STRING_OPS:
-        raise InvalidInput(f"operator {op} does not apply to strings; use =, !=, LIKE or ILIKE")
-    return Clause(key, op, raw[1:-1])
+def _number_predicate(key: SearchKey, op: str, target: float | tuple[float, ...]) -> Predicate:
+    if isinstance(target, tuple):
+        # IN is = with any value, NOT IN is != with every value (NaN: equal to none)
+        targets = [t for t in target if not math.isnan(t)]
+        if op == "IN":
+            return lambda run: (v := key.get(run)) is not None and float(v) in targets
+        return lambda run: (v := key.get(run)) is not None and float(v) not in targets
+    compare = _NUMERIC_OPS[op]
+    return lambda run: (v := key.get(run)) is not None and compare(float(v), target)
 
 
-def _predicate(clause: Clause) -> Predicate:
-    key, op, target = clause.key, clause.op, clause.value
-    if isinstance(target, float):
-        compare = _NUMERIC_OPS[op]
-        return lambda run: (v := key.get(run)) is not None and compare(float(v), target)
+def _text_predicate(key: SearchKey, op: str, target: str | tuple[str, ...]) -> Predicate:
+    if isinstance(target, tuple):
+        negate = op == "NOT IN"
+        targets = set(target)
+        return lambda run: (v := key.get(run)) is not None and ((str(v) in targets) != negate)
     if op in ("LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"):
         pattern = _like(target, re.IGNORECASE if "ILIKE" in op else 0)
         negate = op.startswith("NOT")
@@ -173,20 +78,15 @@ def _predicate(clause: Clause) -> Predicate:
     return lambda run: (v := key.get(run)) is not None and str(v) != target
 
 
-def parse_clauses(filter_string: str | None) -> list[Clause]:
-    """The clauses of an MLflow filter string, joined by AND (empty: none)."""
-    if not filter_string or not filter_string.strip():
-        return []
-    clauses = []
-    for text in _split_and(filter_string):
-        match = _CLAUSE.match(text)
-        if not match:
-            raise InvalidInput(
-                "search filter clause must look like `<metrics|params|tags>.<key> <op> <value>`, "
-                f"got a clause of {len(text)} characters"
-            )
-        clauses.append(_clause(_parse_key(match["ident"]), match["op"], match["value"]))
-    return clauses
+def _predicate(tree: Filter) -> Predicate:
+    if isinstance(tree, (And, Or)):
+        terms = [_predicate(term) for term in tree.terms]
+        if isinstance(tree, And):
+            return lambda run: all(term(run) for term in terms)
+        return lambda run: any(term(run) for term in terms)
+    if tree.key.numeric:
+        return _number_predicate(tree.key, tree.op, tree.value)  # type: ignore[arg-type]
+    return _text_predicate(tree.key, tree.op, tree.value)  # type: ignore[arg-type]
 
 
 def parse_order(order_by: Sequence[str] | None) -> list[tuple[SearchKey, bool]]:
@@ -196,7 +96,7 @@ def parse_order(order_by: Sequence[str] | None) -> list[tuple[SearchKey, bool]]:
         parts = clause.strip().rsplit(None, 1)
         descending = len(parts) == 2 and parts[1].upper() == "DESC"
         text = parts[0] if len(parts) == 2 and parts[1].upper() in ("ASC", "DESC") else clause
-        order.append((_parse_key(text), descending))
+        order.append((parse_key(text), descending))
     return order
 
 
@@ -204,10 +104,10 @@ def parse_filter(filter_string: str | None) -> Predicate:
     """A predicate over runs from an MLflow filter string (empty: every run).
 
     The reference semantics: :mod:`modelpack.tracking.stores.sql.search` runs the same
-    clauses in the database and is tested against this.
+    filter in the database and is tested against this.
     """
-    predicates = [_predicate(clause) for clause in parse_clauses(filter_string)]
-    return lambda run: all(predicate(run) for predicate in predicates)
+    tree = parse_expression(filter_string)
+    return (lambda run: True) if tree is None else _predicate(tree)
 
 
 def order_runs(runs: list[Run], order_by: Sequence[str] | None) -> list[Run]:
@@ -241,7 +141,6 @@ __all__ = [
     "SearchKey",
     "ilike",
     "order_runs",
-    "parse_clauses",
     "parse_filter",
     "parse_order",
 ]

@@ -89,7 +89,7 @@ def test_models_workflow(populated: str, make_model_dir: MakeModelDir) -> None:
         (["models", "register", "models:/iris", "x"], "model URI must look like"),
         (["models", "register", ".", "a/b"], "must not contain '/'"),
         (["runs", "show", "nope"], "run id must be 32"),
-        (["runs", "list", "--filter", "metrics.a < 'x'"], "compares with a number"),
+        (["runs", "list", "--filter", "metrics.a < 'x'"], "expected a number"),
         (["runs", "list", "-n", "ghost"], "no experiment named 'ghost'"),
     ],
 )

@@ -18,7 +18,7 @@ from modelpack.errors import InvalidInput
 from modelpack.tracking import Client, Metric
 from modelpack.tracking.search import order_runs, parse_filter
 from modelpack.tracking.stores.sql.runs import load_runs
-from modelpack.tracking.stores.sql.search import search_runs
+from modelpack.tracking.stores.sql.search import count_runs, search_runs
 
 SEED = 20261202
 NUMBERS = ["0", "0.5", "-1", "2.5", "1e3", "inf", "-inf", "nan", "3"]
@@ -103,6 +103,31 @@ def _clause(rng: random.Random, ids: list[str]) -> str:
     return f"{key} {op} {_quoted(rng.choice(values))}"
 
 
+def _in_clause(rng: random.Random, ids: list[str], kind: str = "") -> str:
+    op = rng.choice(["IN", "NOT IN", "in", "Not In"])
+    kind = kind or rng.choice(["metric", "attr_number", "text", "run_id"])
+    if kind == "metric":
+        key, pool = rng.choice(["metrics.m1", "metrics.m2", "metrics.none"]), NUMBERS
+    elif kind == "attr_number":
+        key, pool = rng.choice(["start_time", "end_time"]), ["1", "2", "5", "7", "nan", "3.5"]
+    elif kind == "run_id":
+        key, pool = "attributes.run_id", [_quoted(i) for i in ids[:12]] + ["'nope'"]
+    else:
+        key = rng.choice(["params.p1", "tags.t2", "run_name", "status", "experiment_id"])
+        pool = [_quoted(t) for t in TEXTS + ["FINISHED", "RUNNING", "r1", "R1x", "0"]]
+    values = rng.sample(pool, rng.randint(1, 4))
+    return f"{key} {op} ({', '.join(values)})"
+
+
+def _tree(rng: random.Random, ids: list[str], depth: int = 0) -> str:
+    """A generated filter with AND, OR (any case), parentheses and IN lists."""
+    if depth >= 3 or rng.random() < 0.35:
+        return _in_clause(rng, ids) if rng.random() < 0.4 else _clause(rng, ids)
+    joiner = rng.choice([" and ", " or ", " AND ", " Or "])
+    text = joiner.join(_tree(rng, ids, depth + 1) for _ in range(rng.randint(2, 3)))
+    return f"({text})" if rng.random() < 0.7 else text
+
+
 def _order(rng: random.Random) -> list[str]:
     keys = [
         "metrics.m1", "metrics.m2", "tags.t1", "params.p1", "params.p2", "start_time",
@@ -139,6 +164,33 @@ def test_sql_search_equals_the_python_reference(tracking_uri: str) -> None:
     assert checked > 60  # the generated filters are not all empty matches
 
 
+def test_sql_search_with_or_in_and_parentheses_equals_the_python_reference(
+    tracking_uri: str,
+) -> None:
+    rng = random.Random(SEED + 1)
+    client = Client()
+    ids = _make_runs(client, rng)
+    everything = load_runs(client.store, "lifecycle_stage = 'active'", [])
+    sizes = []
+    for _ in range(250):
+        filter_string = _tree(rng, ids)
+        if rng.random() < 0.2:  # a few runs by id, the rest of the filter ANDed
+            filter_string = f"{_in_clause(rng, ids, 'run_id')} and {filter_string}"
+        order_by = _order(rng)
+        experiments = rng.choice([None, ["0"], ["0", "1"]])
+        keep = parse_filter(filter_string)
+        candidates = [
+            r for r in everything if experiments is None or r.info.experiment_id in experiments
+        ]
+        expected = [r.info.run_id for r in order_runs(list(filter(keep, candidates)), order_by)]
+        found = search_runs(client.store, experiments, filter_string, order_by, 1000, 0)
+        assert [r.info.run_id for r in found] == expected, (filter_string, order_by)
+        assert count_runs(client.store, experiments, filter_string) == len(expected)
+        sizes.append(len(expected))
+    # neither mostly empty nor mostly everything: the filters decide something
+    assert sum(0 < n < len(everything) for n in sizes) > 100
+
+
 def test_found_runs_carry_all_their_data(tracking_uri: str) -> None:
     client = Client()
     run_id = client.create_run("0").info.run_id
@@ -168,6 +220,9 @@ def test_filter_values_reach_the_database_as_parameters(tracking_uri: str) -> No
     client.set_tag(run_id, "note", "x' OR '1'='1")
     assert client.search_runs(["0"], "tags.note = \"x' OR '1'='1\"")[0].info.run_id == run_id
     assert client.search_runs(["0"], 'tags.note = "\' OR 1=1 --"') == []
+    found = client.search_runs(["0"], "tags.note IN ('?', \"x' OR '1'='1\") or tags.x IN (')')")
+    assert [r.info.run_id for r in found] == [run_id]
+    assert client.search_runs(["0"], "tags.note NOT IN (\"x' OR '1'='1\")") == []
     with pytest.raises(InvalidInput):
         client.search_runs(["0"], "params.a < '1'")
     assert client.search_runs([], "") == []

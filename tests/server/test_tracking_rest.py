@@ -181,6 +181,48 @@ def test_search_runs_filters_orders_and_pages(tracking_server: RunningServer) ->
     assert bad_filter.status_code == 400
 
 
+def test_search_runs_takes_or_in_and_parentheses(tracking_server: RunningServer) -> None:
+    experiment_id = _post(tracking_server, "/experiments/create", {"name": "grammar"}).json()[
+        "experiment_id"
+    ]
+    ids = {}
+    for name, score, team in (("low", 1, "a"), ("mid", 2, "b"), ("high", 3, "c")):
+        run = _post(
+            tracking_server, "/runs/create", {"experiment_id": experiment_id, "run_name": name}
+        ).json()
+        ids[name] = run["run"]["info"]["run_id"]
+        _post(
+            tracking_server,
+            "/runs/log-batch",
+            {
+                "run_id": ids[name],
+                "metrics": [{"key": "score", "value": score, "timestamp": 1, "step": 0}],
+                "tags": [{"key": "team", "value": team}],
+            },
+        )
+    body = {
+        "experiment_ids": [experiment_id],
+        # a metric and a tag in one disjunction, grouped, with an IN list
+        "filter": "(metrics.score >= 3 OR tags.team IN ('a', 'z')) and run_name NOT IN ('mid')",
+        "order_by": ["metrics.score ASC"],
+    }
+    answer = _post(tracking_server, "/runs/search", body)
+    assert answer.status_code == 200, answer.text
+    assert [r["info"]["run_id"] for r in answer.json()["runs"]] == [ids["low"], ids["high"]]
+    unbalanced = _post(
+        tracking_server,
+        "/runs/search",
+        {"experiment_ids": [experiment_id], "filter": "(metrics.score > 1 or tags.team = 'a'"},
+    )
+    assert unbalanced.status_code == 400
+    assert unbalanced.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "expected ')' to close the '(' at position 1" in unbalanced.json()["message"]
+    for bad in ("tags.team IN ('Zq9secret' 'x')", "metrics.score > 'Zq9secret'", "Zq9secret = 'x'"):
+        answer = _post(tracking_server, "/runs/search", {"filter": bad})
+        assert answer.status_code == 400 and "position" in answer.json()["message"]
+        assert "Zq9secret" not in answer.text
+
+
 def test_run_errors_are_4xx_and_store_is_unchanged(tracking_server: RunningServer) -> None:
     run_id = _new_run(tracking_server, "immutable")
     _post(tracking_server, "/runs/log-parameter", {"run_id": run_id, "key": "p", "value": "1"})

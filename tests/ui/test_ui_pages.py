@@ -43,6 +43,17 @@ def test_runs_table_pages_sorts_and_filters(ui_server: UiServer) -> None:
     assert sorted(alpha3) == [f"r{i:02d}" for i in range(30) if i % 5 == 3]
 
 
+def test_runs_table_filters_with_or_in_and_parentheses(ui_server: UiServer) -> None:
+    path = f"/experiments/{ui_server.seeded.experiment_id}"
+    text = "(params.alpha IN ('3', '4') or metrics.acc > 0.9) and tags.team != 'none'"
+    names = _run_names(_get(ui_server, path, filter=text).text)
+    expected = [f"r{i:02d}" for i in range(30) if i % 5 in (3, 4) or i / 30 > 0.9]
+    assert sorted(names) == expected
+    unbalanced = _get(ui_server, path, filter="(params.alpha IN ('3') or metrics.acc > 0.9")
+    assert 'role="alert" id="filter-error"' in unbalanced.text
+    assert "to close the" in unbalanced.text and "at position 1" in unbalanced.text
+
+
 def test_chosen_columns_and_view_stay_in_the_links(ui_server: UiServer) -> None:
     path = f"/experiments/{ui_server.seeded.experiment_id}"
     page = _get(ui_server, path, col="tags.team", filter="metrics.acc > 0.5", size=25)

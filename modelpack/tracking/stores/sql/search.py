@@ -1,13 +1,20 @@
 """``search_runs`` in the database: the filter, the order and the page run as one query.
 
-The filter and ``order_by`` are parsed by :mod:`modelpack.tracking.search` (whose
-Python predicate and :func:`~modelpack.tracking.search.order_runs` are the reference
-semantics) and compiled here to SQL on the store's tables: a metric is its latest
-point (highest step, then timestamp), a NaN metric matches only ``!=`` and sorts
-last, like a missing key; params, tags and string attributes compare as text (code
-point order: ``COLLATE "C"`` on PostgreSQL), ``LIKE`` is case-sensitive on both
-backends (``GLOB`` on SQLite) and ``ILIKE`` folds case as Python does (a registered function on SQLite,
-whose own LIKE folds ASCII only). Only the page of matching runs is then loaded whole.
+The filter and ``order_by`` are parsed by :mod:`modelpack.tracking.search_grammar`
+(:mod:`modelpack.tracking.search`'s Python predicate and
+:func:`~modelpack.tracking.search.order_runs` are the reference semantics) and compiled
+here to SQL on the store's tables: a metric is its latest point (highest step, then
+timestamp), a NaN metric matches only ``!=`` and ``NOT IN`` and sorts last, like a
+missing key; params, tags and string attributes compare as text (code point order:
+``COLLATE "C"`` on PostgreSQL), ``LIKE`` is case-sensitive on both backends (``GLOB`` on
+SQLite) and ``ILIKE`` folds case as Python does (a registered function on SQLite, whose
+own LIKE folds ASCII only). Values are always parameters, never SQL text.
+
+The query is ``SELECT * FROM (SELECT <run columns>, <latest value of each metric named>
+FROM runs r WHERE ...) s WHERE ...``: the filter's top-level AND terms that name no
+metric sit in the inner WHERE, the others (an OR across a metric and a param, say) in
+the outer one, with params and tags as ``EXISTS`` on ``s.run_id``. Only the page of
+matching runs is then loaded whole.
 
 Ordering by a param keeps Python's rule (numbers when every present value reads as
 one, text otherwise), which SQL cannot say: the database filters, the sort keys of the
@@ -21,10 +28,14 @@ import re
 from collections.abc import Sequence
 
 from modelpack.tracking.entities import Run, RunData, RunInfo
-from modelpack.tracking.search import Clause, SearchKey, order_runs, parse_clauses, parse_order
+from modelpack.tracking.search import SearchKey, order_runs, parse_order
+from modelpack.tracking.search_grammar import And, Clause, Filter, Or, clauses, parse_expression
 from modelpack.tracking.stores.sql.engine import Store
 from modelpack.tracking.stores.sql.runs import load_runs
 
+_Sql = tuple[str, list[object]]  # a condition and its parameters, in order
+_RUN_ID = SearchKey("attributes", "run_id")
+_EXPERIMENT_IN = "r.experiment_id IN"
 _PAGE_LOAD = 500  # run ids per load_runs query
 _EXPERIMENT_ID = re.compile(r"-?[0-9]{1,10}")
 _LATEST_METRIC = (
@@ -83,58 +94,71 @@ class _Query:
             self.column_params.append(key)
         return f"s.{name}"
 
-    def text_match(self, column: str, op: str, target: str) -> tuple[str, object]:
-        """SQL for ``column op target`` on text (``?`` for the one parameter)."""
+    def text_match(self, column: str, op: str, target: str | tuple[str, ...]) -> _Sql:
+        """SQL for ``column op target`` on text."""
+        if isinstance(target, tuple):
+            return f"{column} {op} ({','.join('?' * len(target))})", list(target)
         if op in ("=", "!="):
-            return f"{column} {op} ?", target
+            return f"{column} {op} ?", [target]
         negate = "NOT " if op.startswith("NOT") else ""
         if self.dialect == "sqlite":
             if "ILIKE" in op:
-                return f"{negate}modelpack_ilike({column}, ?)", target
-            return f"{negate}({column} GLOB ?)", _glob(target)
+                return f"{negate}modelpack_ilike({column}, ?)", [target]
+            return f"{negate}({column} GLOB ?)", [_glob(target)]
         like = "ILIKE" if "ILIKE" in op else "LIKE"
-        return f"{negate}({column} {like} ? ESCAPE '')", target
+        return f"{negate}({column} {like} ? ESCAPE '')", [target]
 
-    def add(self, clause: Clause) -> None:
-        key, op, target = clause.key, clause.op, clause.value
-        if isinstance(target, float):
-            self._add_number(key, op, target)
-            return
-        if key.entity in ("params", "tags"):
-            table = key.entity
-            condition, value = self.text_match("x.value", op, target)
-            self.inner.append(
-                f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.run_id AND x.key = ? "
-                f"AND {condition})"
-            )
-            self.inner_params += [key.key, value]
-            return
-        condition, value = self.text_match(_ATTRIBUTE_SQL[key.key], op, target)
-        self.inner.append(condition)
-        self.inner_params.append(value)
+    def add(self, tree: Filter) -> None:
+        """AND ``tree`` to the query: each of its top-level terms that names no metric is
+        decided in the inner WHERE over ``runs r``, the others in the outer WHERE over
+        ``s``, where the metrics' latest values are columns."""
+        for term in tree.terms if isinstance(tree, And) else (tree,):
+            if isinstance(term, Clause) and term.key == _RUN_ID and term.op in ("=", "IN"):
+                # a few runs by id: SQLite's planner, without statistics, would rather
+                # scan the experiment's index; unary + takes that index out of its choice
+                self.inner = [f"+{c}" if c.startswith(_EXPERIMENT_IN) else c for c in self.inner]
+            if any(clause.key.entity == "metrics" for clause in clauses(term)):
+                sql, params = self.compile(term, "s")
+                self.outer.append(sql)
+                self.outer_params += params
+            else:
+                sql, params = self.compile(term, "r")
+                self.inner.append(sql)
+                self.inner_params += params
 
-    def _add_number(self, key: SearchKey, op: str, target: float) -> None:
+    def compile(self, tree: Filter, alias: str) -> _Sql:
+        """One SQL condition for ``tree`` on the run row ``alias`` (``r`` inner, ``s`` outer;
+        metrics only on ``s``)."""
+        if isinstance(tree, (And, Or)):
+            parts = [self.compile(term, alias) for term in tree.terms]
+            joiner = " AND " if isinstance(tree, And) else " OR "
+            return f"({joiner.join(sql for sql, _ in parts)})", [p for _, ps in parts for p in ps]
+        key, op, target = tree.key, tree.op, tree.value
         if key.entity == "metrics":
-            column = self.metric(key.key)
-            if math.isnan(target) or op == "!=":
-                # NaN equals nothing and differs from everything, a stored NaN (NULL) too
-                self.outer.append(_HAS_METRIC)
-                self.outer_params.append(key.key)
-                if not math.isnan(target):
-                    self.outer.append(f"({column} IS NULL OR {column} != ?)")
-                    self.outer_params.append(target)
-                elif op != "!=":
-                    self.outer.append("1 = 0")
-                return
-            self.outer.append(f"{column} {op} ?")
-            self.outer_params.append(target)
-            return
-        column = _ATTRIBUTE_SQL[key.key]
-        if math.isnan(target):
-            self.inner.append(f"{column} IS NOT NULL" if op == "!=" else "1 = 0")
-            return
-        self.inner.append(f"{column} {op} ?")
-        self.inner_params.append(target)
+            return self._metric(key.key, op, target)  # type: ignore[arg-type]
+        if key.entity in ("params", "tags"):
+            condition, params = self.text_match("x.value", op, target)  # type: ignore[arg-type]
+            return (
+                f"EXISTS (SELECT 1 FROM {key.entity} x WHERE x.run_id = {alias}.run_id "
+                f"AND x.key = ? AND {condition})",
+                [key.key, *params],
+            )
+        column = _ATTRIBUTE_SQL[key.key] if alias == "r" else f"s.{key.key}"
+        if key.numeric:
+            return _number(column, op, target, f"{column} IS NOT NULL")  # type: ignore[arg-type]
+        return self.text_match(column, op, target)  # type: ignore[arg-type]
+
+    def _metric(self, key: str, op: str, target: float | tuple[float, ...]) -> _Sql:
+        column = self.metric(key)
+        if op in ("!=", "NOT IN"):
+            # NaN equals nothing and differs from everything, a stored NaN (NULL) too; a
+            # missing metric differs from nothing
+            values = _finite(target)
+            if not values:
+                return _HAS_METRIC, [key]
+            differs, params = _number(column, op, target, "")
+            return f"({_HAS_METRIC} AND ({column} IS NULL OR {differs}))", [key, *params]
+        return _number(column, op, target, "")
 
     def order_column(self, key: SearchKey) -> tuple[str, bool]:
         """(column, compared as text) for an ``order_by`` key other than a param."""
@@ -155,6 +179,22 @@ class _Query:
         return text, self.column_params + self.inner_params + self.outer_params
 
 
+def _finite(target: float | tuple[float, ...]) -> list[float]:
+    return [t for t in (target if isinstance(target, tuple) else (target,)) if not math.isnan(t)]
+
+
+def _number(column: str, op: str, target: float | tuple[float, ...], present: str) -> _Sql:
+    """``column op target`` on numbers; NaN targets equal nothing, so ``!=`` or ``NOT IN``
+    with only NaN is ``present`` (the column is set)."""
+    values = _finite(target)
+    if not values:
+        return (present, []) if op in ("!=", "NOT IN") else ("1 = 0", [])
+    params: list[object] = list(values)
+    if op in ("IN", "NOT IN"):
+        return f"{column} {op} ({','.join('?' * len(values))})", params
+    return f"{column} {op} ?", params
+
+
 def _experiments(query: _Query, experiment_ids: Sequence[str] | None) -> bool:
     if experiment_ids is None:
         return True
@@ -164,7 +204,7 @@ def _experiments(query: _Query, experiment_ids: Sequence[str] | None) -> bool:
     ids = [i for i in ids if -(2**31) <= i < 2**31]
     if not ids:
         return False
-    query.inner.append(f"r.experiment_id IN ({','.join('?' * len(ids))})")
+    query.inner.append(f"{_EXPERIMENT_IN} ({','.join('?' * len(ids))})")
     query.inner_params += ids
     return True
 
@@ -193,14 +233,14 @@ def search_runs(
 
     >>> search_runs(store, ["0"], "metrics.rmse < 1", ["metrics.rmse"], 10)  # doctest: +SKIP
     """
-    clauses = parse_clauses(filter_string)
+    tree = parse_expression(filter_string)
     order = parse_order(order_by)
     limit, skip = max(0, int(max_results)), max(0, int(offset))
     query = _Query(store.dialect, stages)
     if limit == 0 or not _experiments(query, experiment_ids):
         return []
-    for clause in clauses:
-        query.add(clause)
+    if tree is not None:
+        query.add(tree)
     if any(key.entity == "params" for key, _ in order):
         return _search_ordered_in_python(store, query, order, order_by, limit, skip)
     collate = ' COLLATE "C"' if store.dialect == "postgresql" else ""
@@ -223,12 +263,12 @@ def count_runs(
     >>> count_runs(store, ["0"], "metrics.rmse < 1")  # doctest: +SKIP
     12
     """
-    clauses = parse_clauses(filter_string)
+    tree = parse_expression(filter_string)
     query = _Query(store.dialect)
     if not _experiments(query, experiment_ids):
         return 0
-    for clause in clauses:
-        query.add(clause)
+    if tree is not None:
+        query.add(tree)
     sql, params = query.sql([])
     return int(store.read(f"SELECT COUNT(*) FROM ({sql}) AS matched", params)[0][0])
 
