@@ -15,7 +15,7 @@ from modelpack.errors import IntegrityError, InvalidURI, ModelNotFound, NotFound
 from modelpack.tracking.snapshots.cache import cached_version_dir, downloaded_artifact, evict
 from modelpack.tracking.snapshots.digest import blob_key
 from modelpack.tracking.snapshots.verify import verify_version_dir
-from modelpack.tracking.stores.sql import registry, runs
+from modelpack.tracking.stores.sql import registry_read, runs
 from modelpack.tracking.stores.sql.artifacts import artifact_store, run_artifact_key
 from modelpack.tracking.stores.sql.engine import Store
 from modelpack.tracking.uri_forms import parse_models_uri, parse_runs_uri
@@ -26,13 +26,13 @@ def models_uri_version(store: Store, uri: str) -> tuple[str, int]:
     name, kind, value = parse_models_uri(uri)
     if kind == "version":
         version = int(value)
-        registry.get_model_version(store, name, version)
+        registry_read.get_model_version(store, name, version)
     elif kind == "latest":
-        version = registry.latest_version(store, name)
+        version = registry_read.latest_version(store, name)
     elif kind == "stage":
-        version = registry.version_in_stage(store, name, value)
+        version = registry_read.version_in_stage(store, name, value)
     else:
-        version = registry.version_for_alias(store, name, value)
+        version = registry_read.version_for_alias(store, name, value)
     return name, version
 
 
