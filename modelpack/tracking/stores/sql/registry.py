@@ -2,29 +2,41 @@
 the garbage collection of blobs no version references (reads are in ``registry_read``,
 other edits in ``registry_edit``).
 
-Registering copies the model directory into local staging, verifies the copy, and
-publishes it as a content-addressed blob before the version row is committed: on S3
+Registering hashes the model directory first: when the store holds a complete blob with
+that digest, the version shares it and nothing is copied. Otherwise it copies the
+directory into local staging, verifies the copy, and publishes it as a
+content-addressed blob before the version row is committed: on S3
 the upload happens before the write transaction (a slow upload holds no lock) and the
 transaction checks the blob is still whole; on a local store the rename happens inside
 it. A crash or failed upload at any point leaves either no row (and at most orphan
 blobs) or a row whose files are complete; version numbers come from a per-model
 counter, so they are never duplicated, skipped or reused. On PostgreSQL a version
 without tags takes one statement instead of a transaction: the blob is published
-first, then one INSERT ... RETURNING allocates the number and records the version.
+first, then one INSERT ... RETURNING allocates the number and records the version;
+an advisory lock on the digest keeps the blob from being collected in between.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from modelpack.errors import AlreadyExists
+from modelpack.errors import AlreadyExists, StoreError
 from modelpack.tracking.entities import ModelVersion, RegisteredModel
-from modelpack.tracking.snapshots.digest import blob_key, publish_blob, remove_tree
-from modelpack.tracking.stores.sql.artifacts import artifact_store, blob_location, snapshot
+from modelpack.tracking.snapshots.digest import BlobGone, blob_key, publish_blob, remove_tree
+from modelpack.tracking.stores.sql.artifacts import (
+    Snapshot,
+    artifact_store,
+    blob_location,
+    snapshot,
+)
 from modelpack.tracking.stores.sql.engine import IntegrityViolation, Store, Tx
 from modelpack.tracking.stores.sql.registry_read import get_registered_model, no_model_error
 from modelpack.tracking.stores.sql.runs import now_ms
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 def create_registered_model(
@@ -64,6 +76,28 @@ _ALLOCATE = (
     "UPDATE registered_models SET last_version = last_version + 1, last_updated_time = ? "
     "WHERE name = ? RETURNING last_version"
 )
+
+# PostgreSQL: a blob is collected only under an exclusive advisory lock on its digest, and
+# a registration holds the shared one from its check that the blob is whole until its row
+# is committed. The one-statement path takes the lock for the session before the check;
+# its statement takes the transaction-level lock (granted at once: this session holds
+# the shared lock already) and only then lets the session's go, so the protection has no
+# gap; it records nothing if the session lock was lost (a new connection after an error).
+_KEY = "hashtextextended(?, 0)"
+_HANDOVER = (
+    f"held AS (SELECT CASE WHEN pg_advisory_xact_lock_shared({_KEY})::text = '' "
+    f"THEN pg_advisory_unlock_shared({_KEY}) ELSE false END AS held)"
+)
+_CREATE_AND_ALLOCATE_HELD = (
+    "INSERT INTO registered_models (name, creation_time, last_updated_time, last_version) "
+    "SELECT ?, ?, ?, 1 FROM held WHERE held ON CONFLICT (name) DO UPDATE SET "
+    "last_version = registered_models.last_version + 1, "
+    "last_updated_time = excluded.last_updated_time RETURNING last_version"
+)
+_ALLOCATE_HELD = (
+    "UPDATE registered_models SET last_version = last_version + 1, last_updated_time = ? "
+    "FROM held WHERE name = ? AND held RETURNING last_version"
+)
 _RECORD = (
     "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
     "description, source, run_id, blob) SELECT ?, last_version, ?, ?, ?, ?, ?, ? FROM allocated "
@@ -71,39 +105,71 @@ _RECORD = (
 )
 
 
+def _release(store: Store, held_on: Connection, digest: str) -> None:
+    """Let go of the session lock taken on ``held_on``: unlock it while it is still this
+    thread's connection, else (or if that fails) close it, which releases the lock,
+    rather than let the pool hand a locked connection to someone else."""
+    if store.connection() is held_on:
+        try:
+            store.execute(f"SELECT pg_advisory_unlock_shared({_KEY})", [digest])
+            return
+        except Exception:
+            pass
+    try:
+        held_on.invalidate()
+    except Exception:
+        pass
+
+
 def _publish_in_one_statement(
     store: Store,
     name: str,
-    staged: Path,
-    digest: str,
+    snap: Snapshot,
     record: tuple[str, str | None, str],
     create_model: bool,
 ) -> tuple[int, int]:
-    """PostgreSQL, no tags: publish the blob, then one autocommitted statement allocates
-    the next number (the row lock serialises concurrent writers) and inserts the version."""
+    """PostgreSQL, no tags: lock the digest, make sure the blob is whole, then one
+    autocommitted statement allocates the next number (the row lock serialises
+    concurrent writers) and inserts the version."""
     source, run_id, description = record
-    publish_blob(artifact_store(store), digest, staged)
-    stamp = now_ms()
-    if create_model:
-        allocate, params = _CREATE_AND_ALLOCATE, [name, stamp, stamp]
-    else:
-        allocate, params = _ALLOCATE, [stamp, name]
-    row = store.execute(
-        f"WITH allocated AS ({allocate}) {_RECORD}",
-        [*params, name, stamp, stamp, description, source, run_id, digest],
-    ).fetchone()
-    if row is None:
-        collect_garbage(store, {digest})  # the blob placed for a model that does not exist
-        raise no_model_error(name)
-    return int(row[0]), stamp
+    digest = snap.digest
+    for _ in range(3):
+        held_on = store.connection()
+        store.execute(f"SELECT pg_advisory_lock_shared({_KEY})", [digest])
+        try:
+            publish_blob(artifact_store(store), digest, snap.files, snap.staged)
+            stamp = now_ms()
+            if create_model:
+                allocate, params = _CREATE_AND_ALLOCATE_HELD, [name, stamp, stamp]
+            else:
+                allocate, params = _ALLOCATE_HELD, [stamp, name]
+            row = store.execute(
+                f"WITH {_HANDOVER}, allocated AS ({allocate}) {_RECORD}",
+                [digest, digest, *params, name, stamp, stamp, description, source, run_id, digest],
+            ).fetchone()
+        except BaseException:
+            _release(store, held_on, digest)
+            raise
+        if row is not None:
+            return int(row[0]), stamp
+        _release(store, held_on, digest)
+        if not create_model and not store.read(
+            "SELECT 1 FROM registered_models WHERE name = ?", (name,)
+        ):
+            collect_garbage(store, {digest})  # the blob placed for a model that does not exist
+            raise no_model_error(name)
+        # the connection changed between the lock and the statement: lock and check again
+    raise StoreError(
+        f"registering a version of '{name}' lost its database connection three times in a "
+        "row; check the database server and register it again"
+    )
 
 
 def publish_version(
     store: Store,
     conn: Tx,
     name: str,
-    staged: Path,
-    digest: str,
+    snap: Snapshot,
     record: tuple[str, str | None, str],
     stamp: int | None = None,
     create_model: bool = False,
@@ -125,15 +191,43 @@ def publish_version(
     if row is None:
         raise no_model_error(name)
     version = int(row[0])
+    if conn.dialect == "postgresql":  # SQLite's write transaction excludes collection already
+        conn.execute(f"SELECT pg_advisory_xact_lock_shared({_KEY})", (snap.digest,))
     # Locally this is the rename that publishes the blob; on S3 the upload happened before
     # the transaction and this only re-checks it (a concurrent delete may have collected it).
-    publish_blob(artifact_store(store), digest, staged)
+    publish_blob(artifact_store(store), snap.digest, snap.files, snap.staged)
     conn.execute(
         "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
         "description, source, run_id, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (name, version, stamp, stamp, description, source, run_id, digest),
+        (name, version, stamp, stamp, description, source, run_id, snap.digest),
     )
     return version
+
+
+def _register(
+    store: Store,
+    name: str,
+    snap: Snapshot,
+    record: tuple[str, str | None, str],
+    tags: Mapping[str, str],
+    create_model: bool,
+) -> tuple[int, int]:
+    artifacts = artifact_store(store)
+    if artifacts.local_root is None and snap.staged is not None:
+        publish_blob(artifacts, snap.digest, snap.files, snap.staged)  # upload, then the row
+    if store.dialect == "postgresql" and not tags:
+        return _publish_in_one_statement(store, name, snap, record, create_model)
+
+    def work(conn: Tx) -> tuple[int, int]:
+        stamp = now_ms()
+        version = publish_version(store, conn, name, snap, record, stamp, create_model)
+        conn.executemany(
+            "INSERT INTO model_version_tags VALUES (?, ?, ?, ?)",
+            [(name, version, k, v) for k, v in tags.items()],
+        )
+        return version, stamp
+
+    return store.write(work)
 
 
 def create_model_version(
@@ -147,37 +241,21 @@ def create_model_version(
     create_model: bool = False,
 ) -> ModelVersion:
     """Snapshot ``model_dir`` into the store as the next version of ``name``."""
-    staged, digest, mlmodel = snapshot(store, model_dir)
-    if run_id is None and isinstance(mlmodel.get("run_id"), str):
-        run_id = mlmodel["run_id"]
-    artifacts = artifact_store(store)
-    if artifacts.local_root is None:
-        try:
-            publish_blob(artifacts, digest, staged)  # upload first, then the row
-        except BaseException:
-            remove_tree(staged)
-            raise
-
-    def work(conn: Tx) -> tuple[int, int]:
-        stamp = now_ms()
-        record = (source, run_id, description)
-        version = publish_version(store, conn, name, staged, digest, record, stamp, create_model)
-        conn.executemany(
-            "INSERT INTO model_version_tags VALUES (?, ?, ?, ?)",
-            [(name, version, k, v) for k, v in (tags or {}).items()],
-        )
-        return version, stamp
-
+    snap = snapshot(store, model_dir)
+    if run_id is None and isinstance(snap.mlmodel.get("run_id"), str):
+        run_id = snap.mlmodel["run_id"]
+    record = (source, run_id, description)
     try:
-        if store.dialect == "postgresql" and not tags:
-            record = (source, run_id, description)
-            version, stamp = _publish_in_one_statement(
-                store, name, staged, digest, record, create_model
-            )
-        else:
-            version, stamp = store.write(work)
+        try:
+            version, stamp = _register(store, name, snap, record, dict(tags or {}), create_model)
+        except BlobGone:  # the stored copy it was to share was collected: copy it after all
+            if snap.staged is not None:
+                remove_tree(snap.staged)
+            snap = snapshot(store, model_dir, reuse=False)
+            version, stamp = _register(store, name, snap, record, dict(tags or {}), create_model)
     finally:
-        remove_tree(staged)  # gone already unless the blob existed or the write failed
+        if snap.staged is not None:
+            remove_tree(snap.staged)  # gone already unless the blob existed or the write failed
     # Built from what was just committed: a new version has no aliases and only its tags.
     return ModelVersion(
         name=name,
@@ -188,7 +266,7 @@ def create_model_version(
         current_stage="None",
         source=source,
         run_id=run_id,
-        storage_location=blob_location(store, digest),
+        storage_location=blob_location(store, snap.digest),
         tags=dict(tags or {}),
         aliases=(),
     )
@@ -198,12 +276,16 @@ def collect_garbage(store: Store, digests: set[str]) -> None:
     """Delete blobs no version references any more (after their rows are committed gone).
 
     The check and the delete share one write transaction, so a version registered
-    meanwhile either keeps the blob or finds it gone and publishes it again.
+    meanwhile either keeps the blob or finds it gone and publishes it again (SQLite's
+    write transactions exclude each other; on PostgreSQL the digest's advisory lock,
+    exclusive here, waits for registrations holding it shared).
     """
     artifacts = artifact_store(store)
     for digest in digests:
 
         def work(conn: Tx, digest: str = digest) -> None:
+            if conn.dialect == "postgresql":
+                conn.execute(f"SELECT pg_advisory_xact_lock({_KEY})", (digest,))
             if conn.execute("SELECT 1 FROM model_versions WHERE blob = ?", (digest,)).fetchone():
                 return
             artifacts.delete(blob_key(digest))
