@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelpack.errors import IntegrityError, InvalidURI, ModelNotFound, NotFound
-from modelpack.tracking.snapshots.cache import cached_version_dir, downloaded_artifact, evict
+from modelpack.errors import InvalidURI, ModelNotFound, NotFound
+from modelpack.tracking.snapshots.cache import cached_version, downloaded_artifact
 from modelpack.tracking.snapshots.digest import blob_key
 from modelpack.tracking.snapshots.verify import verify_version_dir
 from modelpack.tracking.stores.sql import registry_read, runs
@@ -62,16 +62,12 @@ def version_dir(store: Store, name: str, version: int, digest: str, *, verify: b
     if local is not None:
         root = local / blob_key(digest)
         return verify_version_dir(name, version, root) if verify else root
-    root = cached_version_dir(artifacts, name, version, digest)
-    if not verify:
-        return root
-    try:
-        return verify_version_dir(name, version, root)
-    except IntegrityError:  # the cached copy was changed: the store's copy is the truth
-        evict(digest)
-        return verify_version_dir(
-            name, version, cached_version_dir(artifacts, name, version, digest)
-        )
+
+    def fetch(target: Path) -> None:
+        artifacts.get_tree(blob_key(digest), target)
+
+    origin = f"the artifact store ({artifacts.uri})"
+    return cached_version(name, version, digest, fetch, origin, verify=verify)
 
 
 def resolve_store_uri(uri: str, store: Store) -> Path:
