@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _sqlite_only(checkout: Path) -> bool:
     """A checkout from before the SQLAlchemy store (no PostgreSQL support)."""
-    return not (checkout / "modelpack" / "tracking" / "stores" / "sql.py").is_file()
+    stores = checkout / "modelpack" / "tracking" / "stores"
+    return not ((stores / "sql.py").is_file() or (stores / "sql" / "__init__.py").is_file())
 
 
 def _print_ratios(rows: dict[str, dict[str, float]]) -> bool:

@@ -64,3 +64,20 @@ def test_fetched_files_that_do_not_match_the_digest_leave_nothing_in_the_cache(
     with pytest.raises(IntegrityError, match="do not match the digest"):
         cached_version("m", 2, honest, fetch, "a test source")
     assert list((tmp_path / "cache" / "models").iterdir()) == []
+
+
+def test_a_stored_snapshot_missing_a_file_is_made_whole_by_registering_it_again(
+    tracking_uri: str, make_model_dir: MakeModelDir
+) -> None:
+    source = make_model_dir(payload=b"weights", size=1_000)
+    first = modelpack.register_model(str(source), "w")
+    (Path(first.storage_location) / "model.bin").unlink()  # damaged on disk
+    with pytest.raises(IntegrityError):
+        resolve_models_uri("models:/w/1")
+
+    second = modelpack.register_model(str(source), "w")  # the same content again
+    assert second.storage_location == first.storage_location
+    for uri in ("models:/w/1", "models:/w/2"):
+        assert (resolve_models_uri(uri)[2] / "model.bin").read_bytes() == (
+            source / "model.bin"
+        ).read_bytes()

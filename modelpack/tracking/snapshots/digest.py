@@ -100,6 +100,10 @@ def publish_blob(
         return
     if staged is None or not staged.is_dir():
         raise BlobGone(digest)
+    if artifacts.local_root is not None:
+        # a partial tree (files removed by hand) would keep the rename from replacing it;
+        # on S3 the upload overwrites every object anyway
+        artifacts.delete(blob_key(digest))
     artifacts.put_tree(staged, blob_key(digest), exist_ok=True)
 
 

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelpack.errors import ModelFormatError, StoreError
+from modelpack.errors import ModelFormatError
 from modelpack.model_dir import inspect_model_dir, verify_model_dir
 from modelpack.model_files import copy_listing
 from modelpack.tracking.artifact_stores.base import ArtifactStore
 from modelpack.tracking.artifact_stores.select import open_artifact_store
 from modelpack.tracking.snapshots.digest import (
-    blob_complete,
     blob_key,
     files_digest,
     manifest_digest,
@@ -68,8 +67,8 @@ def snapshot(store: Store, source: Path, *, reuse: bool = True) -> Snapshot:
     """Prepare ``source`` for publishing as a content-addressed snapshot.
 
     With ``reuse``, the source's files are hashed first: when the store already holds a
-    complete snapshot with that digest (the same model registered again), nothing is
-    copied, since the digest fixes the content. Otherwise the files are copied into
+    snapshot with that digest (the same model registered again), nothing is copied,
+    since the digest fixes the content. Otherwise the files are copied into
     staging and the copy is verified and hashed, so what is stored is exactly what was
     checked, even if the source changes meanwhile.
     """
@@ -81,11 +80,9 @@ def snapshot(store: Store, source: Path, *, reuse: bool = True) -> Snapshot:
     if reuse:
         with os_errors(source):
             digest, files = files_digest(listing.files)
-        try:
-            stored = blob_complete(artifact_store(store), digest, files)
-        except StoreError:  # only a hint (a blob being collected right now): copy instead,
-            stored = False  # which reports a store that really fails
-        if stored:
+        # A hint: whether it is whole is checked where it counts, when the version is
+        # recorded (BlobGone sends it back here to copy after all).
+        if artifact_store(store).exists(f"{blob_key(digest)}/MLmodel"):
             return Snapshot(digest, files, mlmodel, None)
     staged = staging_path(store)
     try:
