@@ -132,7 +132,11 @@ def _measure(specs: dict[str, Spec], args: argparse.Namespace) -> dict[str, dict
                 versions=args.versions,
                 artifacts=artifacts,
             )
-            out = run_snippet(python, code, env={**env, "MODELPACK_ARTIFACT_ROOT": artifacts})
+            # cwd outside the checkout: "python -c" puts the cwd first on sys.path, which
+            # would shadow --old-checkout with the modelpack of the checkout it runs from
+            out = run_snippet(
+                python, code, env={**env, "MODELPACK_ARTIFACT_ROOT": artifacts}, cwd=Path(artifacts)
+            )
             samples[label].append(json.loads(out.strip().splitlines()[-1]))
     return {
         label: {key: statistics.median(s[key] for s in runs) for key in ("metrics", "register")}
