@@ -42,7 +42,9 @@ def test_head_is_the_newest_shipped_revision() -> None:
     assert HEAD in known_revisions()
     from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory(str(Path(modelpack.tracking.stores.__file__).parent / "migrations"))
+    script = ScriptDirectory(
+        str(Path(modelpack.tracking.stores.sql.__file__).parent / "migrations")
+    )
     assert script.get_heads() == [HEAD]
 
 
