@@ -64,8 +64,8 @@ def create_registered_model(
 
 
 # Allocating the next number (creating the model if new) is one statement; on
-# PostgreSQL recording the version joins it (one round trip instead of four: BEGIN,
-# allocate, insert, COMMIT).
+# PostgreSQL recording the version joins it (two round trips, the digest's lock and the
+# statement, instead of five: BEGIN, lock, allocate, insert, COMMIT).
 _CREATE_AND_ALLOCATE = (
     "INSERT INTO registered_models (name, creation_time, last_updated_time, last_version) "
     "VALUES (?, ?, ?, 1) ON CONFLICT (name) DO UPDATE SET "
@@ -130,12 +130,12 @@ def _publish_in_one_statement(
 ) -> tuple[int, int]:
     """PostgreSQL, no tags: lock the digest, make sure the blob is whole, then one
     autocommitted statement allocates the next number (the row lock serialises
-    concurrent writers) and inserts the version."""
+    concurrent writers), inserts the version and releases the lock with its commit."""
     source, run_id, description = record
     digest = snap.digest
     for _ in range(3):
-        held_on = store.connection()
         store.execute(f"SELECT pg_advisory_lock_shared({_KEY})", [digest])
+        held_on = store.connection()  # the one the lock went through (after any retry)
         try:
             publish_blob(artifact_store(store), digest, snap.files, snap.staged)
             stamp = now_ms()
