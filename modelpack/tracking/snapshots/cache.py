@@ -103,13 +103,14 @@ def _checked(fresh: Path, where: str, origin: str, digest: str | None) -> str:
     return found
 
 
-def _usable(name: str, version: int, target: Path) -> bool:
+def _usable(name: str, version: int, target: Path, *, warn: bool = True) -> bool:
     if not target.is_dir():
         return False
     try:
         verify_version_dir(name, version, target)
     except IntegrityError as exc:
-        log.warning("cached copy is damaged, fetching it again: %s", exc.message)
+        if warn:
+            log.warning("cached copy is damaged, fetching it again: %s", exc.message)
         return False
     return True
 
@@ -148,7 +149,7 @@ def cached_version(
         found = _checked(fresh, where, origin, digest)
         target = models / found
         with FileLock(str(_lock_path(found))):
-            if _usable(name, version, target):
+            if _usable(name, version, target, warn=False):
                 return target  # another process or thread filled it meanwhile
             replace_dir(fresh, target)
             remember_verified(target, found)
