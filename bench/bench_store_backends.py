@@ -132,7 +132,11 @@ def _measure(specs: dict[str, Spec], args: argparse.Namespace) -> dict[str, dict
                 versions=args.versions,
                 artifacts=artifacts,
             )
-            out = run_snippet(python, code, env={**env, "MODELPACK_ARTIFACT_ROOT": artifacts})
+            # cwd outside the checkout: "python -c" puts the cwd first on sys.path, which
+            # would shadow --old-checkout with the modelpack of the checkout it runs from
+            out = run_snippet(
+                python, code, env={**env, "MODELPACK_ARTIFACT_ROOT": artifacts}, cwd=Path(artifacts)
+            )
             samples[label].append(json.loads(out.strip().splitlines()[-1]))
     return {
         label: {key: statistics.median(s[key] for s in runs) for key in ("metrics", "register")}
@@ -211,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _sqlite_only(checkout: Path) -> bool:
     """A checkout from before the SQLAlchemy store (no PostgreSQL support)."""
-    return not (checkout / "modelpack" / "tracking" / "stores" / "sql.py").is_file()
+    stores = checkout / "modelpack" / "tracking" / "stores"
+    return not ((stores / "sql.py").is_file() or (stores / "sql" / "__init__.py").is_file())
 
 
 def _print_ratios(rows: dict[str, dict[str, float]]) -> bool:

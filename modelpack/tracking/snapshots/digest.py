@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Mapping, Set
 from pathlib import Path
 
+from modelpack.model_files import open_regular
 from modelpack.tracking.artifact_stores.base import ArtifactStore
 
 _CHUNK = 1 << 20
@@ -43,34 +45,77 @@ def manifest_digest(model_dir: Path) -> str:
     return manifest.hexdigest()
 
 
+def _walk_order(relative: str) -> tuple[tuple[int, str], ...]:
+    # list_files' order: a directory's files by name, then its subdirectories by name
+    *folders, name = relative.split("/")
+    return (*((1, folder) for folder in folders), (0, name))
+
+
+def files_digest(files: Mapping[str, Path]) -> tuple[str, frozenset[tuple[str, int]]]:
+    """The manifest digest of a tree holding ``files`` (relative POSIX name -> the regular
+    file with its bytes), and its (name, size) pairs: what :func:`manifest_digest` gives
+    for a copy of them, without making the copy."""
+    manifest = hashlib.sha256()
+    sizes = set()
+    for relative in sorted(files, key=_walk_order):
+        digest, size = hashlib.sha256(), 0
+        with open_regular(files[relative], relative) as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        manifest.update(f"{relative}\t{size}\t{digest.hexdigest()}\n".encode())
+        sizes.add((relative, size))
+    return manifest.hexdigest(), frozenset(sizes)
+
+
 def blob_key(digest: str) -> str:
     """The key prefix of the snapshot with manifest ``digest``."""
     return f"{BLOBS}/{digest}"
 
 
-def blob_complete(artifacts: ArtifactStore, digest: str, staged: Path) -> bool:
-    """Whether the snapshot ``digest`` is stored whole: every file of the ``staged`` copy,
-    at its size (the digest fixes the content). A staged copy already renamed into a local
-    store leaves nothing to compare, and a rename publishes all or nothing."""
-    stored = {(entry.path, entry.size) for entry in artifacts.list(blob_key(digest))}
-    if not stored or not staged.is_dir():
-        return bool(stored)
-    expected = {(rel.as_posix(), (staged / rel).stat().st_size) for rel in list_files(staged)}
-    return stored == expected
+def tree_files(root: Path) -> frozenset[tuple[str, int]]:
+    """The (relative POSIX name, size) of every regular file under ``root``."""
+    return frozenset((rel.as_posix(), (root / rel).stat().st_size) for rel in list_files(root))
 
 
-def publish_blob(artifacts: ArtifactStore, digest: str, staged: Path) -> None:
-    """Store the staged snapshot ``digest`` unless it is there whole already (idempotent)."""
-    if not blob_complete(artifacts, digest, staged):
-        artifacts.put_tree(staged, blob_key(digest), exist_ok=True)
+def blob_complete(artifacts: ArtifactStore, digest: str, files: Set[tuple[str, int]]) -> bool:
+    """Whether the snapshot ``digest`` is stored whole: exactly ``files`` (name, size), the
+    digest fixing their content."""
+    return {(entry.path, entry.size) for entry in artifacts.list(blob_key(digest))} == files
+
+
+class BlobGone(Exception):
+    """The snapshot's blob is missing or partial and no staged copy is left to publish it
+    from: the caller copies the model again."""
+
+
+def publish_blob(
+    artifacts: ArtifactStore, digest: str, files: Set[tuple[str, int]], staged: Path | None
+) -> None:
+    """Store the staged snapshot ``digest`` unless it is there whole already (idempotent).
+
+    ``files`` are its (name, size) pairs; ``staged`` the verified copy, or None when the
+    blob existed before (then :class:`BlobGone` if it no longer does)."""
+    if blob_complete(artifacts, digest, files):
+        return
+    if staged is None or not staged.is_dir():
+        raise BlobGone(digest)
+    if artifacts.local_root is not None:
+        # a partial tree (files removed by hand) would keep the rename from replacing it;
+        # on S3 the upload overwrites every object anyway
+        artifacts.delete(blob_key(digest))
+    artifacts.put_tree(staged, blob_key(digest), exist_ok=True)
 
 
 __all__ = [
     "BLOBS",
+    "BlobGone",
     "blob_complete",
     "blob_key",
+    "files_digest",
     "list_files",
     "manifest_digest",
     "publish_blob",
     "remove_tree",
+    "tree_files",
 ]

@@ -107,18 +107,6 @@ def download_tree(
     return fresh, single
 
 
-def replace_dir(fresh: Path, target: Path) -> Path:
-    """Rename ``fresh`` to ``target``, moving an existing ``target`` aside first."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".old-{uuid.uuid4().hex}")
-        target.rename(old)
-    fresh.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return target
-
-
 def fresh_staging() -> Path:
     """A new local directory to save a model into before it is uploaded."""
     return Path(tempfile.mkdtemp(prefix="modelpack-stage-"))
@@ -134,7 +122,6 @@ __all__ = [
     "fresh_staging",
     "list_tree",
     "proxy_path",
-    "replace_dir",
     "upload_bytes",
     "upload_file",
     "upload_tree",

@@ -17,10 +17,10 @@ from modelpack.errors import AlreadyExists, InvalidURI, ModelNotFound, NotFound
 from modelpack.tracking.artifact_stores.root import cache_dir
 from modelpack.tracking.entities import Experiment, Metric, Run, now_ms
 from modelpack.tracking.names import check_artifact_path
+from modelpack.tracking.snapshots.cache import cached_version, replace_dir
 from modelpack.tracking.stores.base import MetricRow
 from modelpack.tracking.stores.rest import artifacts as files
 from modelpack.tracking.stores.rest import wire
-from modelpack.tracking.stores.rest.cache import cached_version
 from modelpack.tracking.stores.rest.http import HttpSession, json_number, session_for
 from modelpack.tracking.stores.rest.registry import RestRegistry
 from modelpack.tracking.stores.rest.server_url import server_url
@@ -263,11 +263,16 @@ class RestTrackingStore(RestRegistry):
         found = self._version_json(uri)
         name, version = str(found.get("name")), int(found.get("version") or 0)
 
-        def fetch(parent: Path) -> Path:
+        def fetch(target: Path) -> None:
             root, under = self._download_uri(name, version)
-            return files.download_tree(self.http, root, under, parent)[0]
+            fresh = files.download_tree(self.http, root, under, target.parent)[0]
+            try:
+                fresh.rename(target)
+            finally:
+                shutil.rmtree(fresh, ignore_errors=True)  # gone unless the rename failed
 
-        return name, version, cached_version(name, version, wire.digest_of(found), fetch)
+        origin = f"the tracking server {self.http.where}"
+        return name, version, cached_version(name, version, wire.digest_of(found), fetch, origin)
 
     def resolve_store_uri(self, uri: str) -> Path:
         if uri.startswith("models:"):
@@ -289,7 +294,7 @@ class RestTrackingStore(RestRegistry):
         except NotFound:
             raise files.artifact_missing(run_id, path) from None
         # runs' artifacts can change: each resolution downloads them again
-        target = files.replace_dir(fresh, parent / (path or "artifacts").replace("/", "__"))
+        target = replace_dir(fresh, parent / (path or "artifacts").replace("/", "__"))
         return target / path.rsplit("/", 1)[-1] if single and path else target
 
 

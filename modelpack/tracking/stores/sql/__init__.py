@@ -4,10 +4,10 @@
 credentials); ``location`` turns a URI into a database and an artifact root;
 ``schema`` and ``migrations`` hold its tables (Alembic). The rest is the store's
 behaviour, one concern per module: ``runs``, ``lifecycle``, ``logged_models``,
-``run_artifacts``, ``search`` and ``run_page`` for tracking; ``registry``,
-``registry_edit`` for the model registry; ``artifacts`` for where files go;
-``resolve`` for ``runs:/`` and ``models:/`` URIs; ``store`` puts them behind
-:class:`~modelpack.tracking.stores.base.TrackingStore`.
+``run_artifacts``, ``search`` and ``run_page`` for tracking; ``registry`` (new models
+and versions), ``registry_read`` and ``registry_edit`` for the model registry;
+``artifacts`` for where files go; ``resolve`` for ``runs:/`` and ``models:/`` URIs;
+``store`` puts them behind :class:`~modelpack.tracking.stores.base.TrackingStore`.
 
 May import: ``modelpack.errors``, the model directory modules, the public side of
 ``modelpack.tracking`` (entities, names, search grammar, URI shapes), ``snapshots`` and

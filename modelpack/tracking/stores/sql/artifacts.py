@@ -9,6 +9,7 @@ half-written file or model, even after ``kill -9``.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,13 @@ from modelpack.model_dir import inspect_model_dir, verify_model_dir
 from modelpack.model_files import copy_listing
 from modelpack.tracking.artifact_stores.base import ArtifactStore
 from modelpack.tracking.artifact_stores.select import open_artifact_store
-from modelpack.tracking.snapshots.digest import blob_key, manifest_digest, remove_tree
+from modelpack.tracking.snapshots.digest import (
+    blob_key,
+    files_digest,
+    manifest_digest,
+    remove_tree,
+    tree_files,
+)
 from modelpack.tracking.stores.sql.engine import Store, os_errors
 
 
@@ -44,27 +51,50 @@ def staging_path(store: Store) -> Path:
 # -- content-addressed snapshots ------------------------------------------------------
 
 
-def snapshot(store: Store, source: Path) -> tuple[Path, str, dict[str, Any]]:
-    """Copy ``source`` into staging, verify the copy, and return (staged, digest, MLmodel).
+@dataclass(frozen=True)
+class Snapshot:
+    """A model directory ready to publish: its manifest ``digest``, the (name, size) of
+    its ``files``, its ``mlmodel``, and ``staged``, the verified copy to publish (None
+    when the store held this content already)."""
 
-    Verifying the copy rather than the source means what is stored is exactly what
-    was checked, even if the source changes meanwhile.
+    digest: str
+    files: frozenset[tuple[str, int]]
+    mlmodel: dict[str, Any]
+    staged: Path | None
+
+
+def snapshot(store: Store, source: Path, *, reuse: bool = True) -> Snapshot:
+    """Prepare ``source`` for publishing as a content-addressed snapshot.
+
+    With ``reuse``, the source's files are hashed first: when the store already holds a
+    snapshot with that digest (the same model registered again), nothing is copied,
+    since the digest fixes the content. Otherwise the files are copied into
+    staging and the copy is verified and hashed, so what is stored is exactly what was
+    checked, even if the source changes meanwhile.
     """
     if not source.is_dir():
         raise ModelFormatError(f"no model directory at '{source}'")
     # MLmodel first (a directory that is not a model is never walked), then its declared
-    # files and an lstat listing; only regular files and directories are copied.
-    _, listing = inspect_model_dir(source)
+    # files and an lstat listing; only regular files and directories are read or copied.
+    mlmodel, listing = inspect_model_dir(source)
+    if reuse:
+        with os_errors(source):
+            digest, files = files_digest(listing.files)
+        # A hint: whether it is whole is checked where it counts, when the version is
+        # recorded (BlobGone sends it back here to copy after all).
+        if artifact_store(store).exists(f"{blob_key(digest)}/MLmodel"):
+            return Snapshot(digest, files, mlmodel, None)
     staged = staging_path(store)
     try:
         with os_errors(staged):
             copy_listing(listing, staged)
         mlmodel = verify_model_dir(staged)
         digest = manifest_digest(staged)
+        files = tree_files(staged)
     except BaseException:
         remove_tree(staged)
         raise
-    return staged, digest, mlmodel
+    return Snapshot(digest, files, mlmodel, staged)
 
 
 def blob_location(store: Store, digest: str) -> str:
@@ -77,6 +107,7 @@ def blob_location(store: Store, digest: str) -> str:
 
 
 __all__ = [
+    "Snapshot",
     "artifact_store",
     "blob_location",
     "run_artifact_key",

@@ -1,213 +1,42 @@
-"""The model registry: names, numbered immutable versions, stages and aliases.
+"""Writing the model registry: new registered models and numbered immutable versions, and
+the garbage collection of blobs no version references (reads are in ``registry_read``,
+other edits in ``registry_edit``).
 
-Registering copies the model directory into local staging, verifies the copy, and
-publishes it as a content-addressed blob before the version row is committed: on S3
+Registering hashes the model directory first: when the store holds a complete blob with
+that digest, the version shares it and nothing is copied. Otherwise it copies the
+directory into local staging, verifies the copy, and publishes it as a
+content-addressed blob before the version row is committed: on S3
 the upload happens before the write transaction (a slow upload holds no lock) and the
 transaction checks the blob is still whole; on a local store the rename happens inside
 it. A crash or failed upload at any point leaves either no row (and at most orphan
 blobs) or a row whose files are complete; version numbers come from a per-model
 counter, so they are never duplicated, skipped or reused. On PostgreSQL a version
 without tags takes one statement instead of a transaction: the blob is published
-first, then one INSERT ... RETURNING allocates the number and records the version.
+first, then one INSERT ... RETURNING allocates the number and records the version;
+an advisory lock on the digest keeps the blob from being collected in between.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from modelpack.errors import AlreadyExists, InvalidInput, ModelNotFound
+from modelpack.errors import AlreadyExists, StoreError
 from modelpack.tracking.entities import ModelVersion, RegisteredModel
-from modelpack.tracking.snapshots.digest import blob_key, publish_blob, remove_tree
-from modelpack.tracking.stores.sql.artifacts import artifact_store, blob_location, snapshot
+from modelpack.tracking.snapshots.digest import BlobGone, blob_key, publish_blob, remove_tree
+from modelpack.tracking.stores.sql.artifacts import (
+    Snapshot,
+    artifact_store,
+    blob_location,
+    snapshot,
+)
 from modelpack.tracking.stores.sql.engine import IntegrityViolation, Store, Tx
+from modelpack.tracking.stores.sql.registry_read import get_registered_model, no_model_error
 from modelpack.tracking.stores.sql.runs import now_ms
 
-
-def no_model_error(name: str) -> ModelNotFound:
-    return ModelNotFound(
-        f"registered model '{name}' does not exist; register it first "
-        "(modelpack models register) or check the name with 'modelpack models list'"
-    )
-
-
-def no_version_error(name: str, version: int) -> ModelNotFound:
-    return ModelNotFound(
-        f"registered model '{name}' has no version {version}; "
-        f"list versions with 'modelpack models versions {name}'"
-    )
-
-
-def require_model(conn: Tx, name: str) -> None:
-    if not conn.execute("SELECT 1 FROM registered_models WHERE name = ?", (name,)).fetchone():
-        raise no_model_error(name)
-
-
-def require_version(conn: Tx, name: str, version: int) -> None:
-    require_model(conn, name)
-    if not conn.execute(
-        "SELECT 1 FROM model_versions WHERE name = ? AND version = ?", (name, version)
-    ).fetchone():
-        raise no_version_error(name, version)
-
-
-def touch(conn: Tx, name: str, version: int | None = None) -> None:
-    stamp = now_ms()
-    conn.execute("UPDATE registered_models SET last_updated_time = ? WHERE name = ?", (stamp, name))
-    if version is not None:
-        conn.execute(
-            "UPDATE model_versions SET last_updated_time = ? WHERE name = ? AND version = ?",
-            (stamp, name, version),
-        )
-
-
-# -- reading -------------------------------------------------------------------------
-
-
-def _versions(store: Store, where: str, params: tuple[object, ...]) -> list[ModelVersion]:
-    rows = store.read(f"SELECT * FROM model_versions WHERE {where} ORDER BY name, version", params)
-    if not rows:
-        return []
-    tags: dict[tuple[str, int], dict[str, str]] = {}
-    aliases: dict[tuple[str, int], list[str]] = {}
-    names = sorted({row.name for row in rows})
-    marks = ",".join("?" * len(names))
-    for tag in store.read(f"SELECT * FROM model_version_tags WHERE name IN ({marks})", names):
-        tags.setdefault((tag.name, tag.version), {})[tag.key] = tag.value
-    for alias in store.read(
-        f"SELECT * FROM registered_model_aliases WHERE name IN ({marks}) ORDER BY alias", names
-    ):
-        aliases.setdefault((alias.name, alias.version), []).append(alias.alias)
-    return [
-        ModelVersion(
-            name=row.name,
-            version=row.version,
-            creation_timestamp=row.creation_time,
-            last_updated_timestamp=row.last_updated_time,
-            description=row.description,
-            current_stage=row.current_stage,
-            source=row.source,
-            run_id=row.run_id,
-            storage_location=blob_location(store, row.blob),
-            tags=tags.get((row.name, row.version), {}),
-            aliases=tuple(aliases.get((row.name, row.version), ())),
-        )
-        for row in rows
-    ]
-
-
-def get_model_version(store: Store, name: str, version: int) -> ModelVersion:
-    """Version ``version`` of ``name``, or ``ModelNotFound`` naming what is missing."""
-    found = _versions(store, "name = ? AND version = ?", (name, version))
-    if not found:
-        if not store.read("SELECT 1 FROM registered_models WHERE name = ?", (name,)):
-            raise no_model_error(name)
-        raise no_version_error(name, version)
-    return found[0]
-
-
-def search_model_versions(
-    store: Store, name: str | None = None, run_id: str | None = None
-) -> list[ModelVersion]:
-    """Versions, optionally of one model name and/or one run, by name then version."""
-    where, params = ["1 = 1"], []
-    if name is not None:
-        where.append("name = ?")
-        params.append(name)
-    if run_id is not None:
-        where.append("run_id = ?")
-        params.append(run_id)
-    return _versions(store, " AND ".join(where), tuple(params))
-
-
-def get_latest_versions(
-    store: Store, name: str, stages: list[str] | None = None
-) -> list[ModelVersion]:
-    """The highest version in each stage (all stages, or only ``stages``)."""
-    if not store.read("SELECT 1 FROM registered_models WHERE name = ?", (name,)):
-        raise no_model_error(name)
-    latest: dict[str, ModelVersion] = {}
-    for version in _versions(store, "name = ?", (name,)):
-        latest[version.current_stage] = version
-    wanted = stages if stages else list(latest)
-    return sorted((latest[s] for s in wanted if s in latest), key=lambda v: v.version)
-
-
-def get_registered_model(store: Store, name: str) -> RegisteredModel:
-    """The registered model ``name``, or ``ModelNotFound``."""
-    found = search_registered_models(store, name=name)
-    if not found:
-        raise no_model_error(name)
-    return found[0]
-
-
-def search_registered_models(
-    store: Store, name: str | None = None, name_like: str | None = None
-) -> list[RegisteredModel]:
-    """Registered models by name; ``name_like`` is an SQL LIKE pattern."""
-    where, params = "1 = 1", []
-    if name is not None:
-        where, params = "name = ?", [name]
-    elif name_like is not None:
-        where, params = "name LIKE ?", [name_like]
-    rows = store.read(f"SELECT * FROM registered_models WHERE {where} ORDER BY name", params)
-    result = []
-    for row in rows:
-        model = row.name
-        tags = store.read("SELECT key, value FROM registered_model_tags WHERE name = ?", (model,))
-        aliases = store.read(
-            "SELECT alias, version FROM registered_model_aliases WHERE name = ?", (model,)
-        )
-        result.append(
-            RegisteredModel(
-                name=model,
-                creation_timestamp=row.creation_time,
-                last_updated_timestamp=row.last_updated_time,
-                description=row.description,
-                latest_versions=tuple(get_latest_versions(store, model)),
-                tags={t.key: t.value for t in tags},
-                aliases={a.alias: a.version for a in aliases},
-            )
-        )
-    return result
-
-
-def version_in_stage(store: Store, name: str, stage: str) -> int:
-    """The highest version of ``name`` in ``stage``, or ``ModelNotFound``."""
-    rows = store.read(
-        "SELECT max(version) FROM model_versions WHERE name = ? AND current_stage = ?",
-        (name, stage),
-    )
-    if rows[0][0] is None:
-        if not store.read("SELECT 1 FROM registered_models WHERE name = ?", (name,)):
-            raise no_model_error(name)
-        raise ModelNotFound(f"registered model '{name}' has no version in stage '{stage}'")
-    return int(rows[0][0])
-
-
-def latest_version(store: Store, name: str) -> int:
-    """The highest existing version of ``name``, or ``ModelNotFound``."""
-    rows = store.read("SELECT max(version) FROM model_versions WHERE name = ?", (name,))
-    if rows[0][0] is None:
-        if not store.read("SELECT 1 FROM registered_models WHERE name = ?", (name,)):
-            raise no_model_error(name)
-        raise ModelNotFound(f"registered model '{name}' has no versions yet")
-    return int(rows[0][0])
-
-
-def version_for_alias(store: Store, name: str, alias: str) -> int:
-    """The version ``alias`` points at, or ``ModelNotFound``."""
-    rows = store.read(
-        "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?", (name, alias)
-    )
-    if not rows:
-        if not store.read("SELECT 1 FROM registered_models WHERE name = ?", (name,)):
-            raise no_model_error(name)
-        raise ModelNotFound(f"registered model '{name}' has no alias '{alias}'")
-    return int(rows[0][0])
-
-
-# -- writing -------------------------------------------------------------------------
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 def create_registered_model(
@@ -235,8 +64,8 @@ def create_registered_model(
 
 
 # Allocating the next number (creating the model if new) is one statement; on
-# PostgreSQL recording the version joins it (one round trip instead of four: BEGIN,
-# allocate, insert, COMMIT).
+# PostgreSQL recording the version joins it (two round trips, the digest's lock and the
+# statement, instead of five: BEGIN, lock, allocate, insert, COMMIT).
 _CREATE_AND_ALLOCATE = (
     "INSERT INTO registered_models (name, creation_time, last_updated_time, last_version) "
     "VALUES (?, ?, ?, 1) ON CONFLICT (name) DO UPDATE SET "
@@ -247,6 +76,28 @@ _ALLOCATE = (
     "UPDATE registered_models SET last_version = last_version + 1, last_updated_time = ? "
     "WHERE name = ? RETURNING last_version"
 )
+
+# PostgreSQL: a blob is collected only under an exclusive advisory lock on its digest, and
+# a registration holds the shared one from its check that the blob is whole until its row
+# is committed. The one-statement path takes the lock for the session before the check;
+# its statement takes the transaction-level lock (granted at once: this session holds
+# the shared lock already) and only then lets the session's go, so the protection has no
+# gap; it records nothing if the session lock was lost (a new connection after an error).
+_KEY = "hashtextextended(?, 0)"
+_HANDOVER = (
+    f"held AS (SELECT CASE WHEN pg_advisory_xact_lock_shared({_KEY})::text = '' "
+    f"THEN pg_advisory_unlock_shared({_KEY}) ELSE false END AS held)"
+)
+_CREATE_AND_ALLOCATE_HELD = (
+    "INSERT INTO registered_models (name, creation_time, last_updated_time, last_version) "
+    "SELECT ?, ?, ?, 1 FROM held WHERE held ON CONFLICT (name) DO UPDATE SET "
+    "last_version = registered_models.last_version + 1, "
+    "last_updated_time = excluded.last_updated_time RETURNING last_version"
+)
+_ALLOCATE_HELD = (
+    "UPDATE registered_models SET last_version = last_version + 1, last_updated_time = ? "
+    "FROM held WHERE name = ? AND held RETURNING last_version"
+)
 _RECORD = (
     "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
     "description, source, run_id, blob) SELECT ?, last_version, ?, ?, ?, ?, ?, ? FROM allocated "
@@ -254,39 +105,71 @@ _RECORD = (
 )
 
 
+def _release(store: Store, held_on: Connection, digest: str) -> None:
+    """Let go of the session lock taken on ``held_on``: unlock it while it is still this
+    thread's connection, else (or if that fails) close it, which releases the lock,
+    rather than let the pool hand a locked connection to someone else."""
+    if store.connection() is held_on:
+        try:
+            store.execute(f"SELECT pg_advisory_unlock_shared({_KEY})", [digest])
+            return
+        except Exception:
+            pass
+    try:
+        held_on.invalidate()
+    except Exception:
+        pass
+
+
 def _publish_in_one_statement(
     store: Store,
     name: str,
-    staged: Path,
-    digest: str,
+    snap: Snapshot,
     record: tuple[str, str | None, str],
     create_model: bool,
 ) -> tuple[int, int]:
-    """PostgreSQL, no tags: publish the blob, then one autocommitted statement allocates
-    the next number (the row lock serialises concurrent writers) and inserts the version."""
+    """PostgreSQL, no tags: lock the digest, make sure the blob is whole, then one
+    autocommitted statement allocates the next number (the row lock serialises
+    concurrent writers), inserts the version and releases the lock with its commit."""
     source, run_id, description = record
-    publish_blob(artifact_store(store), digest, staged)
-    stamp = now_ms()
-    if create_model:
-        allocate, params = _CREATE_AND_ALLOCATE, [name, stamp, stamp]
-    else:
-        allocate, params = _ALLOCATE, [stamp, name]
-    row = store.execute(
-        f"WITH allocated AS ({allocate}) {_RECORD}",
-        [*params, name, stamp, stamp, description, source, run_id, digest],
-    ).fetchone()
-    if row is None:
-        collect_garbage(store, {digest})  # the blob placed for a model that does not exist
-        raise no_model_error(name)
-    return int(row[0]), stamp
+    digest = snap.digest
+    for _ in range(3):
+        store.execute(f"SELECT pg_advisory_lock_shared({_KEY})", [digest])
+        held_on = store.connection()  # the one the lock went through (after any retry)
+        try:
+            publish_blob(artifact_store(store), digest, snap.files, snap.staged)
+            stamp = now_ms()
+            if create_model:
+                allocate, params = _CREATE_AND_ALLOCATE_HELD, [name, stamp, stamp]
+            else:
+                allocate, params = _ALLOCATE_HELD, [stamp, name]
+            row = store.execute(
+                f"WITH {_HANDOVER}, allocated AS ({allocate}) {_RECORD}",
+                [digest, digest, *params, name, stamp, stamp, description, source, run_id, digest],
+            ).fetchone()
+        except BaseException:
+            _release(store, held_on, digest)
+            raise
+        if row is not None:
+            return int(row[0]), stamp
+        _release(store, held_on, digest)
+        if not create_model and not store.read(
+            "SELECT 1 FROM registered_models WHERE name = ?", (name,)
+        ):
+            collect_garbage(store, {digest})  # the blob placed for a model that does not exist
+            raise no_model_error(name)
+        # the connection changed between the lock and the statement: lock and check again
+    raise StoreError(
+        f"registering a version of '{name}' lost its database connection three times in a "
+        "row; check the database server and register it again"
+    )
 
 
 def publish_version(
     store: Store,
     conn: Tx,
     name: str,
-    staged: Path,
-    digest: str,
+    snap: Snapshot,
     record: tuple[str, str | None, str],
     stamp: int | None = None,
     create_model: bool = False,
@@ -308,15 +191,43 @@ def publish_version(
     if row is None:
         raise no_model_error(name)
     version = int(row[0])
+    if conn.dialect == "postgresql":  # SQLite's write transaction excludes collection already
+        conn.execute(f"SELECT pg_advisory_xact_lock_shared({_KEY})", (snap.digest,))
     # Locally this is the rename that publishes the blob; on S3 the upload happened before
     # the transaction and this only re-checks it (a concurrent delete may have collected it).
-    publish_blob(artifact_store(store), digest, staged)
+    publish_blob(artifact_store(store), snap.digest, snap.files, snap.staged)
     conn.execute(
         "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
         "description, source, run_id, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (name, version, stamp, stamp, description, source, run_id, digest),
+        (name, version, stamp, stamp, description, source, run_id, snap.digest),
     )
     return version
+
+
+def _register(
+    store: Store,
+    name: str,
+    snap: Snapshot,
+    record: tuple[str, str | None, str],
+    tags: Mapping[str, str],
+    create_model: bool,
+) -> tuple[int, int]:
+    artifacts = artifact_store(store)
+    if artifacts.local_root is None and snap.staged is not None:
+        publish_blob(artifacts, snap.digest, snap.files, snap.staged)  # upload, then the row
+    if store.dialect == "postgresql" and not tags:
+        return _publish_in_one_statement(store, name, snap, record, create_model)
+
+    def work(conn: Tx) -> tuple[int, int]:
+        stamp = now_ms()
+        version = publish_version(store, conn, name, snap, record, stamp, create_model)
+        conn.executemany(
+            "INSERT INTO model_version_tags VALUES (?, ?, ?, ?)",
+            [(name, version, k, v) for k, v in tags.items()],
+        )
+        return version, stamp
+
+    return store.write(work)
 
 
 def create_model_version(
@@ -330,37 +241,21 @@ def create_model_version(
     create_model: bool = False,
 ) -> ModelVersion:
     """Snapshot ``model_dir`` into the store as the next version of ``name``."""
-    staged, digest, mlmodel = snapshot(store, model_dir)
-    if run_id is None and isinstance(mlmodel.get("run_id"), str):
-        run_id = mlmodel["run_id"]
-    artifacts = artifact_store(store)
-    if artifacts.local_root is None:
-        try:
-            publish_blob(artifacts, digest, staged)  # upload first, then the row
-        except BaseException:
-            remove_tree(staged)
-            raise
-
-    def work(conn: Tx) -> tuple[int, int]:
-        stamp = now_ms()
-        record = (source, run_id, description)
-        version = publish_version(store, conn, name, staged, digest, record, stamp, create_model)
-        conn.executemany(
-            "INSERT INTO model_version_tags VALUES (?, ?, ?, ?)",
-            [(name, version, k, v) for k, v in (tags or {}).items()],
-        )
-        return version, stamp
-
+    snap = snapshot(store, model_dir)
+    if run_id is None and isinstance(snap.mlmodel.get("run_id"), str):
+        run_id = snap.mlmodel["run_id"]
+    record = (source, run_id, description)
     try:
-        if store.dialect == "postgresql" and not tags:
-            record = (source, run_id, description)
-            version, stamp = _publish_in_one_statement(
-                store, name, staged, digest, record, create_model
-            )
-        else:
-            version, stamp = store.write(work)
+        try:
+            version, stamp = _register(store, name, snap, record, dict(tags or {}), create_model)
+        except BlobGone:  # the stored copy it was to share was collected: copy it after all
+            if snap.staged is not None:
+                remove_tree(snap.staged)
+            snap = snapshot(store, model_dir, reuse=False)
+            version, stamp = _register(store, name, snap, record, dict(tags or {}), create_model)
     finally:
-        remove_tree(staged)  # gone already unless the blob existed or the write failed
+        if snap.staged is not None:
+            remove_tree(snap.staged)  # gone already unless the blob existed or the write failed
     # Built from what was just committed: a new version has no aliases and only its tags.
     return ModelVersion(
         name=name,
@@ -371,7 +266,7 @@ def create_model_version(
         current_stage="None",
         source=source,
         run_id=run_id,
-        storage_location=blob_location(store, digest),
+        storage_location=blob_location(store, snap.digest),
         tags=dict(tags or {}),
         aliases=(),
     )
@@ -381,12 +276,16 @@ def collect_garbage(store: Store, digests: set[str]) -> None:
     """Delete blobs no version references any more (after their rows are committed gone).
 
     The check and the delete share one write transaction, so a version registered
-    meanwhile either keeps the blob or finds it gone and publishes it again.
+    meanwhile either keeps the blob or finds it gone and publishes it again (SQLite's
+    write transactions exclude each other; on PostgreSQL the digest's advisory lock,
+    exclusive here, waits for registrations holding it shared).
     """
     artifacts = artifact_store(store)
     for digest in digests:
 
         def work(conn: Tx, digest: str = digest) -> None:
+            if conn.dialect == "postgresql":
+                conn.execute(f"SELECT pg_advisory_xact_lock({_KEY})", (digest,))
             if conn.execute("SELECT 1 FROM model_versions WHERE blob = ?", (digest,)).fetchone():
                 return
             artifacts.delete(blob_key(digest))
@@ -394,32 +293,9 @@ def collect_garbage(store: Store, digests: set[str]) -> None:
         store.write(work)
 
 
-def validate_archive_flag(stage: str, archive_existing_versions: bool) -> None:
-    """``archive_existing_versions`` only makes sense moving into Staging or Production."""
-    if archive_existing_versions and stage not in ("Staging", "Production"):
-        raise InvalidInput(
-            "archive_existing_versions applies only to transitions into Staging or Production, "
-            f"not '{stage}'"
-        )
-
-
 __all__ = [
     "collect_garbage",
-    "no_model_error",
-    "no_version_error",
-    "require_model",
-    "require_version",
-    "touch",
     "create_model_version",
     "create_registered_model",
-    "get_latest_versions",
-    "get_model_version",
-    "get_registered_model",
-    "latest_version",
     "publish_version",
-    "search_model_versions",
-    "search_registered_models",
-    "validate_archive_flag",
-    "version_for_alias",
-    "version_in_stage",
 ]

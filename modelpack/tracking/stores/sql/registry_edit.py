@@ -7,16 +7,31 @@ the model's counter where it was.
 
 from __future__ import annotations
 
-from modelpack.errors import AlreadyExists, ModelNotFound, NotFound
+from modelpack.errors import AlreadyExists, InvalidInput, ModelNotFound, NotFound
 from modelpack.tracking.stores.sql.engine import Store, Tx
-from modelpack.tracking.stores.sql.registry import (
-    collect_garbage,
-    require_model,
-    require_version,
-    touch,
-    validate_archive_flag,
-)
+from modelpack.tracking.stores.sql.registry import collect_garbage
+from modelpack.tracking.stores.sql.registry_read import require_model, require_version
 from modelpack.tracking.stores.sql.runs import now_ms
+
+
+def touch(conn: Tx, name: str, version: int | None = None) -> None:
+    stamp = now_ms()
+    conn.execute("UPDATE registered_models SET last_updated_time = ? WHERE name = ?", (stamp, name))
+    if version is not None:
+        conn.execute(
+            "UPDATE model_versions SET last_updated_time = ? WHERE name = ? AND version = ?",
+            (stamp, name, version),
+        )
+
+
+def validate_archive_flag(stage: str, archive_existing_versions: bool) -> None:
+    """``archive_existing_versions`` only makes sense moving into Staging or Production."""
+    if archive_existing_versions and stage not in ("Staging", "Production"):
+        raise InvalidInput(
+            "archive_existing_versions applies only to transitions into Staging or Production, "
+            f"not '{stage}'"
+        )
+
 
 _VERSION_KEY = "name = ? AND version = ?"
 

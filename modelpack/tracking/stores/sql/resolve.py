@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelpack.errors import IntegrityError, InvalidURI, ModelNotFound, NotFound
-from modelpack.tracking.snapshots.cache import cached_version_dir, downloaded_artifact, evict
+from modelpack.errors import InvalidURI, ModelNotFound, NotFound
+from modelpack.tracking.snapshots.cache import cached_version, downloaded_artifact
 from modelpack.tracking.snapshots.digest import blob_key
 from modelpack.tracking.snapshots.verify import verify_version_dir
-from modelpack.tracking.stores.sql import registry, runs
+from modelpack.tracking.stores.sql import registry_read, runs
 from modelpack.tracking.stores.sql.artifacts import artifact_store, run_artifact_key
 from modelpack.tracking.stores.sql.engine import Store
 from modelpack.tracking.uri_forms import parse_models_uri, parse_runs_uri
@@ -26,13 +26,13 @@ def models_uri_version(store: Store, uri: str) -> tuple[str, int]:
     name, kind, value = parse_models_uri(uri)
     if kind == "version":
         version = int(value)
-        registry.get_model_version(store, name, version)
+        registry_read.get_model_version(store, name, version)
     elif kind == "latest":
-        version = registry.latest_version(store, name)
+        version = registry_read.latest_version(store, name)
     elif kind == "stage":
-        version = registry.version_in_stage(store, name, value)
+        version = registry_read.version_in_stage(store, name, value)
     else:
-        version = registry.version_for_alias(store, name, value)
+        version = registry_read.version_for_alias(store, name, value)
     return name, version
 
 
@@ -62,16 +62,12 @@ def version_dir(store: Store, name: str, version: int, digest: str, *, verify: b
     if local is not None:
         root = local / blob_key(digest)
         return verify_version_dir(name, version, root) if verify else root
-    root = cached_version_dir(artifacts, name, version, digest)
-    if not verify:
-        return root
-    try:
-        return verify_version_dir(name, version, root)
-    except IntegrityError:  # the cached copy was changed: the store's copy is the truth
-        evict(digest)
-        return verify_version_dir(
-            name, version, cached_version_dir(artifacts, name, version, digest)
-        )
+
+    def fetch(target: Path) -> None:
+        artifacts.get_tree(blob_key(digest), target)
+
+    origin = f"the artifact store ({artifacts.uri})"
+    return cached_version(name, version, digest, fetch, origin, verify=verify)
 
 
 def resolve_store_uri(uri: str, store: Store) -> Path:

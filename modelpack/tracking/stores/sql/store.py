@@ -10,7 +10,13 @@ from pathlib import Path
 from modelpack.tracking.entities import Experiment, Metric, ModelVersion, RegisteredModel, Run
 from modelpack.tracking.snapshots.digest import remove_tree
 from modelpack.tracking.stores.base import RUN_VIEW_TYPES, MetricRow
-from modelpack.tracking.stores.sql import registry, registry_edit, run_artifacts, runs
+from modelpack.tracking.stores.sql import (
+    registry,
+    registry_edit,
+    registry_read,
+    run_artifacts,
+    runs,
+)
 from modelpack.tracking.stores.sql import resolve as sql_resolve
 from modelpack.tracking.stores.sql import search as search_sql
 from modelpack.tracking.stores.sql.artifacts import artifact_store, staging_path
@@ -156,12 +162,12 @@ class SqlTrackingStore:
         return registry.create_registered_model(self.store, name, tags, description)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
-        return registry.get_registered_model(self.store, name)
+        return registry_read.get_registered_model(self.store, name)
 
     def search_registered_models(
         self, name: str | None, name_like: str | None
     ) -> list[RegisteredModel]:
-        return registry.search_registered_models(self.store, name=name, name_like=name_like)
+        return registry_read.search_registered_models(self.store, name=name, name_like=name_like)
 
     def rename_registered_model(self, name: str, new_name: str) -> None:
         registry_edit.rename_registered_model(self.store, name, new_name)
@@ -193,13 +199,13 @@ class SqlTrackingStore:
         )
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
-        return registry.get_model_version(self.store, name, version)
+        return registry_read.get_model_version(self.store, name, version)
 
     def search_model_versions(self, name: str | None, run_id: str | None) -> list[ModelVersion]:
-        return registry.search_model_versions(self.store, name=name, run_id=run_id)
+        return registry_read.search_model_versions(self.store, name=name, run_id=run_id)
 
     def get_latest_versions(self, name: str, stages: Sequence[str] | None) -> list[ModelVersion]:
-        return registry.get_latest_versions(self.store, name, list(stages) if stages else None)
+        return registry_read.get_latest_versions(self.store, name, list(stages) if stages else None)
 
     def update_model_version(self, name: str, version: int, description: str) -> None:
         registry_edit.update_model_version(self.store, name, version, description)
@@ -221,7 +227,7 @@ class SqlTrackingStore:
         registry_edit.delete_alias(self.store, name, alias)
 
     def version_for_alias(self, name: str, alias: str) -> int:
-        return registry.version_for_alias(self.store, name, alias)
+        return registry_read.version_for_alias(self.store, name, alias)
 
 
 __all__ = ["SqlTrackingStore"]
