@@ -59,6 +59,15 @@ def get_tracking_uri() -> str:
     return str(Path(DEFAULT_STORE_DIR).resolve())
 
 
+def is_tracking_uri_set() -> bool:
+    """Whether a tracking URI was chosen: by :func:`set_tracking_uri` or in the environment
+    (``MODELPACK_TRACKING_URI``), rather than the default ``./modelpack-store``."""
+    with _lock:
+        if _tracking_uri is not None:
+            return True
+    return bool(os.environ.get(TRACKING_URI_ENV))
+
+
 def reset_tracking_uri() -> None:
     """Forget :func:`set_tracking_uri` (the environment and default apply again)."""
     global _tracking_uri
@@ -66,4 +75,4 @@ def reset_tracking_uri() -> None:
         _tracking_uri = None
 
 
-__all__ = ["get_tracking_uri", "reset_tracking_uri", "set_tracking_uri"]
+__all__ = ["get_tracking_uri", "is_tracking_uri_set", "reset_tracking_uri", "set_tracking_uri"]

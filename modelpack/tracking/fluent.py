@@ -21,6 +21,7 @@ from modelpack.tracking.client import Client
 from modelpack.tracking.config import get_tracking_uri
 from modelpack.tracking.entities import Experiment, Metric, Run, RunData, RunInfo, now_ms
 from modelpack.tracking.names import (
+    check_artifact_path,
     check_experiment_name,
     check_key,
     check_metric_value,
@@ -100,7 +101,9 @@ def set_experiment(
     return experiment
 
 
-def _active_experiment_id(client: Client) -> str:
+def active_experiment_id(client: Client) -> str:
+    """The id of the experiment new runs go to (``set_experiment``, then
+    ``MODELPACK_EXPERIMENT_NAME``, then the Default experiment ``"0"``)."""
     chosen = _experiment.get(get_tracking_uri())
     if chosen is not None:
         return chosen
@@ -135,11 +138,12 @@ def start_run(
     else:
         parent = stack[-1].info.run_id if stack else None
         experiment = (
-            str(experiment_id) if experiment_id is not None else _active_experiment_id(client)
+            str(experiment_id) if experiment_id is not None else active_experiment_id(client)
         )
         run = client.create_run(experiment, run_name=run_name, tags=tags, parent_run_id=parent)
     active = ActiveRun(run, client)
     stack.append(active)
+    _local.last_run_id = run.info.run_id
     return active
 
 
@@ -147,6 +151,7 @@ def _end(active: ActiveRun, status: str) -> None:
     stack = _stack()
     while stack:
         top = stack.pop()
+        _local.last_run_id = top.info.run_id
         top.client.set_terminated(top.info.run_id, status)
         if top is active:
             break
@@ -165,8 +170,31 @@ def active_run() -> ActiveRun | None:
     return stack[-1] if stack else None
 
 
+def last_active_run() -> Run | None:
+    """The active run, else the run this thread started or ended last, read from the
+    store (``None`` if this thread has had no run).
+
+    >>> with modelpack.start_run(): ...  # doctest: +SKIP
+    >>> modelpack.last_active_run().info.status  # doctest: +SKIP
+    'FINISHED'
+    """
+    current = active_run()
+    if current is not None:
+        return current.client.get_run(current.info.run_id)
+    run_id: str | None = getattr(_local, "last_run_id", None)
+    return Client().get_run(run_id) if run_id is not None else None
+
+
 def _run() -> ActiveRun:
     return active_run() or start_run()
+
+
+def _target(run_id: str | None) -> tuple[Client, str]:
+    """The client and run a logging call acts on: ``run_id``, else the active run."""
+    if run_id is not None:
+        return Client(), run_id
+    active = _run()
+    return active.client, active.info.run_id
 
 
 def log_param(key: str, value: Any) -> Any:
@@ -215,6 +243,26 @@ def set_tags(tags: Mapping[str, Any]) -> None:
     active.client.log_batch(active.info.run_id, tags=tags)
 
 
+def delete_tag(key: str) -> None:
+    """Remove one tag from the active run."""
+    active = _run()
+    active.client.delete_tag(active.info.run_id, key)
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The URI of the active run's artifacts (started if needed), or of ``artifact_path``
+    in them.
+
+    >>> modelpack.get_artifact_uri("model")  # doctest: +SKIP
+    'file:///home/me/modelpack-store/artifacts/0/3f.../artifacts/model'
+    """
+    active = _run()
+    root = active.info.artifact_uri.rstrip("/")
+    if not artifact_path:
+        return root
+    return f"{root}/{check_artifact_path(artifact_path)}"
+
+
 def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
     """Copy a file into the active run's artifacts."""
     active = _run()
@@ -233,10 +281,21 @@ def log_dict(dictionary: Any, artifact_file: str) -> None:
     active.client.log_dict(active.info.run_id, dictionary, artifact_file)
 
 
-def log_text(text: str, artifact_file: str) -> None:
-    """Save text in the active run's artifacts."""
-    active = _run()
-    active.client.log_text(active.info.run_id, text, artifact_file)
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    """Save text in the artifacts of ``run_id`` (default: the active run)."""
+    client, target = _target(run_id)
+    client.log_text(target, text, artifact_file)
+
+
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Save a dict of columns or a DataFrame as a JSON table (MLflow's format) in the
+    artifacts of ``run_id`` (default: the active run); logging to the same file again
+    appends rows.
+
+    >>> modelpack.log_table({"x": [1, 2], "y": ["a", "b"]}, "table.json")  # doctest: +SKIP
+    """
+    client, target = _target(run_id)
+    client.log_table(target, data, artifact_file)
 
 
 def log_figure(figure: Any, artifact_file: str) -> None:
@@ -269,7 +328,7 @@ def search_runs(
             ids.append(found.experiment_id)
         experiment_ids = ids
     if experiment_ids is None:
-        experiment_ids = [_active_experiment_id(client)]
+        experiment_ids = [active_experiment_id(client)]
     found_runs = client.search_runs(experiment_ids, filter_string, order_by, max_results)
     if output_format == "list":
         return found_runs
@@ -310,8 +369,12 @@ def _end_runs_at_exit() -> None:
 
 __all__ = [
     "ActiveRun",
+    "active_experiment_id",
     "active_run",
+    "delete_tag",
     "end_run",
+    "get_artifact_uri",
+    "last_active_run",
     "log_artifact",
     "log_artifacts",
     "log_dict",
@@ -320,6 +383,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "log_table",
     "log_text",
     "search_runs",
     "set_experiment",
