@@ -33,7 +33,6 @@ from modelpack.tracking.fluent import (
     log_params,
     log_table,
     log_text,
-    search_runs,
     set_experiment,
     set_tag,
     set_tags,
@@ -50,6 +49,7 @@ from modelpack.tracking.fluent_experiments import (
     restore_experiment,
     restore_run,
     search_experiments,
+    search_runs,
     set_experiment_tag,
     set_experiment_tags,
 )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelpack.errors import InvalidInput, StoreError
 from modelpack.tracking.artifact_bytes import dict_bytes, figure_bytes, table_bytes
-from modelpack.tracking.config import get_tracking_uri
+from modelpack.tracking.config import check_registry_uri, get_tracking_uri
 from modelpack.tracking.entities import (
     Experiment,
     Metric,
@@ -63,8 +63,14 @@ class Client(RegistryClient):
     'None'
     """
 
-    def __init__(self, tracking_uri: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str | os.PathLike[str] | None = None,
+        registry_uri: str | os.PathLike[str] | None = None,
+    ) -> None:
         uri = os.fspath(tracking_uri) if tracking_uri is not None else get_tracking_uri()
+        if registry_uri is not None:  # MLflow's; the registry is in the tracking store here
+            check_registry_uri(registry_uri, uri)
         #: the store behind this client, chosen by the URI (SQL or a tracking server)
         self.backend: TrackingStore = open_tracking_store(uri)
         self.tracking_uri = uri

@@ -1,5 +1,6 @@
-"""MLflow's fluent functions for experiments and runs named by id or name (not only the
-active run): create, read, tag, delete, restore and search them in the current store.
+"""MLflow's fluent functions for experiments and runs named by id, name or a search (not
+only the active run): create, read, tag, delete, restore and search them in the current
+store.
 
 >>> import modelpack
 >>> experiment_id = modelpack.create_experiment("churn", tags={"team": "ml"})  # doctest: +SKIP
@@ -13,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from modelpack.errors import InvalidInput
+from modelpack.errors import InvalidInput, NotFound
 from modelpack.tracking.client import Client
 from modelpack.tracking.entities import Experiment, Run
+from modelpack.tracking.experiment_search import view_type_name
 from modelpack.tracking.fluent import active_experiment_id
 
 
@@ -113,6 +115,66 @@ def get_parent_run(run_id: str) -> Run | None:
     return client.get_run(parent_id) if parent_id else None
 
 
+def search_runs(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str = "",
+    run_view_type: int | str = 1,
+    max_results: int = 1000,
+    order_by: Sequence[str] | None = None,
+    output_format: str = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: Sequence[str] | None = None,
+) -> Any:
+    """Runs matching ``filter_string``, as a pandas DataFrame (or a list with ``"list"``),
+    in ``run_view_type`` (1 ``ACTIVE_ONLY``, 2 ``DELETED_ONLY``, 3 ``ALL``).
+
+    Defaults to the active experiment (every experiment with ``search_all_experiments``).
+
+    >>> modelpack.search_runs(filter_string="metrics.rmse < 0.5", order_by=["metrics.rmse"])  # doctest: +SKIP
+    """
+    client = Client()
+    if experiment_names:
+        ids = []
+        for name in experiment_names:
+            found = client.get_experiment_by_name(name)
+            if found is None:
+                raise NotFound(f"no experiment named '{name}'")
+            ids.append(found.experiment_id)
+        experiment_ids = ids
+    view = view_type_name(run_view_type)
+    if experiment_ids is None and not search_all_experiments:
+        experiment_ids = [active_experiment_id(client)]
+    found_runs = client.search_runs(
+        experiment_ids, filter_string, order_by, max_results, run_view_type=view
+    )
+    if output_format == "list":
+        return found_runs
+    if output_format != "pandas":
+        raise InvalidInput(f"output_format must be 'pandas' or 'list', got {output_format!r}")
+    return _runs_frame(found_runs)
+
+
+def _runs_frame(found: list[Run]) -> Any:
+    import pandas as pd
+
+    records = []
+    for run in found:
+        record: dict[str, Any] = {
+            "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
+            "status": run.info.status,
+            "artifact_uri": run.info.artifact_uri,
+            "start_time": pd.to_datetime(run.info.start_time, unit="ms", utc=True),
+            "end_time": pd.to_datetime(run.info.end_time, unit="ms", utc=True),
+            "run_name": run.info.run_name,
+        }
+        record.update({f"metrics.{k}": v for k, v in run.data.metrics.items()})
+        record.update({f"params.{k}": v for k, v in run.data.params.items()})
+        record.update({f"tags.{k}": v for k, v in run.data.tags.items()})
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
 __all__ = [
     "create_experiment",
     "delete_experiment",
@@ -124,6 +186,7 @@ __all__ = [
     "restore_experiment",
     "restore_run",
     "search_experiments",
+    "search_runs",
     "set_experiment_tag",
     "set_experiment_tags",
 ]

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 from modelpack.errors import InvalidInput
 from modelpack.tracking.client import Client
-from modelpack.tracking.config import get_tracking_uri
+from modelpack.tracking.config import check_registry_uri, get_tracking_uri
 from modelpack.tracking.entities import ModelVersion, RegisteredModel
 
 T = TypeVar("T")
@@ -91,23 +90,11 @@ def get_registry_uri() -> str:
     return get_tracking_uri()
 
 
-def _same_place(uri: str) -> str:
-    if "://" in uri or uri.startswith("sqlite:"):
-        return uri
-    return str(Path(uri).expanduser().resolve())
-
-
 def set_registry_uri(uri: str | os.PathLike[str]) -> None:
     """Accepted for MLflow code when ``uri`` is the tracking URI, which already holds the
     registry; any other URI is refused (``InvalidInput``): point both at one store with
     :func:`modelpack.set_tracking_uri`."""
-    text = os.fspath(uri)
-    if not isinstance(text, str) or _same_place(text) != _same_place(get_tracking_uri()):
-        raise InvalidInput(
-            "the model registry lives in the tracking store here, so the registry URI must "
-            "be the tracking URI; call modelpack.set_tracking_uri(uri) to use that store "
-            "for both"
-        )
+    check_registry_uri(uri, get_tracking_uri())
 
 
 __all__ = [
