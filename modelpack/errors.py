@@ -181,6 +181,10 @@ class PromotionRefused(ModelpackError):
     http_status = 409
 
 
+#: MLflow's name for the base error, so ported ``except mlflow.MlflowException`` still
+#: catches everything modelpack raises on purpose
+MlflowException = ModelpackError
+
 __all__ = [
     "AlreadyExists",
     "DependencyMissing",
@@ -190,6 +194,7 @@ __all__ = [
     "InvalidInput",
     "InvalidName",
     "InvalidURI",
+    "MlflowException",
     "ModelFormatError",
     "ModelNotFound",
     "ModelValidationFailed",

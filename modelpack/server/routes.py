@@ -85,14 +85,18 @@ def get_experiment_by_name(client: Client, body: wire.ExperimentName) -> dict[st
 
 
 def search_experiments(client: Client, body: wire.SearchExperiments) -> dict[str, Any]:
-    if body.filter:
-        raise InvalidInput("search-experiments does not support 'filter' yet; omit it")
-    found = client.search_experiments() if body.view_type != "DELETED_ONLY" else []
-    chunk, token = page(found, offset_of(body.page_token), body.max_results)
-    out: dict[str, Any] = {"experiments": [wire.experiment_json(e) for e in chunk]}
-    if token:
-        out["next_page_token"] = token
+    found = client.search_experiments(
+        body.view_type, body.max_results, body.filter, body.order_by, body.page_token
+    )
+    out: dict[str, Any] = {"experiments": [wire.experiment_json(e) for e in found]}
+    if found.token:
+        out["next_page_token"] = found.token
     return out
+
+
+def set_experiment_tag(client: Client, body: wire.SetExperimentTag) -> dict[str, Any]:
+    client.set_experiment_tag(body.experiment_id, body.key, body.value)
+    return {}
 
 
 # -- runs ----------------------------------------------------------------------------
@@ -134,6 +138,11 @@ def log_param(client: Client, body: wire.LogParam) -> dict[str, Any]:
 
 def set_tag(client: Client, body: wire.SetTag) -> dict[str, Any]:
     client.set_tag(_run_id(body), body.key, body.value)
+    return {}
+
+
+def delete_tag(client: Client, body: wire.DeleteTag) -> dict[str, Any]:
+    client.delete_tag(_run_id(body), body.key)
     return {}
 
 
@@ -226,12 +235,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _endpoint(
         "/experiments/search", _READ_METHODS, wire.SearchExperiments, READ, search_experiments
     ),
+    _endpoint("/experiments/set-experiment-tag", ("POST",), wire.SetExperimentTag, EDIT,
+              set_experiment_tag, _NO_EXPERIMENT),
     _endpoint("/runs/create", ("POST",), wire.CreateRun, EDIT, create_run, _NO_EXPERIMENT),
     _endpoint("/runs/get", ("GET",), wire.RunRef, READ, get_run),
     _endpoint("/runs/update", ("POST",), wire.UpdateRun, EDIT, update_run),
     _endpoint("/runs/log-metric", ("POST",), wire.LogMetric, EDIT, log_metric),
     _endpoint("/runs/log-parameter", ("POST",), wire.LogParam, EDIT, log_param),
     _endpoint("/runs/set-tag", ("POST",), wire.SetTag, EDIT, set_tag),
+    _endpoint("/runs/delete-tag", ("POST",), wire.DeleteTag, EDIT, delete_tag),
     _endpoint("/runs/log-batch", ("POST",), wire.LogBatch, EDIT, log_batch),
     _endpoint("/runs/search", ("POST",), wire.SearchRuns, READ, search_runs),
     _endpoint("/metrics/get-history", ("GET",), wire.GetMetricHistory, READ, get_metric_history),

@@ -63,7 +63,13 @@ class SearchExperiments(Wire):
     max_results: Annotated[int, Field(ge=1, le=50_000)] = 1000
     filter: Text | None = None
     view_type: ViewType = "ACTIVE_ONLY"
+    order_by: Annotated[list[Text], Field(max_length=100)] = []
     page_token: Text | None = None
+
+
+class SetExperimentTag(ExperimentId):
+    key: Id
+    value: Text
 
 
 class CreateRun(Wire):
@@ -106,6 +112,10 @@ class LogParam(RunRef):
 class SetTag(RunRef):
     key: Id
     value: Text
+
+
+class DeleteTag(RunRef):
+    key: Id
 
 
 class LogBatch(RunRef):

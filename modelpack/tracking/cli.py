@@ -276,7 +276,7 @@ def models_register(
     """Register the model at MODEL_URI as the next version of NAME."""
     from modelpack.tracking.models import register_model
 
-    version = register_model(model_uri, name, _parse_tags(tags), client=Client(tracking_uri))
+    version = register_model(model_uri, name, tags=_parse_tags(tags), client=Client(tracking_uri))
     if as_json:
         _emit_json(version)
         return

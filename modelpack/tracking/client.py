@@ -7,22 +7,33 @@
 
 from __future__ import annotations
 
+import json
 import os
+import posixpath
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelpack.errors import InvalidInput, StoreError
-from modelpack.tracking.artifact_bytes import dict_bytes, figure_bytes
-from modelpack.tracking.config import get_tracking_uri
+from modelpack.tracking.artifact_bytes import dict_bytes, figure_bytes, table_bytes
+from modelpack.tracking.config import check_registry_uri, get_tracking_uri
 from modelpack.tracking.entities import (
     Experiment,
     Metric,
+    PagedList,
     Run,
     now_ms,
 )
+from modelpack.tracking.experiment_search import (
+    check_max_results,
+    offset_of_token,
+    parse_experiment_order,
+    view_type_name,
+)
 from modelpack.tracking.names import (
     MAX_PARAM_VALUE_LENGTH,
+    check_artifact_path,
+    check_experiment_id,
     check_experiment_name,
     check_key,
     check_metric_value,
@@ -35,6 +46,9 @@ from modelpack.tracking.registry_client import RegistryClient
 from modelpack.tracking.search import parse_filter
 from modelpack.tracking.stores.backend import open_tracking_store
 from modelpack.tracking.stores.base import RUN_VIEW_TYPES, TrackingStore
+
+#: MLflow's run tag listing the tables (``log_table``) a run holds
+LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"
 
 if TYPE_CHECKING:
     from modelpack.tracking.stores.sql.engine import Store
@@ -49,8 +63,14 @@ class Client(RegistryClient):
     'None'
     """
 
-    def __init__(self, tracking_uri: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str | os.PathLike[str] | None = None,
+        registry_uri: str | os.PathLike[str] | None = None,
+    ) -> None:
         uri = os.fspath(tracking_uri) if tracking_uri is not None else get_tracking_uri()
+        if registry_uri is not None:  # MLflow's; the registry is in the tracking store here
+            check_registry_uri(registry_uri, uri)
         #: the store behind this client, chosen by the URI (SQL or a tracking server)
         self.backend: TrackingStore = open_tracking_store(uri)
         self.tracking_uri = uri
@@ -83,9 +103,45 @@ class Client(RegistryClient):
         """The experiment with this name, or ``None``."""
         return self.backend.get_experiment_by_name(check_experiment_name(name))
 
-    def search_experiments(self) -> list[Experiment]:
-        """Every active experiment."""
-        return self.backend.search_experiments()
+    def search_experiments(
+        self,
+        view_type: int | str = "ACTIVE_ONLY",
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """Experiments in ``view_type`` (``ACTIVE_ONLY``/1, ``DELETED_ONLY``/2, ``ALL``/3),
+        ordered by ``order_by`` entries over name, experiment_id, creation_time and
+        last_update_time (oldest first by default); ``max_results`` of them (all if None),
+        from ``page_token``; the answer's ``token`` names the next page.
+
+        >>> Client().search_experiments(order_by=["last_update_time DESC"], max_results=10)  # doctest: +SKIP
+        """
+        if filter_string:
+            # TODO(lead): the experiment filter grammar (name, tags, times) goes here
+            raise InvalidInput("filter_string on experiments is not supported yet")
+        view = view_type_name(view_type)
+        order = parse_experiment_order(order_by)
+        size, offset = check_max_results(max_results), offset_of_token(page_token)
+        ask = None if size is None else size + 1  # one more: whether another page exists
+        found = self.backend.search_experiments(view, order, ask, offset)
+        if size is None or len(found) <= size:
+            return PagedList(found)
+        return PagedList(found[:size], str(offset + size))
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        """Set (or replace) one tag of an experiment."""
+        tags = check_tags({key: value})
+        self.backend.set_experiment_tag(check_experiment_id(experiment_id), key, tags[key])
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Mark an experiment and its runs deleted (kept until restored)."""
+        self.backend.delete_experiment(check_experiment_id(experiment_id))
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Bring a deleted experiment and its runs back."""
+        self.backend.restore_experiment(check_experiment_id(experiment_id))
 
     # -- runs ----------------------------------------------------------------------
 
@@ -108,6 +164,14 @@ class Client(RegistryClient):
     def get_run(self, run_id: str) -> Run:
         """The run with its params, latest metrics and tags."""
         return self.backend.get_run(check_run_id(run_id))
+
+    def delete_run(self, run_id: str) -> None:
+        """Mark a run deleted: hidden from searches, its data kept until restored."""
+        self.backend.delete_run(check_run_id(run_id))
+
+    def restore_run(self, run_id: str) -> None:
+        """Bring a deleted run back."""
+        self.backend.restore_run(check_run_id(run_id))
 
     def set_terminated(
         self, run_id: str, status: str = "FINISHED", end_time: int | None = None
@@ -253,6 +317,19 @@ class Client(RegistryClient):
         """Save ``text`` as a UTF-8 file in the run's artifacts."""
         self.backend.log_bytes(check_run_id(run_id), text.encode(), artifact_file)
 
+    def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
+        """Save a dict of columns or a DataFrame as MLflow's table JSON in the run's
+        artifacts; a table already at ``artifact_file`` gets the new rows appended."""
+        run_id, path = check_run_id(run_id), check_artifact_path(artifact_file, "artifact file")
+        existing = None
+        if path in self.list_artifacts(run_id, posixpath.dirname(path) or None):
+            existing = self.download_artifacts(run_id, path).read_bytes()
+        self.backend.log_bytes(run_id, table_bytes(data, path, existing), path)
+        logged = _json_list(self.get_run(run_id).data.tags.get(LOGGED_ARTIFACTS_TAG, "[]"))
+        entry = {"path": path, "type": "table"}
+        if entry not in logged:  # MLflow's UI lists a run's tables from this tag
+            self.set_tag(run_id, LOGGED_ARTIFACTS_TAG, json.dumps([*logged, entry]))
+
     def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
         """Save a matplotlib figure (format from the file name) in the run's artifacts."""
         data = figure_bytes(figure, artifact_file)
@@ -265,6 +342,14 @@ class Client(RegistryClient):
     def download_artifacts(self, run_id: str, path: str = "") -> Path:
         """The local path of a run artifact (read in place from a local store, else downloaded)."""
         return self.backend.resolve_store_uri(f"runs:/{check_run_id(run_id)}/{path}")
+
+
+def _json_list(text: str) -> list[Any]:
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return []
+    return found if isinstance(found, list) else []
 
 
 #: MLflow's name for the same client, for code ported from ``mlflow.MlflowClient``

@@ -11,6 +11,7 @@ import os
 import threading
 from pathlib import Path
 
+from modelpack.errors import InvalidInput
 from modelpack.tracking.stores.base import is_http_uri
 from modelpack.tracking.stores.rest.server_url import server_url
 from modelpack.tracking.stores.sql.location import (
@@ -59,6 +60,34 @@ def get_tracking_uri() -> str:
     return str(Path(DEFAULT_STORE_DIR).resolve())
 
 
+def is_tracking_uri_set() -> bool:
+    """Whether a tracking URI was chosen: by :func:`set_tracking_uri` or in the environment
+    (``MODELPACK_TRACKING_URI``), rather than the default ``./modelpack-store``."""
+    with _lock:
+        if _tracking_uri is not None:
+            return True
+    return bool(os.environ.get(TRACKING_URI_ENV))
+
+
+def _same_place(uri: str) -> str:
+    if "://" in uri or uri.startswith("sqlite:"):
+        return uri
+    return str(Path(uri).expanduser().resolve())
+
+
+def check_registry_uri(registry_uri: str | os.PathLike[str], tracking_uri: str) -> None:
+    """Accept a registry URI only when it is ``tracking_uri``: the model registry lives in
+    the tracking store (``InvalidInput`` otherwise, without echoing either URI, which may
+    hold a password)."""
+    text = os.fspath(registry_uri)
+    if not isinstance(text, str) or _same_place(text) != _same_place(tracking_uri):
+        raise InvalidInput(
+            "the model registry lives in the tracking store here, so the registry URI must "
+            "be the tracking URI; call modelpack.set_tracking_uri(uri) (or pass "
+            "tracking_uri=) to use one store for both"
+        )
+
+
 def reset_tracking_uri() -> None:
     """Forget :func:`set_tracking_uri` (the environment and default apply again)."""
     global _tracking_uri
@@ -66,4 +95,10 @@ def reset_tracking_uri() -> None:
         _tracking_uri = None
 
 
-__all__ = ["get_tracking_uri", "reset_tracking_uri", "set_tracking_uri"]
+__all__ = [
+    "check_registry_uri",
+    "get_tracking_uri",
+    "is_tracking_uri_set",
+    "reset_tracking_uri",
+    "set_tracking_uri",
+]

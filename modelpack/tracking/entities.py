@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def now_ms() -> int:
     """The current time in epoch milliseconds, the unit of every timestamp here."""
     return time.time_ns() // 1_000_000
+
+
+class PagedList(list[T]):
+    """One page of a search: a list, and ``token`` for the next page (``None`` at the end),
+    like MLflow's ``PagedList``."""
+
+    def __init__(self, items: Any = (), token: str | None = None) -> None:
+        super().__init__(items)
+        self.token = token
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,7 @@ __all__ = [
     "Metric",
     "ModelInfo",
     "ModelVersion",
+    "PagedList",
     "RegisteredModel",
     "Run",
     "RunData",

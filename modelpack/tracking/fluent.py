@@ -12,15 +12,16 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from modelpack.errors import InvalidInput, NotFound
+from modelpack.errors import InvalidInput
 from modelpack.tracking.client import Client
 from modelpack.tracking.config import get_tracking_uri
 from modelpack.tracking.entities import Experiment, Metric, Run, RunData, RunInfo, now_ms
 from modelpack.tracking.names import (
+    check_artifact_path,
     check_experiment_name,
     check_key,
     check_metric_value,
@@ -28,6 +29,8 @@ from modelpack.tracking.names import (
 )
 
 EXPERIMENT_NAME_ENV = "MODELPACK_EXPERIMENT_NAME"
+#: MLflow's tag for a run's description
+NOTE_TAG = "mlflow.note.content"
 
 _local = threading.local()
 _experiment: dict[str, str] = {}  # tracking URI -> active experiment id
@@ -47,9 +50,9 @@ class ActiveRun:
     by Ctrl-C KILLED.
     """
 
-    def __init__(self, run: Run, client: Client) -> None:
+    def __init__(self, run: Run, *, client: Client | None = None) -> None:
         self._run = run
-        self.client = client
+        self.client = client or Client()
 
     @property
     def info(self) -> RunInfo:
@@ -100,7 +103,9 @@ def set_experiment(
     return experiment
 
 
-def _active_experiment_id(client: Client) -> str:
+def active_experiment_id(client: Client) -> str:
+    """The id of the experiment new runs go to (``set_experiment``, then
+    ``MODELPACK_EXPERIMENT_NAME``, then the Default experiment ``"0"``)."""
     chosen = _experiment.get(get_tracking_uri())
     if chosen is not None:
         return chosen
@@ -115,9 +120,13 @@ def start_run(
     experiment_id: str | None = None,
     run_name: str | None = None,
     nested: bool = False,
+    parent_run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
 ) -> ActiveRun:
-    """Start (or resume, given ``run_id``) a run and make it the active one.
+    """Start (or resume, given ``run_id``) a run and make it the active one; nested in the
+    active run (``nested=True``) or in ``parent_run_id``. ``description`` is kept in the
+    ``mlflow.note.content`` tag, as MLflow does.
 
     >>> with modelpack.start_run(run_name="baseline") as run:  # doctest: +SKIP
     ...     print(run.info.run_id)
@@ -128,18 +137,28 @@ def start_run(
             f"run '{stack[-1].info.run_id}' is already active; end it with end_run() "
             "or start this one with nested=True"
         )
+    if parent_run_id is not None and stack and stack[-1].info.run_id != parent_run_id:
+        raise InvalidInput(
+            f"parent_run_id names another run than the active run '{stack[-1].info.run_id}'; "
+            "a nested run's parent is the active run: omit parent_run_id"
+        )
     client = Client()
+    if description is not None:
+        tags = {**(tags or {}), NOTE_TAG: description}
     if run_id is not None:
         run = client.get_run(run_id)
         client.backend.reopen_run(run.info.run_id)
+        if tags:
+            client.log_batch(run.info.run_id, tags=tags)
     else:
-        parent = stack[-1].info.run_id if stack else None
+        parent = stack[-1].info.run_id if stack else parent_run_id
         experiment = (
-            str(experiment_id) if experiment_id is not None else _active_experiment_id(client)
+            str(experiment_id) if experiment_id is not None else active_experiment_id(client)
         )
         run = client.create_run(experiment, run_name=run_name, tags=tags, parent_run_id=parent)
-    active = ActiveRun(run, client)
+    active = ActiveRun(run, client=client)
     stack.append(active)
+    _local.last_run_id = run.info.run_id
     return active
 
 
@@ -147,6 +166,7 @@ def _end(active: ActiveRun, status: str) -> None:
     stack = _stack()
     while stack:
         top = stack.pop()
+        _local.last_run_id = top.info.run_id
         top.client.set_terminated(top.info.run_id, status)
         if top is active:
             break
@@ -165,8 +185,31 @@ def active_run() -> ActiveRun | None:
     return stack[-1] if stack else None
 
 
+def last_active_run() -> Run | None:
+    """The active run, else the run this thread started or ended last, read from the
+    store (``None`` if this thread has had no run).
+
+    >>> with modelpack.start_run(): ...  # doctest: +SKIP
+    >>> modelpack.last_active_run().info.status  # doctest: +SKIP
+    'FINISHED'
+    """
+    current = active_run()
+    if current is not None:
+        return current.client.get_run(current.info.run_id)
+    run_id: str | None = getattr(_local, "last_run_id", None)
+    return Client().get_run(run_id) if run_id is not None else None
+
+
 def _run() -> ActiveRun:
     return active_run() or start_run()
+
+
+def _target(run_id: str | None) -> tuple[Client, str]:
+    """The client and run a logging call acts on: ``run_id``, else the active run."""
+    if run_id is not None:
+        return Client(), run_id
+    active = _run()
+    return active.client, active.info.run_id
 
 
 def log_param(key: str, value: Any) -> Any:
@@ -175,32 +218,43 @@ def log_param(key: str, value: Any) -> Any:
     return active.client.log_param(active.info.run_id, key, value)
 
 
-def log_params(params: Mapping[str, Any]) -> None:
-    """Log several params in one transaction."""
-    active = _run()
-    active.client.log_batch(active.info.run_id, params=params)
+def log_params(params: Mapping[str, Any], *, run_id: str | None = None) -> None:
+    """Log several params in one transaction (to ``run_id``, default the active run)."""
+    client, target = _target(run_id)
+    client.log_batch(target, params=params)
 
 
 def log_metric(
-    key: str, value: float, step: int | None = None, timestamp: int | None = None
+    key: str,
+    value: float,
+    step: int | None = None,
+    *,
+    timestamp: int | None = None,
+    run_id: str | None = None,
 ) -> None:
-    """Append one metric point to the active run (NaN and infinities are kept)."""
-    active = _run()
-    active.client.log_metric(active.info.run_id, key, value, timestamp, step)
+    """Append one metric point to ``run_id`` (default: the active run); NaN and
+    infinities are kept."""
+    client, target = _target(run_id)
+    client.log_metric(target, key, value, timestamp, step)
 
 
 def log_metrics(
-    metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+    metrics: Mapping[str, float],
+    step: int | None = None,
+    *,
+    run_id: str | None = None,
+    timestamp: int | None = None,
 ) -> None:
-    """Append several metric points in one transaction: the fast path for many values."""
-    active = _run()
+    """Append several metric points in one transaction: the fast path for many values
+    (to ``run_id``, default the active run)."""
+    client, target = _target(run_id)
     stamp = timestamp if timestamp is not None else now_ms()
     clean_step = check_step(step)
     rows = [
         Metric(check_key(k, "metric key"), check_metric_value(v, k), stamp, clean_step)
         for k, v in metrics.items()
     ]
-    active.client.log_batch(active.info.run_id, metrics=rows)
+    client.log_batch(target, metrics=rows)
 
 
 def set_tag(key: str, value: Any) -> None:
@@ -215,88 +269,70 @@ def set_tags(tags: Mapping[str, Any]) -> None:
     active.client.log_batch(active.info.run_id, tags=tags)
 
 
-def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
-    """Copy a file into the active run's artifacts."""
+def delete_tag(key: str) -> None:
+    """Remove one tag from the active run."""
     active = _run()
-    active.client.log_artifact(active.info.run_id, local_path, artifact_path)
+    active.client.delete_tag(active.info.run_id, key)
 
 
-def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
-    """Copy a directory's files into the active run's artifacts."""
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The URI of the active run's artifacts (started if needed), or of ``artifact_path``
+    in them.
+
+    >>> modelpack.get_artifact_uri("model")  # doctest: +SKIP
+    'file:///home/me/modelpack-store/artifacts/0/3f.../artifacts/model'
+    """
     active = _run()
-    active.client.log_artifacts(active.info.run_id, local_dir, artifact_path)
+    root = active.info.artifact_uri.rstrip("/")
+    if not artifact_path:
+        return root
+    return f"{root}/{check_artifact_path(artifact_path)}"
 
 
-def log_dict(dictionary: Any, artifact_file: str) -> None:
-    """Save a dict as JSON (YAML for .yaml/.yml) in the active run's artifacts."""
-    active = _run()
-    active.client.log_dict(active.info.run_id, dictionary, artifact_file)
+def log_artifact(
+    local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    """Copy a file into the artifacts of ``run_id`` (default: the active run)."""
+    client, target = _target(run_id)
+    client.log_artifact(target, local_path, artifact_path)
 
 
-def log_text(text: str, artifact_file: str) -> None:
-    """Save text in the active run's artifacts."""
-    active = _run()
-    active.client.log_text(active.info.run_id, text, artifact_file)
+def log_artifacts(
+    local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    """Copy a directory's files into the artifacts of ``run_id`` (default: the active run)."""
+    client, target = _target(run_id)
+    client.log_artifacts(target, local_dir, artifact_path)
+
+
+def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Save a dict as JSON (YAML for .yaml/.yml) in the artifacts of ``run_id`` (default:
+    the active run)."""
+    client, target = _target(run_id)
+    client.log_dict(target, dictionary, artifact_file)
+
+
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    """Save text in the artifacts of ``run_id`` (default: the active run)."""
+    client, target = _target(run_id)
+    client.log_text(target, text, artifact_file)
+
+
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Save a dict of columns or a DataFrame as a JSON table (MLflow's format) in the
+    artifacts of ``run_id`` (default: the active run); logging to the same file again
+    appends rows.
+
+    >>> modelpack.log_table({"x": [1, 2], "y": ["a", "b"]}, "table.json")  # doctest: +SKIP
+    """
+    client, target = _target(run_id)
+    client.log_table(target, data, artifact_file)
 
 
 def log_figure(figure: Any, artifact_file: str) -> None:
     """Save a matplotlib figure in the active run's artifacts (needs matplotlib)."""
     active = _run()
     active.client.log_figure(active.info.run_id, figure, artifact_file)
-
-
-def search_runs(
-    experiment_ids: Sequence[str] | None = None,
-    filter_string: str = "",
-    order_by: Sequence[str] | None = None,
-    max_results: int = 1000,
-    output_format: str = "pandas",
-    experiment_names: Sequence[str] | None = None,
-) -> Any:
-    """Runs matching ``filter_string``, as a pandas DataFrame (or a list with ``"list"``).
-
-    Defaults to the active experiment.
-
-    >>> modelpack.search_runs(filter_string="metrics.rmse < 0.5", order_by=["metrics.rmse"])  # doctest: +SKIP
-    """
-    client = Client()
-    if experiment_names:
-        ids = []
-        for name in experiment_names:
-            found = client.get_experiment_by_name(name)
-            if found is None:
-                raise NotFound(f"no experiment named '{name}'")
-            ids.append(found.experiment_id)
-        experiment_ids = ids
-    if experiment_ids is None:
-        experiment_ids = [_active_experiment_id(client)]
-    found_runs = client.search_runs(experiment_ids, filter_string, order_by, max_results)
-    if output_format == "list":
-        return found_runs
-    if output_format != "pandas":
-        raise InvalidInput(f"output_format must be 'pandas' or 'list', got {output_format!r}")
-    return _runs_frame(found_runs)
-
-
-def _runs_frame(found: list[Run]) -> Any:
-    import pandas as pd
-
-    records = []
-    for run in found:
-        record: dict[str, Any] = {
-            "run_id": run.info.run_id,
-            "experiment_id": run.info.experiment_id,
-            "status": run.info.status,
-            "artifact_uri": run.info.artifact_uri,
-            "start_time": pd.to_datetime(run.info.start_time, unit="ms", utc=True),
-            "end_time": pd.to_datetime(run.info.end_time, unit="ms", utc=True),
-            "run_name": run.info.run_name,
-        }
-        record.update({f"metrics.{k}": v for k, v in run.data.metrics.items()})
-        record.update({f"params.{k}": v for k, v in run.data.params.items()})
-        record.update({f"tags.{k}": v for k, v in run.data.tags.items()})
-        records.append(record)
-    return pd.DataFrame.from_records(records)
 
 
 @atexit.register
@@ -310,8 +346,12 @@ def _end_runs_at_exit() -> None:
 
 __all__ = [
     "ActiveRun",
+    "active_experiment_id",
     "active_run",
+    "delete_tag",
     "end_run",
+    "get_artifact_uri",
+    "last_active_run",
     "log_artifact",
     "log_artifacts",
     "log_dict",
@@ -320,8 +360,8 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "log_table",
     "log_text",
-    "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",

@@ -107,14 +107,16 @@ def log_model_dir(
 def register_model(
     model_uri: str | os.PathLike[str],
     name: str,
-    tags: Mapping[str, Any] | None = None,
+    await_registration_for: int = 300,
     *,
+    tags: Mapping[str, Any] | None = None,
     client: Client | None = None,
 ) -> ModelVersion:
     """Register the model at ``model_uri`` as the next version of ``name`` (created if new).
 
     The model directory is copied into the store and verified, so the version does
-    not depend on ``model_uri`` afterwards.
+    not depend on ``model_uri`` afterwards. Registration finishes before this returns,
+    so MLflow's ``await_registration_for`` has nothing to wait for (accepted, unused).
 
     >>> modelpack.register_model("runs:/4f1c.../model", "iris").version  # doctest: +SKIP
     3

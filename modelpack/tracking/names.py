@@ -253,6 +253,17 @@ def check_run_id(value: object) -> str:
     return value
 
 
+def check_experiment_id(value: object) -> str:
+    """An experiment id as a string of 1 to 18 digits (an int is accepted, as in MLflow)."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not text.isdigit() or len(text) > 18 or not text.isascii():
+        raise InvalidInput(
+            f"experiment id must be a number such as '1', got {_describe(value)}; "
+            "find ids with search_experiments"
+        )
+    return text
+
+
 def is_reserved_version_alias(value: str) -> bool:
     """Whether ``value`` is ``latest`` or ``v<digits>`` (case-insensitive)."""
     return bool(_RESERVED_ALIAS_RE.match(value))
@@ -262,6 +273,7 @@ __all__ = [
     "STAGES",
     "check_alias",
     "check_artifact_path",
+    "check_experiment_id",
     "check_experiment_name",
     "check_key",
     "check_metric_value",

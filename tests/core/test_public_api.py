@@ -20,6 +20,13 @@ EXPECTED_PUBLIC = {
     "log_artifact", "log_artifacts", "log_dict", "log_figure", "log_metric", "log_metrics",
     "log_param", "log_params", "register_model", "search_runs", "set_experiment", "set_tag",
     "set_tags", "set_tracking_uri", "spark_udf", "start_run",
+    # MLflow's tracking and registry fluent API (tests/core/test_fluent_parity.py)
+    "ActiveRun", "MlflowException", "create_experiment", "delete_experiment", "delete_run",
+    "delete_tag", "get_artifact_uri", "get_experiment", "get_experiment_by_name",
+    "get_parent_run", "get_registry_uri", "get_run", "is_tracking_uri_set", "last_active_run",
+    "log_table", "log_text", "restore_experiment", "restore_run", "search_experiments",
+    "search_model_versions", "search_registered_models", "set_experiment_tag",
+    "set_experiment_tags", "set_registry_uri",
 }  # fmt: skip
 
 

@@ -70,18 +70,45 @@ class RestTrackingStore(RestRegistry):
                 raise
             return again
 
-    def search_experiments(self) -> list[Experiment]:
+    def search_experiments(
+        self,
+        view_type: str = "ACTIVE_ONLY",
+        order_by: Sequence[tuple[str, bool]] = (),
+        max_results: int | None = None,
+        offset: int = 0,
+    ) -> list[Experiment]:
+        # the server orders; its page tokens are its own (opaque on MLflow's): an offset
+        # is reached by reading past it
+        wanted = None if max_results is None else offset + max_results
+        # ties (and no order at all) by id, as the SQL store: MLflow's server would
+        # otherwise answer newest first
+        terms = [f"{column} {'ASC' if asc else 'DESC'}" for column, asc in order_by]
         found: list[Experiment] = []
         token: str | None = None
-        while True:
-            body = {"max_results": _PAGE, "page_token": token, "view_type": "ACTIVE_ONLY"}
-            answer = self.http.call("GET", "/experiments/search", body)
+        while wanted is None or len(found) < wanted:
+            size = _PAGE if wanted is None else min(_PAGE, wanted - len(found))
+            body = {
+                "max_results": size,
+                "page_token": token,
+                "view_type": view_type,
+                "order_by": [*terms, "experiment_id ASC"],
+            }
+            answer = self.http.call("POST", "/experiments/search", body)
             found.extend(wire.experiment(e) for e in answer.get("experiments") or [])
             token = answer.get("next_page_token") or None
             if not isinstance(token, str):
-                return sorted(
-                    found, key=lambda e: int(e.experiment_id) if e.experiment_id.isdigit() else 0
-                )
+                break
+        return found[offset:wanted]
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        body = {"experiment_id": experiment_id, "key": key, "value": value}
+        self.http.call("POST", "/experiments/set-experiment-tag", body)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.http.call("POST", "/experiments/delete", {"experiment_id": experiment_id})
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.http.call("POST", "/experiments/restore", {"experiment_id": experiment_id})
 
     # -- runs ----------------------------------------------------------------------
 
@@ -112,6 +139,12 @@ class RestTrackingStore(RestRegistry):
 
     def reopen_run(self, run_id: str) -> None:
         self.http.call("POST", "/runs/update", {"run_id": run_id, "status": "RUNNING"})
+
+    def delete_run(self, run_id: str) -> None:
+        self.http.call("POST", "/runs/delete", {"run_id": run_id})
+
+    def restore_run(self, run_id: str) -> None:
+        self.http.call("POST", "/runs/restore", {"run_id": run_id})
 
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
         body = {"run_id": run_id, "key": key, "value": value, "timestamp": timestamp, "step": step}

@@ -1,5 +1,5 @@
-"""Deleting, restoring and renaming experiments and runs (MLflow's soft delete: a
-deleted thing keeps its data and is hidden from searches until restored).
+"""Deleting, restoring, renaming and tagging experiments and runs (MLflow's soft delete:
+a deleted thing keeps its data and is hidden from searches until restored).
 
 Functions take a :class:`~modelpack.tracking.stores.Store` and validated values, like
 :mod:`modelpack.tracking.stores.sql.runs`.
@@ -9,7 +9,7 @@ Functions take a :class:`~modelpack.tracking.stores.Store` and validated values,
 
 from __future__ import annotations
 
-from modelpack.errors import AlreadyExists, NotFound
+from modelpack.errors import AlreadyExists, InvalidInput, NotFound
 from modelpack.tracking.stores.sql.engine import IntegrityViolation, Store, Tx
 from modelpack.tracking.stores.sql.runs import now_ms
 
@@ -81,6 +81,27 @@ def rename_experiment(store: Store, experiment_id: int, new_name: str) -> None:
     store.write(work)
 
 
+def set_experiment_tag(store: Store, experiment_id: int, key: str, value: str) -> None:
+    """Set (or replace) one tag of an active experiment."""
+
+    def work(conn: Tx) -> None:
+        found = conn.execute(
+            "SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?", (experiment_id,)
+        ).fetchall()
+        if not found:
+            raise NotFound("no experiment with this id; check the id")
+        if found[0][0] != "active":
+            raise InvalidInput(
+                "the experiment is deleted; restore it with restore_experiment before tagging it"
+            )
+        conn.execute(
+            "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", (experiment_id, key)
+        )
+        conn.execute("INSERT INTO experiment_tags VALUES (?, ?, ?)", (experiment_id, key, value))
+
+    store.write(work)
+
+
 def rename_run(store: Store, run_id: str, new_name: str) -> None:
     """Give a run a new name (MLflow keeps it in the ``mlflow.runName`` tag too)."""
 
@@ -101,4 +122,5 @@ __all__ = [
     "rename_run",
     "restore_experiment",
     "restore_run",
+    "set_experiment_tag",
 ]

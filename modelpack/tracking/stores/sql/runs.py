@@ -104,12 +104,34 @@ def get_or_create_experiment(store: Store, name: str) -> Experiment:
     return found
 
 
-def search_experiments(store: Store) -> list[Experiment]:
-    """Every active experiment, oldest first."""
-    rows = store.read(
-        "SELECT * FROM experiments WHERE lifecycle_stage = 'active' ORDER BY experiment_id"
+#: the experiment columns a search may order by: checked names only reach the SQL
+_EXPERIMENT_ORDER = ("name", "experiment_id", "creation_time", "last_update_time")
+
+
+def search_experiments(
+    store: Store,
+    stages: Sequence[str] = ("active",),
+    order_by: Sequence[tuple[str, bool]] = (),
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Experiment]:
+    """Experiments in ``stages``, ordered by ``(column, ascending)`` pairs then by id
+    (oldest first by default); ``limit`` of them (all if None) after ``offset``."""
+    terms = []
+    for column, ascending in order_by:
+        if column not in _EXPERIMENT_ORDER:
+            raise InvalidInput(f"experiments cannot be ordered by this column: {column!r}")
+        terms.append(f"{column} {'ASC' if ascending else 'DESC'}")
+    terms.append("experiment_id ASC")
+    marks = ", ".join("?" for _ in stages)
+    sql = (
+        f"SELECT * FROM experiments WHERE lifecycle_stage IN ({marks}) ORDER BY {', '.join(terms)}"
     )
-    return [_experiment(store, row) for row in rows]
+    params: list[object] = list(stages)
+    if limit is not None or offset:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit if limit is not None else 2**62, offset]
+    return [_experiment(store, row) for row in store.read(sql, params)]
 
 
 # -- runs ----------------------------------------------------------------------------

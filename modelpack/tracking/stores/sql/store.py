@@ -11,6 +11,7 @@ from modelpack.tracking.entities import Experiment, Metric, ModelVersion, Regist
 from modelpack.tracking.snapshots.digest import remove_tree
 from modelpack.tracking.stores.base import RUN_VIEW_TYPES, MetricRow
 from modelpack.tracking.stores.sql import (
+    lifecycle,
     registry,
     registry_edit,
     registry_read,
@@ -48,8 +49,24 @@ class SqlTrackingStore:
     def get_or_create_experiment(self, name: str) -> Experiment:
         return runs.get_or_create_experiment(self.store, name)
 
-    def search_experiments(self) -> list[Experiment]:
-        return runs.search_experiments(self.store)
+    def search_experiments(
+        self,
+        view_type: str = "ACTIVE_ONLY",
+        order_by: Sequence[tuple[str, bool]] = (),
+        max_results: int | None = None,
+        offset: int = 0,
+    ) -> list[Experiment]:
+        stages = RUN_VIEW_TYPES[view_type]
+        return runs.search_experiments(self.store, stages, order_by, max_results, offset)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        lifecycle.set_experiment_tag(self.store, int(experiment_id), key, value)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        lifecycle.delete_experiment(self.store, int(experiment_id))
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        lifecycle.restore_experiment(self.store, int(experiment_id))
 
     # -- runs ----------------------------------------------------------------------
 
@@ -70,6 +87,12 @@ class SqlTrackingStore:
 
     def reopen_run(self, run_id: str) -> None:
         runs.reopen_run(self.store, run_id)
+
+    def delete_run(self, run_id: str) -> None:
+        lifecycle.delete_run(self.store, run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        lifecycle.restore_run(self.store, run_id)
 
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
         runs.log_metric(self.store, run_id, key, value, timestamp, step)
