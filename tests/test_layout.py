@@ -29,7 +29,7 @@ COMPOSITION_ROOT = "modelpack.cli"
 #: tracking's public side: what users call, and what it may not reach past stores.base
 TRACKING_PUBLIC = (
     "client", "fluent", "models", "entities", "names", "uri_forms", "search", "resolve",
-    "artifact_bytes", "cli", "registry_search", "registry_client", "search_grammar", "fluent_experiments", "fluent_registry",
+    "artifact_bytes", "cli", "registry_search", "registry_client", "search_grammar", "fluent_experiments", "fluent_registry", "search_keys", "experiment_search",
 )  # fmt: skip
 TRACKING_STORE_CODE = ("modelpack.tracking.stores.sql", "modelpack.tracking.stores.rest")
 

@@ -26,6 +26,7 @@ from modelpack.tracking.entities import (
 )
 from modelpack.tracking.experiment_search import (
     check_max_results,
+    experiment_filter,
     offset_of_token,
     parse_experiment_order,
     view_type_name,
@@ -118,14 +119,16 @@ class Client(RegistryClient):
 
         >>> Client().search_experiments(order_by=["last_update_time DESC"], max_results=10)  # doctest: +SKIP
         """
-        if filter_string:
-            # TODO(lead): the experiment filter grammar (name, tags, times) goes here
-            raise InvalidInput("filter_string on experiments is not supported yet")
+        keep = experiment_filter(filter_string)
         view = view_type_name(view_type)
         order = parse_experiment_order(order_by)
         size, offset = check_max_results(max_results), offset_of_token(page_token)
-        ask = None if size is None else size + 1  # one more: whether another page exists
-        found = self.backend.search_experiments(view, order, ask, offset)
+        if keep is None:
+            ask = None if size is None else size + 1  # one more: whether another page exists
+            found = self.backend.search_experiments(view, order, ask, offset)
+        else:  # experiments are few: filter them all here, then page
+            matched = [e for e in self.backend.search_experiments(view, order, None, 0) if keep(e)]
+            found = matched[offset : None if size is None else offset + size + 1]
         if size is None or len(found) <= size:
             return PagedList(found)
         return PagedList(found[:size], str(offset + size))

@@ -1,5 +1,8 @@
-"""What ``search_experiments`` accepts: MLflow's view types and ``order_by`` over an exact
-set of experiment columns, checked once at the edge so every store gets clean values.
+"""What ``search_experiments`` accepts: MLflow's view types, ``order_by`` over an exact
+set of experiment columns, and a filter over ``name``, ``experiment_id``,
+``creation_time``, ``last_update_time`` and ``tags.<key>`` (the runs' grammar: ``=``,
+``!=``, ``LIKE``, ``ILIKE``, ``IN`` on strings; ``<`` ... ``>=`` on the times; ``AND``,
+``OR``, parentheses), checked once at the edge so every store gets clean values.
 
 >>> parse_experiment_order(["name DESC", "creation_time"])
 [('name', False), ('creation_time', True)]
@@ -9,9 +12,13 @@ set of experiment columns, checked once at the edge so every store gets clean va
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from modelpack.errors import InvalidInput
+from modelpack.tracking.entities import Experiment
+from modelpack.tracking.search import tree_predicate
+from modelpack.tracking.search_grammar import parse_expression
+from modelpack.tracking.search_keys import EXPERIMENT_KEYS, SearchKey
 
 #: the columns an experiment search may be ordered by (exact names, MLflow's)
 ORDER_COLUMNS = ("name", "experiment_id", "creation_time", "last_update_time")
@@ -88,7 +95,24 @@ def offset_of_token(page_token: str | None) -> int:
     return int(page_token)
 
 
+def _experiment_value(key: SearchKey, experiment: Experiment) -> str | int | None:
+    if key.entity == "tags":
+        return experiment.tags.get(key.key)
+    value: str | int = getattr(experiment, key.key)
+    return value
+
+
+def experiment_filter(filter_string: str | None) -> Callable[[Experiment], bool] | None:
+    """Whether an experiment matches ``filter_string``; ``None`` for an empty filter.
+
+    >>> keep = experiment_filter("name LIKE 'fraud-%' and tags.team = 'risk'")
+    """
+    tree = parse_expression(filter_string, EXPERIMENT_KEYS)
+    return None if tree is None else tree_predicate(tree, _experiment_value)
+
+
 __all__ = [
+    "experiment_filter",
     "MAX_EXPERIMENTS",
     "ORDER_COLUMNS",
     "VIEW_TYPE_NUMBERS",

@@ -80,7 +80,9 @@ def search_experiments(
     """Experiments in ``view_type`` (1 ``ACTIVE_ONLY``, 2 ``DELETED_ONLY``, 3 ``ALL``),
     ordered by ``order_by`` (``"name"``, ``"experiment_id"``, ``"creation_time"``,
     ``"last_update_time"``, each optionally ``ASC``/``DESC``); at most ``max_results``
-    (default: all). ``filter_string`` is not supported yet.
+    (default: all) matching ``filter_string`` (``name``, ``experiment_id``,
+    ``creation_time``, ``last_update_time``, ``tags.<key>``; the runs' operators, ``AND``,
+    ``OR`` and parentheses: see :mod:`modelpack.tracking.experiment_search`).
 
     >>> modelpack.search_experiments(order_by=["last_update_time DESC"], max_results=5)  # doctest: +SKIP
     """

@@ -15,17 +15,11 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from modelpack.tracking.entities import Run
-from modelpack.tracking.search_grammar import (
-    And,
-    Clause,
-    Filter,
-    Or,
-    SearchKey,
-    parse_expression,
-    parse_key,
-)
+from modelpack.tracking.search_grammar import And, Clause, Filter, Or, parse_expression
+from modelpack.tracking.search_keys import SearchKey, parse_key
 
 
 @lru_cache(maxsize=256)
@@ -43,6 +37,8 @@ def ilike(value: str | None, pattern: str | None) -> bool | None:
 
 
 Predicate = Callable[[Run], bool]
+#: a key's value on a run (``SearchKey.get``) or on an experiment; None: missing
+Getter = Callable[[SearchKey, Any], "str | float | int | None"]
 
 
 _NUMERIC_OPS: dict[str, Callable[[float, float], bool]] = {
@@ -51,42 +47,47 @@ _NUMERIC_OPS: dict[str, Callable[[float, float], bool]] = {
 }  # fmt: skip
 
 
-def _number_predicate(key: SearchKey, op: str, target: float | tuple[float, ...]) -> Predicate:
+def _number_predicate(
+    key: SearchKey, op: str, target: float | tuple[float, ...], get: Getter
+) -> Callable[[Any], bool]:
     if isinstance(target, tuple):
         # IN is = with any value, NOT IN is != with every value (NaN: equal to none)
         targets = [t for t in target if not math.isnan(t)]
         if op == "IN":
-            return lambda run: (v := key.get(run)) is not None and float(v) in targets
-        return lambda run: (v := key.get(run)) is not None and float(v) not in targets
+            return lambda item: (v := get(key, item)) is not None and float(v) in targets
+        return lambda item: (v := get(key, item)) is not None and float(v) not in targets
     compare = _NUMERIC_OPS[op]
-    return lambda run: (v := key.get(run)) is not None and compare(float(v), target)
+    return lambda item: (v := get(key, item)) is not None and compare(float(v), target)
 
 
-def _text_predicate(key: SearchKey, op: str, target: str | tuple[str, ...]) -> Predicate:
+def _text_predicate(
+    key: SearchKey, op: str, target: str | tuple[str, ...], get: Getter
+) -> Callable[[Any], bool]:
     if isinstance(target, tuple):
         negate = op == "NOT IN"
         targets = set(target)
-        return lambda run: (v := key.get(run)) is not None and ((str(v) in targets) != negate)
+        return lambda item: (v := get(key, item)) is not None and ((str(v) in targets) != negate)
     if op in ("LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"):
         pattern = _like(target, re.IGNORECASE if "ILIKE" in op else 0)
         negate = op.startswith("NOT")
-        return lambda run: (
-            (v := key.get(run)) is not None and (bool(pattern.match(str(v))) != negate)
+        return lambda item: (
+            (v := get(key, item)) is not None and (bool(pattern.match(str(v))) != negate)
         )
     if op == "=":
-        return lambda run: (v := key.get(run)) is not None and str(v) == target
-    return lambda run: (v := key.get(run)) is not None and str(v) != target
+        return lambda item: (v := get(key, item)) is not None and str(v) == target
+    return lambda item: (v := get(key, item)) is not None and str(v) != target
 
 
-def _predicate(tree: Filter) -> Predicate:
+def tree_predicate(tree: Filter, get: Getter) -> Callable[[Any], bool]:
+    """Whether an item (a run, an experiment) satisfies ``tree``, reading keys with ``get``."""
     if isinstance(tree, (And, Or)):
-        terms = [_predicate(term) for term in tree.terms]
+        terms = [tree_predicate(term, get) for term in tree.terms]
         if isinstance(tree, And):
-            return lambda run: all(term(run) for term in terms)
-        return lambda run: any(term(run) for term in terms)
+            return lambda item: all(term(item) for term in terms)
+        return lambda item: any(term(item) for term in terms)
     if tree.key.numeric:
-        return _number_predicate(tree.key, tree.op, tree.value)  # type: ignore[arg-type]
-    return _text_predicate(tree.key, tree.op, tree.value)  # type: ignore[arg-type]
+        return _number_predicate(tree.key, tree.op, tree.value, get)  # type: ignore[arg-type]
+    return _text_predicate(tree.key, tree.op, tree.value, get)  # type: ignore[arg-type]
 
 
 def parse_order(order_by: Sequence[str] | None) -> list[tuple[SearchKey, bool]]:
@@ -107,7 +108,7 @@ def parse_filter(filter_string: str | None) -> Predicate:
     filter in the database and is tested against this.
     """
     tree = parse_expression(filter_string)
-    return (lambda run: True) if tree is None else _predicate(tree)
+    return (lambda run: True) if tree is None else tree_predicate(tree, SearchKey.get)
 
 
 def order_runs(runs: list[Run], order_by: Sequence[str] | None) -> list[Run]:
@@ -143,4 +144,5 @@ __all__ = [
     "order_runs",
     "parse_filter",
     "parse_order",
+    "tree_predicate",
 ]

@@ -31,19 +31,12 @@ from functools import lru_cache
 from typing import TypeAlias
 
 from modelpack.errors import InvalidInput
-from modelpack.tracking.entities import Run
+from modelpack.tracking.search_keys import RUN_KEYS, KeyGrammar, SearchKey
 
 MAX_CLAUSES = 100
 MAX_DEPTH = 20
 MAX_IN_VALUES = 1000
 
-_ENTITIES = {
-    "metric": "metrics", "metrics": "metrics", "param": "params", "params": "params",
-    "parameter": "params", "parameters": "params", "tag": "tags", "tags": "tags",
-    "attribute": "attributes", "attributes": "attributes", "attr": "attributes", "run": "attributes",
-}  # fmt: skip
-_ATTRIBUTES = {"run_id", "run_name", "status", "start_time", "end_time", "experiment_id"}
-_NUMERIC_ATTRIBUTES = {"start_time", "end_time"}
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|infinity|nan)$", re.I)
 _KEYWORDS = {"AND", "OR", "NOT", "IN", "LIKE", "ILIKE"}
 _TOKEN = re.compile(
@@ -54,33 +47,7 @@ _TOKEN = re.compile(
     |(?P<word>(?:[^\s'"`(),=!<>]+|`[^`]*`|(?<=\.)'[^']*'|(?<=\.)"[^"]*")+)""",
     re.VERBOSE,
 )
-_SHOWN = 20  # characters of an order_by key an error may quote
 _CACHED_LENGTH = 20_000  # longer filters are parsed each time, not kept
-
-
-@dataclass(frozen=True)
-class SearchKey:
-    """What a clause or an ``order_by`` entry names: ``entity`` is metrics, params, tags or
-    attributes; ``key`` the metric, param or tag key, or the attribute's name."""
-
-    entity: str
-    key: str
-
-    @property
-    def numeric(self) -> bool:
-        """Compared with numbers (metrics, start_time, end_time), not quoted strings."""
-        return self.entity == "metrics" or self.key in _NUMERIC_ATTRIBUTES
-
-    def get(self, run: Run) -> str | float | int | None:
-        """The run's value for this key (None: the run lacks it)."""
-        if self.entity == "metrics":
-            return run.data.metrics.get(self.key)
-        if self.entity == "params":
-            return run.data.params.get(self.key)
-        if self.entity == "tags":
-            return run.data.tags.get(self.key)
-        value: str | float | int | None = getattr(run.info, self.key)
-        return value
 
 
 @dataclass(frozen=True)
@@ -114,40 +81,12 @@ _NUMERIC_OPS = ("=", "!=", "<", "<=", ">", ">=", "IN", "NOT IN")
 _STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE", "IN", "NOT IN")
 
 
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "`'\"":
-        return text[1:-1]
-    return text
-
-
-def _show(text: str) -> str:
-    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
-
-
 def _compares(key: SearchKey) -> str:
     """What ``key`` compares with, in the grammar's own names (the key is user text)."""
     kind = "numbers" if key.numeric else "strings"
     if key.entity == "attributes":
         return f"(attributes.{key.key} compares with {kind})"
     return f"({key.entity} compare with {kind})"
-
-
-def parse_key(text: str) -> SearchKey:
-    """``metrics.rmse``, ``params.`a b```, ``status``… as a :class:`SearchKey`."""
-    text = text.strip()
-    prefix, dot, rest = text.partition(".")
-    entity = _ENTITIES.get(prefix.lower()) if dot else None
-    if entity is None:
-        entity, rest = "attributes", text
-    key = _unquote(rest.strip())
-    if entity == "attributes":
-        key = {"name": "run_name", "run_uuid": "run_id"}.get(key, key)
-        if key not in _ATTRIBUTES:
-            raise InvalidInput(
-                f"search key {_show(text)} is not known: use metrics.<key>, params.<key>, "
-                f"tags.<key> or one of attributes.{{{', '.join(sorted(_ATTRIBUTES))}}}"
-            )
-    return SearchKey(entity, key)
 
 
 @dataclass(frozen=True)
@@ -192,7 +131,8 @@ def _tokens(text: str) -> Iterator[_Token]:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, keys: KeyGrammar) -> None:
+        self._keys = keys
         self._tokens = _tokens(text)
         self._next = next(self._tokens)
         self._clauses = 0
@@ -259,7 +199,7 @@ class _Parser:
     def _comparison(self) -> Clause:
         token = self._take()
         if token.kind != "word":
-            raise self._fail("a key such as metrics.rmse, params.alpha or tags.team", token)
+            raise self._fail(f"a key such as {self._keys.example}", token)
         self._clauses += 1
         if self._clauses > MAX_CLAUSES:
             raise InvalidInput(
@@ -267,12 +207,11 @@ class _Parser:
                 f"{token.position} is one too many); narrow it down or search in steps"
             )
         try:
-            key = parse_key(token.text)
+            key = self._keys.parse(token.text)
         except InvalidInput:
             raise InvalidInput(
                 f"search filter: the key at position {token.position} is not known; use "
-                f"metrics.<key>, params.<key>, tags.<key> or one of attributes."
-                f"{{{', '.join(sorted(_ATTRIBUTES))}}} (`backtick` keys with special characters)"
+                f"{self._keys.hint} (`backtick` keys with special characters)"
             ) from None
         op = self._operator(key)
         if op in ("IN", "NOT IN"):
@@ -336,20 +275,21 @@ class _Parser:
         return tuple(values)
 
 
-def parse_expression(filter_string: str | None) -> Filter | None:
-    """The tree of a filter string; ``None`` for an empty filter (every run)."""
+def parse_expression(filter_string: str | None, keys: KeyGrammar = RUN_KEYS) -> Filter | None:
+    """The tree of a filter string over ``keys`` (runs by default); ``None`` for an empty
+    filter (everything matches)."""
     if not filter_string or not filter_string.strip():
         return None
     if len(filter_string) <= _CACHED_LENGTH:
-        return _parse_cached(filter_string)
-    return _Parser(filter_string).parse()
+        return _parse_cached(filter_string, keys)
+    return _Parser(filter_string, keys).parse()
 
 
 @lru_cache(maxsize=64)
-def _parse_cached(filter_string: str) -> Filter:
+def _parse_cached(filter_string: str, keys: KeyGrammar) -> Filter:
     # a search parses its filter twice (the client checks it, the store compiles it);
     # trees are immutable, and the cache holds at most 64 x 20 kB of filter text
-    return _Parser(filter_string).parse()
+    return _Parser(filter_string, keys).parse()
 
 
 def clauses(tree: Filter | None) -> list[Clause]:
@@ -369,8 +309,6 @@ __all__ = [
     "Clause",
     "Filter",
     "Or",
-    "SearchKey",
     "clauses",
     "parse_expression",
-    "parse_key",
 ]

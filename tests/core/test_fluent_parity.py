@@ -101,10 +101,55 @@ def test_search_experiments_view_order_and_pages(store_uri: str) -> None:
     assert [e.name for e in rest] == ["c"] and rest.token is None
 
 
+def test_search_experiments_filters_by_name_tags_ids_and_times(tracking_uri: str) -> None:
+    client = Client()
+    ids = {}
+    for name, tags in [
+        ("fraud-gbm", {"team": "risk"}),
+        ("fraud-lr", {"team": "risk", "stage": "prod"}),
+        ("churn", {"team": "growth"}),
+        ("Fraud-old", {}),
+    ]:
+        ids[name] = client.create_experiment(name, tags=tags)
+        time.sleep(0.005)  # distinct creation times (milliseconds)
+    client.delete_experiment(ids["Fraud-old"])
+
+    def names(filter_string: str, **kwargs: Any) -> list[str]:
+        found = modelpack.search_experiments(filter_string=filter_string, **kwargs)
+        return [e.name for e in found]
+
+    assert names("name LIKE 'fraud-%'") == ["fraud-gbm", "fraud-lr"]
+    assert names("name ILIKE 'fraud-%'", view_type="ALL") == ["fraud-gbm", "fraud-lr", "Fraud-old"]
+    assert names("tags.team = 'risk' and tags.stage = 'prod'") == ["fraud-lr"]
+    assert names("tags.team = 'growth' or name = 'fraud-gbm'") == ["fraud-gbm", "churn"]
+    assert names("tags.team != 'risk'") == ["churn"]  # a missing tag matches no comparison
+    assert names(f"experiment_id IN ('{ids['churn']}', '{ids['fraud-lr']}')") == [
+        "fraud-lr",
+        "churn",
+    ]
+    start = client.get_experiment(ids["fraud-lr"]).creation_time
+    assert names(f"creation_time >= {start}") == ["fraud-lr", "churn"]
+    assert names("attributes.name != 'Default'", order_by=["name DESC"]) == [
+        "fraud-lr",
+        "fraud-gbm",
+        "churn",
+    ]
+    # filtering comes before paging: pages hold matches only, and the token goes on
+    first = client.search_experiments(max_results=1, filter_string="name LIKE 'fraud%'")
+    assert [e.name for e in first] == ["fraud-gbm"] and first.token
+    rest = client.search_experiments(
+        max_results=1, filter_string="name LIKE 'fraud%'", page_token=first.token
+    )
+    assert [e.name for e in rest] == ["fraud-lr"] and rest.token is None
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"filter_string": "name = 'a'"}, "filter_string on experiments is not supported yet"),
+        ({"filter_string": "params.alpha = 'DROP'"}, "the key at position 1 is not known"),
+        ({"filter_string": "name < 'DROP'"}, "operator < at position 6 does not apply"),
+        ({"filter_string": "creation_time > 'DROP'"}, "expected a number"),
+        ({"filter_string": "(name = 'DROP'"}, "unbalanced parentheses"),
         ({"order_by": ["name; DROP TABLE runs"]}, "each order_by entry must be a column"),
         ({"order_by": ["lifecycle_stage"]}, "the columns are name, experiment_id"),
         ({"order_by": "name"}, "order_by must be a list"),

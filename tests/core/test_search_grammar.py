@@ -19,9 +19,9 @@ from modelpack.tracking.search_grammar import (
     And,
     Clause,
     Or,
-    SearchKey,
     parse_expression,
 )
+from modelpack.tracking.search_keys import SearchKey
 
 A = Clause(SearchKey("metrics", "a"), "<", 1.0)
 B = Clause(SearchKey("params", "b"), "=", "x")

@@ -84,6 +84,20 @@ def test_experiment_search_pages(tracking_server: RunningServer) -> None:
     assert len(seen) == len(set(seen))
 
 
+def test_experiment_search_takes_a_filter(tracking_server: RunningServer) -> None:
+    # what mlflow.search_experiments(filter_string=...) sends to the server
+    for name, team in (("filtered-a", "x"), ("filtered-b", "y"), ("other-c", "x")):
+        body = {"name": name, "tags": [{"key": "team", "value": team}]}
+        assert _post(tracking_server, "/experiments/create", body).status_code == 200
+    body = {"filter": "name LIKE 'filtered-%' AND tags.team = 'x'", "max_results": 10}
+    found = _post(tracking_server, "/experiments/search", body)
+    assert found.status_code == 200, found.text
+    assert [e["name"] for e in found.json()["experiments"]] == ["filtered-a"]
+    bad = _post(tracking_server, "/experiments/search", {"filter": "params.HOSTILE = 'x'"})
+    assert (bad.status_code, bad.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    assert "HOSTILE" not in bad.text
+
+
 def test_run_lifecycle_and_logging(tracking_server: RunningServer) -> None:
     run_id = _new_run(tracking_server, "lifecycle")
     assert (
