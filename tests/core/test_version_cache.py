@@ -3,7 +3,9 @@ with S3 artifacts and by the REST store: what holds for one holds for the other.
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,3 +83,22 @@ def test_a_stored_snapshot_missing_a_file_is_made_whole_by_registering_it_again(
         assert (resolve_models_uri(uri)[2] / "model.bin").read_bytes() == (
             source / "model.bin"
         ).read_bytes()
+
+
+def test_downloads_left_by_killed_processes_are_swept_and_live_ones_kept(
+    make_model_dir: MakeModelDir, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODELPACK_CACHE_DIR", str(tmp_path / "cache"))
+    models = tmp_path / "cache" / "models"
+    old_day = time.time() - 2 * 24 * 3600
+    left = [models / ".tmp-1-dead", models / ".download-dead"]
+    for folder in left:
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "model.pkl").write_bytes(b"x" * 1000)
+        os.utime(folder, (old_day, old_day))
+    live = models / ".download-live"
+    live.mkdir()
+    source = make_model_dir(payload=b"sweep")
+    cached_version("m", 1, manifest_digest(source), _copier(source, []), "a test source")
+    assert not any(folder.exists() for folder in left)
+    assert live.is_dir()  # another process may be downloading into it right now

@@ -40,12 +40,14 @@ _STALE_S = 24 * 3600.0
 
 
 def _sweep(folder: Path) -> None:
-    # Downloads of processes killed mid-way; only old ones, so live downloads are safe.
+    # Downloads of processes killed mid-way (ours, and the REST store's ``.download-*``
+    # trees); only old ones, so live downloads are safe.
     cutoff = time.time() - _STALE_S
     try:
-        for entry in folder.glob(".tmp-*"):
-            if entry.stat().st_mtime < cutoff:
-                shutil.rmtree(entry, ignore_errors=True)
+        for pattern in (".tmp-*", ".download-*"):
+            for entry in folder.glob(pattern):
+                if entry.stat().st_mtime < cutoff:
+                    shutil.rmtree(entry, ignore_errors=True)
     except OSError:
         pass
 
