@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from modelpack.tracking.entities import Run
-from modelpack.tracking.search_grammar import And, Clause, Filter, Or, parse_expression
+from modelpack.tracking.search_grammar import NULL_OPS, And, Clause, Filter, Or, parse_expression
 from modelpack.tracking.search_keys import SearchKey, parse_key
 
 
@@ -85,6 +85,9 @@ def tree_predicate(tree: Filter, get: Getter) -> Callable[[Any], bool]:
         if isinstance(tree, And):
             return lambda item: all(term(item) for term in terms)
         return lambda item: any(term(item) for term in terms)
+    if tree.op in NULL_OPS:
+        missing, key = tree.op == "IS NULL", tree.key
+        return lambda item: (get(key, item) is None) == missing
     if tree.key.numeric:
         return _number_predicate(tree.key, tree.op, tree.value, get)  # type: ignore[arg-type]
     return _text_predicate(tree.key, tree.op, tree.value, get)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ MLflow's comparisons plus ``IN``, ``NOT IN``, ``OR`` and parentheses::
     comparison := key ("=" | "!=" | "<" | "<=" | ">" | ">=") value
                 | key [NOT] (LIKE | ILIKE) string
                 | key [NOT] IN "(" value ("," value)* ")"
+                | key IS [NOT] NULL                     the run lacks (has) the key
 
 A key is ``metrics.<k>``, ``params.<k>``, ``tags.<k>`` or an attribute (``run_id``,
 ``run_name``, ``status``, ``start_time``, ``end_time``, ``experiment_id``; bare or as
@@ -38,7 +39,7 @@ MAX_DEPTH = 20
 MAX_IN_VALUES = 1000
 
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|infinity|nan)$", re.I)
-_KEYWORDS = {"AND", "OR", "NOT", "IN", "LIKE", "ILIKE"}
+_KEYWORDS = {"AND", "OR", "NOT", "IN", "LIKE", "ILIKE", "IS", "NULL"}
 _TOKEN = re.compile(
     r"""(?P<space>\s+)
     |(?P<op>!=|<=|>=|=|<|>)
@@ -77,6 +78,8 @@ class Or:
 
 Filter: TypeAlias = "Clause | And | Or"
 
+#: a key is missing (IS NULL) or present (IS NOT NULL): any key, no value
+NULL_OPS = ("IS NULL", "IS NOT NULL")
 _NUMERIC_OPS = ("=", "!=", "<", "<=", ">", ">=", "IN", "NOT IN")
 _STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE", "IN", "NOT IN")
 
@@ -214,6 +217,8 @@ class _Parser:
                 f"{self._keys.hint} (`backtick` keys with special characters)"
             ) from None
         op = self._operator(key)
+        if op in NULL_OPS:
+            return Clause(key, op, "")
         if op in ("IN", "NOT IN"):
             return Clause(key, op, self._in_list(key))  # type: ignore[arg-type]
         return Clause(key, op, self._value(key, _compares(key)))
@@ -226,8 +231,18 @@ class _Parser:
             op = token.text
         elif token.kind == "keyword" and token.text == "NOT" and self._peek("IN", "LIKE", "ILIKE"):
             op = f"NOT {self._take().text}"
+        elif token.kind == "keyword" and token.text == "IS":
+            negate = self._peek("NOT")
+            if negate:
+                self._take()
+            if not self._peek("NULL"):
+                raise self._fail("NULL after IS (or IS NOT)", self._next)
+            self._take()
+            return "IS NOT NULL" if negate else "IS NULL"  # any key may be missing
         else:
-            raise self._fail("an operator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN)", token)
+            raise self._fail(
+                "an operator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN, IS NULL)", token
+            )
         allowed = _NUMERIC_OPS if key.numeric else _STRING_OPS
         if op not in allowed:
             kind = "numbers" if key.numeric else "strings"
@@ -305,6 +320,7 @@ __all__ = [
     "MAX_CLAUSES",
     "MAX_DEPTH",
     "MAX_IN_VALUES",
+    "NULL_OPS",
     "And",
     "Clause",
     "Filter",

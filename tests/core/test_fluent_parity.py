@@ -123,6 +123,7 @@ def test_search_experiments_filters_by_name_tags_ids_and_times(tracking_uri: str
     assert names("tags.team = 'risk' and tags.stage = 'prod'") == ["fraud-lr"]
     assert names("tags.team = 'growth' or name = 'fraud-gbm'") == ["fraud-gbm", "churn"]
     assert names("tags.team != 'risk'") == ["churn"]  # a missing tag matches no comparison
+    assert names("tags.stage IS NULL and tags.team IS NOT NULL") == ["fraud-gbm", "churn"]
     assert names(f"experiment_id IN ('{ids['churn']}', '{ids['fraud-lr']}')") == [
         "fraud-lr",
         "churn",

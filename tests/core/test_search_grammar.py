@@ -194,3 +194,26 @@ def test_in_and_not_in_keep_the_missing_key_and_nan_rules() -> None:
     assert not parse_filter("end_time NOT IN (1)")(one_run)  # a running run has no end
     assert parse_filter("params.p = 'zz' or metrics.m in (1) and status IN ('FINISHED')")(one_run)
     assert not parse_filter("(params.p = 'zz' or metrics.m in (1)) and status = 'FAILED'")(one_run)
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "expected"),
+    [
+        ("tags.x IS", "expected NULL after IS"),
+        ("tags.x IS NOT 'a'", "expected NULL after IS"),
+        ("tags.x IS 'a'", "expected NULL after IS"),
+        ("tags.x NULL", "expected an operator"),
+    ],
+)
+def test_is_null_errors(filter_string: str, expected: str) -> None:
+    with pytest.raises(InvalidInput, match=expected):
+        parse_expression(filter_string)
+
+
+def test_is_null_parses_on_every_kind_of_key() -> None:
+    for key in ("metrics.m", "params.p", "tags.`a.b`", "end_time", "run_name"):
+        for op, text in (("IS NULL", "is null"), ("IS NOT NULL", "IS NOT NULL")):
+            tree = parse_expression(f"{key} {text}")
+            assert isinstance(tree, Clause) and tree.op == op
+    keep = parse_filter("tags.t IS NULL")
+    assert keep is not None

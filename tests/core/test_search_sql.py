@@ -119,9 +119,16 @@ def _in_clause(rng: random.Random, ids: list[str], kind: str = "") -> str:
     return f"{key} {op} ({', '.join(values)})"
 
 
+def _null_clause(rng: random.Random) -> str:
+    key = rng.choice(["metrics.m1", "metrics.none", "params.p1", "tags.`t2`", "end_time"])
+    return f"{key} {rng.choice(['IS NULL', 'is not null', 'IS NOT NULL', 'Is Null'])}"
+
+
 def _tree(rng: random.Random, ids: list[str], depth: int = 0) -> str:
-    """A generated filter with AND, OR (any case), parentheses and IN lists."""
+    """A generated filter with AND, OR (any case), parentheses, IN lists and IS NULL."""
     if depth >= 3 or rng.random() < 0.35:
+        if rng.random() < 0.1:
+            return _null_clause(rng)
         return _in_clause(rng, ids) if rng.random() < 0.4 else _clause(rng, ids)
     joiner = rng.choice([" and ", " or ", " AND ", " Or "])
     text = joiner.join(_tree(rng, ids, depth + 1) for _ in range(rng.randint(2, 3)))
@@ -243,3 +250,20 @@ def test_experiment_ids_that_name_no_experiment_find_nothing(tracking_uri: str) 
     for ids in (["abc"], ["0 OR 1=1"], ["99999999999"], ["1.5"]):
         assert client.search_runs(ids) == []
     assert [r.info.run_id for r in client.search_runs(["abc", "0"])] == [run_id]
+
+
+def test_is_null_finds_runs_without_a_key(tracking_uri: str) -> None:
+    # MLflow's way to list top-level runs: tags.mlflow.parentRunId IS NULL
+    client = Client()
+    parent = client.create_run("0", run_name="parent").info.run_id
+    child = client.create_run("0", run_name="child", parent_run_id=parent).info.run_id
+    client.log_batch(child, [Metric("loss", float("nan"), 1, 0)], {"alpha": "1"}, {})
+
+    def names(filter_string: str) -> list[str]:
+        return sorted(r.info.run_name for r in client.search_runs(["0"], filter_string))
+
+    assert names("tags.mlflow.parentRunId IS NULL") == ["parent"]
+    assert names("tags.`mlflow.parentRunId` IS NOT NULL") == ["child"]
+    assert names("params.alpha is null or metrics.loss IS NOT NULL") == ["child", "parent"]
+    assert names("metrics.loss IS NOT NULL") == ["child"]  # a NaN metric is present
+    assert names("end_time IS NULL and run_name = 'child'") == ["child"]  # still running

@@ -29,7 +29,15 @@ from collections.abc import Sequence
 
 from modelpack.tracking.entities import Run, RunData, RunInfo
 from modelpack.tracking.search import SearchKey, order_runs, parse_order
-from modelpack.tracking.search_grammar import And, Clause, Filter, Or, clauses, parse_expression
+from modelpack.tracking.search_grammar import (
+    NULL_OPS,
+    And,
+    Clause,
+    Filter,
+    Or,
+    clauses,
+    parse_expression,
+)
 from modelpack.tracking.stores.sql.engine import Store
 from modelpack.tracking.stores.sql.runs import load_runs
 
@@ -134,6 +142,8 @@ class _Query:
             joiner = " AND " if isinstance(tree, And) else " OR "
             return f"({joiner.join(sql for sql, _ in parts)})", [p for _, ps in parts for p in ps]
         key, op, target = tree.key, tree.op, tree.value
+        if op in NULL_OPS:
+            return self._presence(key, alias, op == "IS NOT NULL")
         if key.entity == "metrics":
             return self._metric(key.key, op, target)  # type: ignore[arg-type]
         if key.entity in ("params", "tags"):
@@ -147,6 +157,20 @@ class _Query:
         if key.numeric:
             return _number(column, op, target, f"{column} IS NOT NULL")  # type: ignore[arg-type]
         return self.text_match(column, op, target)  # type: ignore[arg-type]
+
+    def _presence(self, key: SearchKey, alias: str, present: bool) -> _Sql:
+        """Whether the run has ``key`` at all (a NaN metric has it)."""
+        negate = "" if present else "NOT "
+        if key.entity == "metrics":
+            return f"{negate}{_HAS_METRIC}", [key.key]
+        if key.entity in ("params", "tags"):
+            return (
+                f"{negate}EXISTS (SELECT 1 FROM {key.entity} x WHERE x.run_id = {alias}.run_id "
+                "AND x.key = ?)",
+                [key.key],
+            )
+        column = _ATTRIBUTE_SQL[key.key] if alias == "r" else f"s.{key.key}"
+        return f"{column} IS {'NOT ' if present else ''}NULL", []
 
     def _metric(self, key: str, op: str, target: float | tuple[float, ...]) -> _Sql:
         column = self.metric(key)
