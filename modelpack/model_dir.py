@@ -59,11 +59,31 @@ def safe_join(model_dir: str | os.PathLike[str], relative: object, *, what: str)
         )
     root = Path(model_dir)
     candidate = root.joinpath(*pure.parts)
-    resolved_root = root.resolve()
-    resolved = candidate.resolve()
-    if resolved != resolved_root and resolved_root not in resolved.parents:
-        raise UnsafePathError(f"{what}: '{relative}' leads outside the model directory (symlink)")
+    # with no '..' and no absolute path, only a link below the root can lead outside it;
+    # resolving (a realpath of every component, the root's too) is for that case only
+    if _link_below(os.fspath(root), pure.parts):
+        resolved_root = root.resolve()
+        resolved = candidate.resolve()
+        if resolved != resolved_root and resolved_root not in resolved.parents:
+            raise UnsafePathError(
+                f"{what}: '{relative}' leads outside the model directory (symlink)"
+            )
     return candidate
+
+
+def _link_below(root: str, parts: tuple[str, ...]) -> bool:
+    """Whether one of ``root/parts[0]``, ``root/parts[0]/parts[1]``… is a symbolic link
+    (a missing or unreadable component ends the walk: there is nothing to follow)."""
+    current = root
+    for part in parts:
+        current = os.path.join(current, part)
+        try:
+            mode = os.lstat(current).st_mode
+        except OSError:
+            return False
+        if stat.S_ISLNK(mode):
+            return True
+    return False
 
 
 def model_file(model_dir: str | os.PathLike[str], relative: object, *, what: str) -> Path:

@@ -47,6 +47,24 @@ def test_safe_join_allows_inside_and_refuses_symlink_out(tmp_path: Path) -> None
         safe_join(tmp_path / "m", "link/f", what="f")
 
 
+def test_safe_join_checks_links_at_any_depth_and_follows_those_that_stay_inside(
+    tmp_path: Path,
+) -> None:
+    model = tmp_path / "m"
+    (model / "d" / "inner").mkdir(parents=True)
+    (tmp_path / "secret.txt").write_text("x")
+    (model / "d" / "deep").symlink_to(tmp_path)  # a link two levels down, leading out
+    (model / "last").symlink_to(tmp_path / "secret.txt")  # the last component, leading out
+    (model / "d" / "here").symlink_to(model / "d" / "inner")  # a link that stays inside
+    for relative in ("d/deep/secret.txt", "last", "d/deep"):
+        with pytest.raises(UnsafePathError, match="outside"):
+            safe_join(model, relative, what="f")
+    assert safe_join(model, "d/here/f.bin", what="f") == model / "d" / "here" / "f.bin"
+    # the model directory itself may be reached through a link: it is the trusted root
+    (tmp_path / "alias").symlink_to(model)
+    assert safe_join(tmp_path / "alias", "d/inner/x", what="f") == tmp_path / "alias/d/inner/x"
+
+
 def test_hashes_cover_every_payload_file(tmp_path: Path) -> None:
     mlmodel = verify_model_dir(_write_model(tmp_path / "m"))
     assert sorted(mlmodel[HASHES_KEY]) == ["model.bin", "sub/vocab.txt"]
