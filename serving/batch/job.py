@@ -31,7 +31,12 @@ from modelpack.serving.batch.outputs import (
     tensor_type,
 )
 from modelpack.serving.batch.workers import Job, Scorer
-from modelpack.serving.batch.writer import AtomicWriter, OutputMismatch, check_output
+from modelpack.serving.batch.writer import (
+    AtomicWriter,
+    OutputMismatch,
+    check_output,
+    remove_unfinished,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -147,6 +152,7 @@ def score_files(
             writer.commit()
     finally:
         scorer.close()
+        remove_unfinished()
     report.seconds = time.perf_counter() - started
     return report
 

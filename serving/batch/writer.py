@@ -67,6 +67,18 @@ def _remove_stale_temps(directory: Path, prefix: str) -> None:
                 pass
 
 
+#: temp files this process created and has neither committed nor removed yet
+_UNFINISHED: set[Path] = set()
+
+
+def remove_unfinished() -> None:
+    """Remove this process's temp files still in flight: what a Ctrl-C that landed
+    between a temp file's creation and its ``with`` block would otherwise leave."""
+    for path in list(_UNFINISHED):
+        path.unlink(missing_ok=True)
+        _UNFINISHED.discard(path)
+
+
 class AtomicWriter:
     """Writes record batches to a temporary file beside ``target``; ``commit`` renames it.
 
@@ -85,6 +97,7 @@ class AtomicWriter:
         self._handle: Any = None
         check_output(target)
         _remove_stale_temps(target.parent, prefix)
+        _UNFINISHED.add(self.tmp)  # before the file exists, so no signal can orphan it
         try:
             self._handle = self.tmp.open("xb")
         except OSError as exc:
@@ -188,6 +201,7 @@ class AtomicWriter:
         finally:
             os.close(fd)
         os.replace(self.tmp, self.target)
+        _UNFINISHED.discard(self.tmp)
 
     def close(self) -> None:
         """Discard the temporary file unless ``commit`` already moved it into place."""
@@ -199,6 +213,7 @@ class AtomicWriter:
         if self._handle is not None and not self._handle.closed:
             self._handle.close()
         self.tmp.unlink(missing_ok=True)
+        _UNFINISHED.discard(self.tmp)
 
 
 def check_output(target: Path) -> None:
@@ -209,4 +224,4 @@ def check_output(target: Path) -> None:
         raise InvalidInput(f"output directory '{target.parent}' does not exist")
 
 
-__all__ = ["AtomicWriter", "OutputMismatch", "check_output"]
+__all__ = ["AtomicWriter", "OutputMismatch", "check_output", "remove_unfinished"]

@@ -42,7 +42,11 @@ def test_run_page_draws_one_chart_per_metric(page: Any, ui_server: UiServer) -> 
     assert "Down-sampled on the server" in page.locator(".chart-note").first.inner_text()
     page.get_by_role("link", name="time").click()
     page.wait_for_url("**x=time**")
-    page.wait_for_function("document.querySelector('.chart').dataset.drawn === 'yes'")
+    # every chart of the new page, not just the first (the second may still be drawing)
+    page.wait_for_function(
+        "document.querySelectorAll('.chart').length === 2 && "
+        "[...document.querySelectorAll('.chart')].every(c => c.dataset.drawn === 'yes')"
+    )
     assert page.locator(".chart canvas").count() == 2
 
 
