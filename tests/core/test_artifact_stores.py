@@ -245,3 +245,28 @@ def test_the_aws_endpoint_variables_work_too(
     monkeypatch.setenv("MODELPACK_S3_ENDPOINT_URL", "http://127.0.0.1:9")  # ours wins: refused
     with pytest.raises(StoreError, match="127.0.0.1:9"):
         modelpack.register_model(str(make_model_dir(payload=b"other")), "e")
+
+
+def test_listing_a_tree_while_it_is_deleted_is_not_an_error(tmp_path: Path) -> None:
+    # a delete moves the tree away in one rename; a reader walking it meanwhile finds
+    # files gone between the directory listing and their stat, and must skip them
+    import threading
+
+    store = LocalArtifactStore(tmp_path / "root")
+    failures = 0
+    for round_ in range(30):
+        tree = tmp_path / "root" / "models" / "blobs" / f"b{round_}" / "sub"
+        tree.mkdir(parents=True)
+        for i in range(300):
+            (tree / f"f{i}").write_bytes(b"x")
+        deleter = threading.Thread(target=store.delete, args=(f"models/blobs/b{round_}",))
+        deleter.start()
+        try:
+            listed = store.list(f"models/blobs/b{round_}")
+        except StoreError:
+            failures += 1
+        else:
+            assert all(entry.size == 1 for entry in listed)
+        deleter.join()
+        assert store.list(f"models/blobs/b{round_}") == []
+    assert failures == 0

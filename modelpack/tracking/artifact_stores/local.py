@@ -145,8 +145,11 @@ class LocalArtifactStore:
                 dirnames.sort()
                 folder = Path(dirpath)
                 for name in sorted(filenames):
-                    relative = (folder / name).relative_to(base).as_posix()
-                    found.append(ArtifactEntry(relative, (folder / name).stat().st_size))
+                    try:
+                        size = (folder / name).stat().st_size
+                    except FileNotFoundError:  # deleted meanwhile: a delete moves trees away
+                        continue
+                    found.append(ArtifactEntry((folder / name).relative_to(base).as_posix(), size))
         return found
 
     def get_tree(self, prefix: str, dest: Path) -> None:
