@@ -7,8 +7,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from pathlib import Path
+from typing import BinaryIO
 
 from modelpack.model_files import open_regular
 from modelpack.tracking.artifact_stores.base import ArtifactStore
@@ -32,17 +33,37 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def manifest_digest(model_dir: Path) -> str:
-    """SHA-256 over the sorted list of (path, size, SHA-256) of every file in ``model_dir``."""
+def _manifest(
+    files: Iterable[tuple[str, Path]], opener: Callable[[Path, str], BinaryIO]
+) -> tuple[str, frozenset[tuple[str, int]]]:
+    """SHA-256 over the lines (name, size, SHA-256) of ``files`` (relative POSIX name, path),
+    in the order given, and their (name, size) pairs; each file opened with ``opener``."""
     manifest = hashlib.sha256()
-    for relative in list_files(model_dir):
-        digest = hashlib.sha256()
-        with open(model_dir / relative, "rb") as handle:
+    sizes = set()
+    for relative, path in files:
+        digest, size = hashlib.sha256(), 0
+        with opener(path, relative) as handle:
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
-        size = (model_dir / relative).stat().st_size
-        manifest.update(f"{relative.as_posix()}\t{size}\t{digest.hexdigest()}\n".encode())
-    return manifest.hexdigest()
+                size += len(chunk)
+        manifest.update(f"{relative}\t{size}\t{digest.hexdigest()}\n".encode())
+        sizes.add((relative, size))
+    return manifest.hexdigest(), frozenset(sizes)
+
+
+def _open(path: Path, relative: str) -> BinaryIO:
+    return open(path, "rb")
+
+
+def tree_digest(root: Path) -> tuple[str, frozenset[tuple[str, int]]]:
+    """The manifest digest of every file under ``root`` and their (name, size) pairs, in
+    one read of each file."""
+    return _manifest(((rel.as_posix(), root / rel) for rel in list_files(root)), _open)
+
+
+def manifest_digest(model_dir: Path) -> str:
+    """SHA-256 over the sorted list of (path, size, SHA-256) of every file in ``model_dir``."""
+    return tree_digest(model_dir)[0]
 
 
 def _walk_order(relative: str) -> tuple[tuple[int, str], ...]:
@@ -54,28 +75,14 @@ def _walk_order(relative: str) -> tuple[tuple[int, str], ...]:
 def files_digest(files: Mapping[str, Path]) -> tuple[str, frozenset[tuple[str, int]]]:
     """The manifest digest of a tree holding ``files`` (relative POSIX name -> the regular
     file with its bytes), and its (name, size) pairs: what :func:`manifest_digest` gives
-    for a copy of them, without making the copy."""
-    manifest = hashlib.sha256()
-    sizes = set()
-    for relative in sorted(files, key=_walk_order):
-        digest, size = hashlib.sha256(), 0
-        with open_regular(files[relative], relative) as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-        manifest.update(f"{relative}\t{size}\t{digest.hexdigest()}\n".encode())
-        sizes.add((relative, size))
-    return manifest.hexdigest(), frozenset(sizes)
+    for a copy of them, without making the copy (only regular files are opened)."""
+    ordered = ((relative, files[relative]) for relative in sorted(files, key=_walk_order))
+    return _manifest(ordered, open_regular)
 
 
 def blob_key(digest: str) -> str:
     """The key prefix of the snapshot with manifest ``digest``."""
     return f"{BLOBS}/{digest}"
-
-
-def tree_files(root: Path) -> frozenset[tuple[str, int]]:
-    """The (relative POSIX name, size) of every regular file under ``root``."""
-    return frozenset((rel.as_posix(), (root / rel).stat().st_size) for rel in list_files(root))
 
 
 def blob_complete(artifacts: ArtifactStore, digest: str, files: Set[tuple[str, int]]) -> bool:
@@ -117,5 +124,5 @@ __all__ = [
     "manifest_digest",
     "publish_blob",
     "remove_tree",
-    "tree_files",
+    "tree_digest",
 ]

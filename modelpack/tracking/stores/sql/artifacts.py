@@ -21,9 +21,8 @@ from modelpack.tracking.artifact_stores.select import open_artifact_store
 from modelpack.tracking.snapshots.digest import (
     blob_key,
     files_digest,
-    manifest_digest,
     remove_tree,
-    tree_files,
+    tree_digest,
 )
 from modelpack.tracking.stores.sql.engine import Store, os_errors
 
@@ -89,8 +88,7 @@ def snapshot(store: Store, source: Path, *, reuse: bool = True) -> Snapshot:
         with os_errors(staged):
             copy_listing(listing, staged)
         mlmodel = verify_model_dir(staged)
-        digest = manifest_digest(staged)
-        files = tree_files(staged)
+        digest, files = tree_digest(staged)
     except BaseException:
         remove_tree(staged)
         raise
