@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -166,11 +167,10 @@ def _median_ms(fn: object, repeat: int) -> float:
     return statistics.median(times)
 
 
-def browser_ms(url: str, repeat: int, newest: str, timeout_ms: int = 60_000) -> float | None:
-    """Median ms from navigation to the newest run's name shown in the table (None: not
-    shown within ``timeout_ms``, or no browser)."""
+def _median_load_ms(url: str, repeat: int, ready: Callable[[Any], bool]) -> float | None:
+    """Median ms from navigation to ``ready(page)`` in headless Chromium, ``repeat`` loads
+    after one untimed (None: no browser, or ``ready`` said it never became ready)."""
     try:
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
         from playwright.sync_api import sync_playwright
     except ImportError:
         return None
@@ -189,9 +189,7 @@ def browser_ms(url: str, repeat: int, newest: str, timeout_ms: int = 60_000) -> 
             page.goto("about:blank")
             t0 = time.perf_counter()
             page.goto(url, wait_until="commit")
-            try:
-                page.get_by_text(newest, exact=True).first.wait_for(timeout=timeout_ms)
-            except PlaywrightTimeout:
+            if not ready(page):
                 browser.close()
                 return None
             if i:
@@ -200,31 +198,30 @@ def browser_ms(url: str, repeat: int, newest: str, timeout_ms: int = 60_000) -> 
     return statistics.median(times)
 
 
+def browser_ms(url: str, repeat: int, newest: str, timeout_ms: int = 60_000) -> float | None:
+    """Median ms from navigation to the newest run's name shown in the table (None: not
+    shown within ``timeout_ms``, or no browser)."""
+
+    def shown(page: Any) -> bool:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            page.get_by_text(newest, exact=True).first.wait_for(timeout=timeout_ms)
+        except PlaywrightTimeout:
+            return False
+        return True
+
+    return _median_load_ms(url, repeat, shown)
+
+
 def chart_ms(url: str, repeat: int) -> float | None:
     """Median ms from navigation to the run page's chart drawn (canvas painted)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return None
-    exe = next(
-        (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None
-    )
-    if exe is None:
-        return None
-    times = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=exe, headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])  # fmt: skip
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        for i in range(repeat + 1):
-            page.goto("about:blank")
-            t0 = time.perf_counter()
-            page.goto(url, wait_until="commit")
-            page.wait_for_selector(".chart[data-drawn='yes'] canvas")
-            if i:
-                times.append((time.perf_counter() - t0) * 1000)
-        browser.close()
-    return statistics.median(times)
+
+    def drawn(page: Any) -> bool:
+        page.wait_for_selector(".chart[data-drawn='yes'] canvas")
+        return True
+
+    return _median_load_ms(url, repeat, drawn)
 
 
 def long_curve_run(store_uri: str, experiment_id: str, points: int = 100_000) -> str:

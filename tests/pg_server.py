@@ -26,30 +26,17 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.debian import apt_install
+
 
 def _bin_dir() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        _install()
+        apt_install("postgresql", "the store tests")
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
         raise RuntimeError("PostgreSQL server binaries are still missing after apt-get install")
     return Path(found[-1]).parent
-
-
-def _install() -> None:
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        raise RuntimeError(
-            "the PostgreSQL server is needed by the store tests: install the Debian package "
-            "'postgresql' (apt-get install postgresql) and run the tests again"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"],
-        check=True,
-        env=env,
-    )
 
 
 def _free_port() -> int:

@@ -7,10 +7,9 @@ need it (never a skip), saying how to install it.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
+
+from tests.debian import apt_install
 
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
@@ -24,18 +23,7 @@ def chromium_path() -> Path:
     found = _found()
     if found is not None:
         return found
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        raise RuntimeError(
-            "the UI tests need Chromium: install the Debian package 'chromium' "
-            "(sudo apt-get install -y chromium) and run the tests again"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
-        check=True,
-        env=env,
-    )
+    apt_install("chromium", "the UI tests")
     found = _found()
     if found is None:
         raise RuntimeError("Chromium is still missing after apt-get install chromium")
