@@ -29,17 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh SQLite tracking store in ``tmp_path``, made current for this test."""
-    from modelpack.tracking import config, fluent
+    from tests.tracking_env import current_store  # here: the guard's copies run alone
 
-    uri = f"sqlite:///{tmp_path / 'store' / 'modelpack.db'}"
-    monkeypatch.setenv("MODELPACK_TRACKING_URI", uri)
     monkeypatch.delenv("MODELPACK_ARTIFACT_ROOT", raising=False)
-    monkeypatch.delenv("MODELPACK_EXPERIMENT_NAME", raising=False)
-    config.reset_tracking_uri()
-    yield uri
-    while fluent.active_run() is not None:
-        fluent.end_run()
-    config.reset_tracking_uri()
+    with current_store(f"sqlite:///{tmp_path / 'store' / 'modelpack.db'}", monkeypatch) as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")

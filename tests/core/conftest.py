@@ -12,6 +12,7 @@ import yaml
 
 from tests.pg_server import PostgresServer
 from tests.s3_server import MotoServer
+from tests.tracking_env import current_store
 
 MakeModelDir = Callable[..., Path]
 
@@ -61,8 +62,6 @@ def any_tracking_uri(
     A test module opts in by defining ``tracking_uri`` as this fixture, so the same
     tests hold both backends to one behaviour.
     """
-    from modelpack.tracking import config, fluent
-
     if request.param == "sqlite":
         uri = f"sqlite:///{tmp_path / 'store' / 'modelpack.db'}"
         monkeypatch.delenv("MODELPACK_ARTIFACT_ROOT", raising=False)
@@ -70,13 +69,8 @@ def any_tracking_uri(
         server: PostgresServer = request.getfixturevalue("postgres_server")
         uri = server.create_database()
         monkeypatch.setenv("MODELPACK_ARTIFACT_ROOT", str(tmp_path / "store" / "artifacts"))
-    monkeypatch.setenv("MODELPACK_TRACKING_URI", uri)
-    monkeypatch.delenv("MODELPACK_EXPERIMENT_NAME", raising=False)
-    config.reset_tracking_uri()
-    yield uri
-    while fluent.active_run() is not None:
-        fluent.end_run()
-    config.reset_tracking_uri()
+    with current_store(uri, monkeypatch):
+        yield uri
     if request.param == "postgresql":
         from modelpack.tracking.stores.sql.engine import get_store
 
