@@ -55,11 +55,7 @@ def parse_experiment_order(order_by: Sequence[str] | None) -> list[tuple[str, bo
         if (
             len(words) not in (1, 2)
             or column not in ORDER_COLUMNS
-            or direction
-            not in (
-                "ASC",
-                "DESC",
-            )
+            or direction not in ("ASC", "DESC")
         ):
             raise InvalidInput(
                 "each order_by entry must be a column, optionally followed by ASC or DESC; "

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Scope
 from modelpack.tracking.client import Client
 from modelpack.ui import compare, experiments, registry, run
 from modelpack.ui.assets import static_mount
-from modelpack.ui.session import SessionGate, Sessions, login_routes
+from modelpack.ui.session import SessionGate, login_routes
 from modelpack.ui.web import error_page
 
 if TYPE_CHECKING:
@@ -62,9 +62,8 @@ def build_ui(client: Client, *, auth: AuthStore | None = None) -> Starlette:
     routes = ui_routes()
     middleware = []
     if auth is not None:
-        sessions = Sessions(auth)
-        routes = [*login_routes(auth, sessions), *routes]
-        middleware.append(Middleware(SessionGate, auth=auth, sessions=sessions))
+        routes = [*login_routes(auth), *routes]
+        middleware.append(Middleware(SessionGate, auth=auth))
     app = Starlette(
         routes=routes,
         middleware=middleware,

@@ -34,23 +34,6 @@ OPEN = ("/login", "/ping")
 OPEN_PREFIXES = ("/static/",)
 
 
-class Sessions:
-    """Signed-in browsers, kept in the :class:`AuthStore`'s file: every worker of
-    ``modelpack server --workers N`` sees the same sessions, and a restart keeps them."""
-
-    def __init__(self, auth: AuthStore) -> None:
-        self.auth = auth
-
-    def create(self, username: str) -> str:
-        return self.auth.create_session(username, SESSION_SECONDS, MAX_SESSIONS)
-
-    def user(self, session_id: str) -> str | None:
-        return self.auth.session_user(session_id)
-
-    def end(self, session_id: str) -> None:
-        self.auth.end_session(session_id)
-
-
 def _local_next(raw: str | None) -> str:
     """A place to go after signing in: a path on this site, never another site."""
     if not raw or len(raw) > 2000 or not raw.startswith("/") or raw.startswith("//"):
@@ -78,8 +61,8 @@ def _guard(auth: AuthStore, username: str) -> Callable[[str, str | None], bool]:
 class SessionGate:
     """ASGI middleware: a page needs a session (else: the login page, or 401 for a POST)."""
 
-    def __init__(self, app: ASGIApp, auth: AuthStore, sessions: Sessions) -> None:
-        self.app, self.auth, self.sessions = app, auth, sessions
+    def __init__(self, app: ASGIApp, auth: AuthStore) -> None:
+        self.app, self.auth = app, auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -92,7 +75,7 @@ class SessionGate:
         if local in OPEN or local.startswith(OPEN_PREFIXES):
             await self.app(scope, receive, send)
             return
-        user = self.sessions.user(request.cookies.get(SESSION_COOKIE, ""))
+        user = self.auth.session_user(request.cookies.get(SESSION_COOKIE, ""))
         if user is None:
             response: Response
             if request.method in ("GET", "HEAD"):
@@ -109,7 +92,7 @@ class SessionGate:
         await self.app(scope, receive, send)
 
 
-def login_routes(auth: AuthStore, sessions: Sessions) -> list[Route]:
+def login_routes(auth: AuthStore) -> list[Route]:
     """``GET/POST /login`` and ``POST /logout``."""
 
     @page
@@ -130,7 +113,8 @@ def login_routes(auth: AuthStore, sessions: Sessions) -> list[Route]:
         response = RedirectResponse(root + next_path if next_path != "/" else root + "/",
                                     status_code=303)  # fmt: skip
         response.set_cookie(
-            SESSION_COOKIE, sessions.create(user), max_age=SESSION_SECONDS, httponly=True,
+            SESSION_COOKIE, auth.create_session(user, SESSION_SECONDS, MAX_SESSIONS),
+            max_age=SESSION_SECONDS, httponly=True,
             samesite="lax", path=root or "/",
         )  # fmt: skip
         return response
@@ -138,7 +122,7 @@ def login_routes(auth: AuthStore, sessions: Sessions) -> list[Route]:
     @page
     async def logout(request: Request) -> Response:
         await read_form(request)
-        sessions.end(request.cookies.get(SESSION_COOKIE, ""))
+        auth.end_session(request.cookies.get(SESSION_COOKIE, ""))
         root = request.scope.get("root_path", "").rstrip("/")
         response = RedirectResponse(f"{root}/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path=root or "/")
@@ -150,4 +134,4 @@ def login_routes(auth: AuthStore, sessions: Sessions) -> list[Route]:
     ]
 
 
-__all__ = ["SESSION_COOKIE", "SessionGate", "Sessions", "login_routes"]
+__all__ = ["SESSION_COOKIE", "SessionGate", "login_routes"]
