@@ -9,15 +9,18 @@ version right after registering it, and the test loads every version left at the
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from modelpack.tracking import Client
+from modelpack.tracking.entities import ModelVersion
 from modelpack.tracking.resolve import resolve_models_uri
 from tests.pg_server import PostgresServer
 
@@ -95,4 +98,52 @@ def test_registering_while_the_shared_blob_is_collected_never_loses_files(
         assert [v.version for v in versions] == [ROUNDS]
         _, _, directory = resolve_models_uri(f"models:/same-{index}/{ROUNDS}", client.backend)
         assert (directory / "MLmodel").is_file()
+    client.store.dispose()
+
+
+def test_sharing_a_blob_whose_last_version_is_being_deleted_waits_and_copies_again(
+    postgres_server: PostgresServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_model_dir: Callable[..., Path],
+) -> None:
+    """The lock-free path (a version sharing a blob some version references) pins that
+    version's row. Here the only such row is deleted in an open transaction that also
+    collects the blob, as ``delete_model_version`` does; the registration must wait for
+    it, find nothing left to pin, and copy the model again rather than record a version
+    whose files are about to vanish."""
+    import psycopg
+
+    uri = postgres_server.create_database()
+    monkeypatch.setenv("MODELPACK_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    client = Client(uri)
+    source = make_model_dir(size=2_000)
+    client.create_registered_model("pinned")
+    version_one = client.create_model_version("pinned", source)
+    blob = Path(version_one.storage_location)
+    digest = blob.name
+
+    with psycopg.connect(uri.replace("postgresql+psycopg://", "postgresql://")) as deleter:
+        deleter.execute("DELETE FROM model_versions WHERE name = 'pinned' AND version = 1")
+        deleter.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (digest,))
+        outcome: dict[str, object] = {}
+
+        def register() -> None:
+            try:
+                outcome["version"] = client.create_model_version("pinned", source)
+            except BaseException as exc:  # reported below
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=register)
+        worker.start()
+        worker.join(timeout=1.0)
+        assert worker.is_alive(), "the registration did not wait for the delete"
+        shutil.rmtree(blob)  # the collection, before the delete commits
+        deleter.commit()
+    worker.join(timeout=60)
+    assert "error" not in outcome, outcome.get("error")
+    version_two = outcome["version"]
+    assert isinstance(version_two, ModelVersion) and version_two.version == 2
+    _, _, directory = resolve_models_uri("models:/pinned/2", client.backend)
+    assert (directory / "model.bin").read_bytes() == (source / "model.bin").read_bytes()
     client.store.dispose()

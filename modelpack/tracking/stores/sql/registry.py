@@ -13,7 +13,9 @@ blobs) or a row whose files are complete; version numbers come from a per-model
 counter, so they are never duplicated, skipped or reused. On PostgreSQL a version
 without tags takes one statement instead of a transaction: the blob is published
 first, then one INSERT ... RETURNING allocates the number and records the version;
-an advisory lock on the digest keeps the blob from being collected in between.
+an advisory lock on the digest keeps the blob from being collected in between. A
+version sharing a blob that other versions reference takes no lock: its statement pins
+one of those rows, and a blob is collected only when no row references it.
 """
 
 from __future__ import annotations
@@ -78,25 +80,32 @@ _ALLOCATE = (
 )
 
 # PostgreSQL: a blob is collected only under an exclusive advisory lock on its digest, and
-# a registration holds the shared one from its check that the blob is whole until its row
-# is committed. The one-statement path takes the lock for the session before the check;
-# its statement takes the transaction-level lock (granted at once: this session holds
-# the shared lock already) and only then lets the session's go, so the protection has no
-# gap; it records nothing if the session lock was lost (a new connection after an error).
+# a registration that checks or publishes the blob holds the shared one from its check
+# until its row is committed. The one-statement path takes the lock for the session
+# before the check; its statement takes the transaction-level lock (granted at once: this
+# session holds the shared lock already) and only then lets the session's go, so the
+# protection has no gap; it records nothing if the session lock was lost (a new
+# connection after an error).
 _KEY = "hashtextextended(?, 0)"
 _HANDOVER = (
-    f"held AS (SELECT CASE WHEN pg_advisory_xact_lock_shared({_KEY})::text = '' "
-    f"THEN pg_advisory_unlock_shared({_KEY}) ELSE false END AS held)"
+    f"guard AS (SELECT CASE WHEN pg_advisory_xact_lock_shared({_KEY})::text = '' "
+    f"THEN pg_advisory_unlock_shared({_KEY}) ELSE false END AS ok)"
 )
-_CREATE_AND_ALLOCATE_HELD = (
+# Sharing a blob that a committed version references needs no lock: such a blob is whole
+# (its row was committed under the lock, after the check) and is collected only once no
+# row references it. The statement pins one referencing row (FOR KEY SHARE: it cannot be
+# deleted until this statement commits, and then the new row references the blob too);
+# if none is left, it records nothing and the registration takes the locked path.
+_PINNED = "guard AS (SELECT true AS ok FROM model_versions WHERE blob = ? LIMIT 1 FOR KEY SHARE)"
+_CREATE_AND_ALLOCATE_GUARDED = (
     "INSERT INTO registered_models (name, creation_time, last_updated_time, last_version) "
-    "SELECT ?, ?, ?, 1 FROM held WHERE held ON CONFLICT (name) DO UPDATE SET "
+    "SELECT ?, ?, ?, 1 FROM guard WHERE ok ON CONFLICT (name) DO UPDATE SET "
     "last_version = registered_models.last_version + 1, "
     "last_updated_time = excluded.last_updated_time RETURNING last_version"
 )
-_ALLOCATE_HELD = (
+_ALLOCATE_GUARDED = (
     "UPDATE registered_models SET last_version = last_version + 1, last_updated_time = ? "
-    "FROM held WHERE name = ? AND held RETURNING last_version"
+    "FROM guard WHERE name = ? AND ok RETURNING last_version"
 )
 _RECORD = (
     "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
@@ -121,6 +130,45 @@ def _release(store: Store, held_on: Connection, digest: str) -> None:
         pass
 
 
+def _record_guarded(
+    store: Store,
+    guard: tuple[str, list[str]],
+    name: str,
+    record: tuple[str, str | None, str],
+    create_model: bool,
+    digest: str,
+) -> tuple[int, int] | None:
+    """One autocommitted statement: unless ``guard`` (a CTE and its parameters) finds
+    nothing, allocate the next number of ``name`` (the row lock serialises concurrent
+    writers) and insert the version; (version, time), or None if nothing was recorded."""
+    source, run_id, description = record
+    stamp = now_ms()
+    if create_model:
+        allocate, params = _CREATE_AND_ALLOCATE_GUARDED, [name, stamp, stamp]
+    else:
+        allocate, params = _ALLOCATE_GUARDED, [stamp, name]
+    cte, guard_params = guard
+    row = store.execute(
+        f"WITH {cte}, allocated AS ({allocate}) {_RECORD}",
+        [*guard_params, *params, name, stamp, stamp, description, source, run_id, digest],
+    ).fetchone()
+    return None if row is None else (int(row[0]), stamp)
+
+
+def _share_in_one_statement(
+    store: Store,
+    name: str,
+    snap: Snapshot,
+    record: tuple[str, str | None, str],
+    create_model: bool,
+) -> tuple[int, int] | None:
+    """PostgreSQL, no tags, a blob the store held already: one statement with no lock
+    (see ``_PINNED``); None when no version references the blob any more."""
+    # the blob was found before; BlobGone if it has been damaged since (copy after all)
+    publish_blob(artifact_store(store), snap.digest, snap.files, None)
+    return _record_guarded(store, (_PINNED, [snap.digest]), name, record, create_model, snap.digest)
+
+
 def _publish_in_one_statement(
     store: Store,
     name: str,
@@ -129,29 +177,21 @@ def _publish_in_one_statement(
     create_model: bool,
 ) -> tuple[int, int]:
     """PostgreSQL, no tags: lock the digest, make sure the blob is whole, then one
-    autocommitted statement allocates the next number (the row lock serialises
-    concurrent writers), inserts the version and releases the lock with its commit."""
-    source, run_id, description = record
+    autocommitted statement records the version and releases the lock with its commit."""
     digest = snap.digest
     for _ in range(3):
         store.execute(f"SELECT pg_advisory_lock_shared({_KEY})", [digest])
         held_on = store.connection()  # the one the lock went through (after any retry)
         try:
             publish_blob(artifact_store(store), digest, snap.files, snap.staged)
-            stamp = now_ms()
-            if create_model:
-                allocate, params = _CREATE_AND_ALLOCATE_HELD, [name, stamp, stamp]
-            else:
-                allocate, params = _ALLOCATE_HELD, [stamp, name]
-            row = store.execute(
-                f"WITH {_HANDOVER}, allocated AS ({allocate}) {_RECORD}",
-                [digest, digest, *params, name, stamp, stamp, description, source, run_id, digest],
-            ).fetchone()
+            recorded = _record_guarded(
+                store, (_HANDOVER, [digest, digest]), name, record, create_model, digest
+            )
         except BaseException:
             _release(store, held_on, digest)
             raise
-        if row is not None:
-            return int(row[0]), stamp
+        if recorded is not None:
+            return recorded
         _release(store, held_on, digest)
         if not create_model and not store.read(
             "SELECT 1 FROM registered_models WHERE name = ?", (name,)
@@ -216,6 +256,10 @@ def _register(
     if artifacts.local_root is None and snap.staged is not None:
         publish_blob(artifacts, snap.digest, snap.files, snap.staged)  # upload, then the row
     if store.dialect == "postgresql" and not tags:
+        if snap.staged is None:
+            shared = _share_in_one_statement(store, name, snap, record, create_model)
+            if shared is not None:
+                return shared
         return _publish_in_one_statement(store, name, snap, record, create_model)
 
     def work(conn: Tx) -> tuple[int, int]:
