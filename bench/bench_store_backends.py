@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{args.points} metric points, {args.versions} versions; median of {args.runs} run(s)")
     print(f"{'':36}  {'metrics':>10}  {'register':>10}")
     for label, row in rows.items():
-        print(f"{label:36}  {row['metrics']:9.2f}s  {row['register']:9.2f}s")
+        print(f"{label:36}  {row['metrics']:9.3f}s  {row['register']:9.3f}s")
     met = True
     if not args.skip_mlflow:
         met = _print_ratios(rows)

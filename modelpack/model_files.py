@@ -115,7 +115,6 @@ def scan_tree(root: Path, *, inner_links: bool) -> Listing:
     >>> sorted(scan_tree(Path("models/iris"), inner_links=False).files)  # doctest: +SKIP
     ['MLmodel', 'model.skops', 'python_env.yaml', 'requirements.txt']
     """
-    resolved_root = root.resolve()
     listing = Listing()
     pending = [""]
     while pending:
@@ -136,16 +135,16 @@ def scan_tree(root: Path, *, inner_links: bool) -> Listing:
             elif stat.S_ISREG(info.st_mode):
                 listing.files[relative] = root / relative
             elif stat.S_ISLNK(info.st_mode):
-                listing.files[relative] = _inner_link(root, resolved_root, relative, inner_links)
+                listing.files[relative] = _inner_link(root, relative, inner_links)
             else:
                 raise _not_regular(relative, info.st_mode)
     listing.dirs.sort()
     return listing
 
 
-def _inner_link(root: Path, resolved_root: Path, relative: str, allowed: bool) -> Path:
+def _inner_link(root: Path, relative: str, allowed: bool) -> Path:
     target = (root / relative).resolve()
-    if not target.is_relative_to(resolved_root):
+    if not target.is_relative_to(root.resolve()):
         raise UnsafePathError(
             f"'{relative}' in the model directory is a symlink that leads outside it; "
             "copy the file into the model directory instead"

@@ -65,3 +65,19 @@ def test_an_endpoint_with_user_info_is_shown_without_it() -> None:
     assert display_endpoint(endpoint) == "https://minio.internal:9000/"
     store = S3ArtifactStore(S3Root("team-models", "x"), endpoint)
     assert "s3cr3tpass" not in repr(store) and "token" not in repr(store)
+
+
+def test_a_client_sees_a_new_working_directory_and_artifact_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stores are cached per URI; the same relative URI after ``chdir``, or with another
+    MODELPACK_ARTIFACT_ROOT, must still mean the new place."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    monkeypatch.chdir(first)
+    assert modelpack.Client("sqlite:///store.db").store.location.db_path == first / "store.db"
+    monkeypatch.chdir(second)
+    assert modelpack.Client("sqlite:///store.db").store.location.db_path == second / "store.db"
+    monkeypatch.setenv("MODELPACK_ARTIFACT_ROOT", str(tmp_path / "elsewhere"))
+    assert modelpack.Client("sqlite:///store.db").store.artifact_root == tmp_path / "elsewhere"

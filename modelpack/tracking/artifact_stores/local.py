@@ -138,19 +138,34 @@ class LocalArtifactStore:
             return False
 
     def list(self, prefix: str) -> list[ArtifactEntry]:
-        base = self.path(prefix)
         found: list[ArtifactEntry] = []
         with self._errors(prefix):
-            for dirpath, dirnames, filenames in os.walk(base):
-                dirnames.sort()
-                folder = Path(dirpath)
-                for name in sorted(filenames):
-                    try:
-                        size = (folder / name).stat().st_size
-                    except FileNotFoundError:  # deleted meanwhile: a delete moves trees away
-                        continue
-                    found.append(ArtifactEntry((folder / name).relative_to(base).as_posix(), size))
+            self._walk(os.fspath(self.path(prefix)), "", found)
         return found
+
+    def _walk(self, folder: str, relative: str, found: list[ArtifactEntry]) -> None:
+        """Append the files under ``folder`` (named ``relative`` in the listing): a
+        folder's files by name, then its subfolders by name, as ``os.walk`` gave them
+        (a link to a file is listed, a linked folder is not entered); what vanishes
+        meanwhile (a delete moves trees away) is skipped."""
+        try:
+            with os.scandir(folder) as entries:
+                listed = sorted((entry.name, entry) for entry in entries)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        subfolders = []
+        for name, entry in listed:
+            try:
+                if entry.is_dir():
+                    if not entry.is_symlink():  # os.walk lists a linked folder, never enters it
+                        subfolders.append(name)
+                    continue
+                size = entry.stat().st_size
+            except FileNotFoundError:
+                continue
+            found.append(ArtifactEntry(f"{relative}{name}", size))
+        for name in subfolders:
+            self._walk(os.path.join(folder, name), f"{relative}{name}/", found)
 
     def get_tree(self, prefix: str, dest: Path) -> None:
         base = self.path(prefix)

@@ -190,9 +190,8 @@ def downloaded_artifact(artifacts: ArtifactStore, key: str, what: str) -> Path:
 def release_download(path: Path) -> None:
     """Remove a copy :func:`downloaded_artifact` made, once it is no longer needed
     (anything else, such as a local store's own files, is left alone)."""
-    runs = cache_dir() / "runs"
     temp = path.parent
-    if temp.parent == runs and temp.name.startswith(".tmp-"):
+    if temp.name.startswith(".tmp-") and temp.parent == cache_dir() / "runs":
         shutil.rmtree(temp, ignore_errors=True)
 
 
