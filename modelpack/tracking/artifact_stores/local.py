@@ -140,32 +140,8 @@ class LocalArtifactStore:
     def list(self, prefix: str) -> list[ArtifactEntry]:
         found: list[ArtifactEntry] = []
         with self._errors(prefix):
-            self._walk(os.fspath(self.path(prefix)), "", found)
+            _walk(os.fspath(self.path(prefix)), "", found)
         return found
-
-    def _walk(self, folder: str, relative: str, found: list[ArtifactEntry]) -> None:
-        """Append the files under ``folder`` (named ``relative`` in the listing): a
-        folder's files by name, then its subfolders by name, as ``os.walk`` gave them
-        (a link to a file is listed, a linked folder is not entered); what vanishes
-        meanwhile (a delete moves trees away) is skipped."""
-        try:
-            with os.scandir(folder) as entries:
-                listed = sorted((entry.name, entry) for entry in entries)
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        subfolders = []
-        for name, entry in listed:
-            try:
-                if entry.is_dir():
-                    if not entry.is_symlink():  # os.walk lists a linked folder, never enters it
-                        subfolders.append(name)
-                    continue
-                size = entry.stat().st_size
-            except FileNotFoundError:
-                continue
-            found.append(ArtifactEntry(f"{relative}{name}", size))
-        for name in subfolders:
-            self._walk(os.path.join(folder, name), f"{relative}{name}/", found)
 
     def get_tree(self, prefix: str, dest: Path) -> None:
         base = self.path(prefix)
@@ -192,6 +168,31 @@ class LocalArtifactStore:
             except FileNotFoundError:
                 return
         shutil.rmtree(trash, ignore_errors=True)  # failures are left for the sweeper
+
+
+def _walk(folder: str, relative: str, found: list[ArtifactEntry]) -> None:
+    """Append the files under ``folder`` (named ``relative`` in the listing): a
+    folder's files by name, then its subfolders by name, as ``os.walk`` gave them
+    (a link to a file is listed, a linked folder is not entered); what vanishes
+    meanwhile (a delete moves trees away) is skipped."""
+    try:
+        with os.scandir(folder) as entries:
+            listed = sorted((entry.name, entry) for entry in entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    subfolders = []
+    for name, entry in listed:
+        try:
+            if entry.is_dir():
+                if not entry.is_symlink():  # os.walk lists a linked folder, never enters it
+                    subfolders.append(name)
+                continue
+            size = entry.stat().st_size
+        except FileNotFoundError:
+            continue
+        found.append(ArtifactEntry(f"{relative}{name}", size))
+    for name in subfolders:
+        _walk(os.path.join(folder, name), f"{relative}{name}/", found)
 
 
 __all__ = ["LocalArtifactStore", "check_key"]
