@@ -1,7 +1,8 @@
 """Store backends: metric logging and registration on SQLite and PostgreSQL, vs MLflow.
 
 Same run, same PostgreSQL server (a fresh database per measurement), fresh processes,
-the rows taking turns run by run:
+the rows taking turns run by run, each starting on a settled machine (the previous
+row's database dropped, a checkpoint, the page cache written back):
 
 - ``metrics``: ``log_metric(key, value, step=i)`` inside an active run, ``--points`` times;
 - ``register``: ``--versions`` versions of one registered model. modelpack copies,
@@ -120,17 +121,17 @@ def _mlflow_python() -> str:
 Spec = tuple[str, str, Any, dict[str, str]]  # python, template, uri (or a maker), env
 
 
-def _measure(specs: dict[str, Spec], args: argparse.Namespace) -> dict[str, dict[str, float]]:
+def _measure(
+    specs: dict[str, Spec], args: argparse.Namespace, server: PostgresServer
+) -> dict[str, dict[str, float]]:
     """Every row ``args.runs`` times, the rows taking turns (load drifts on a shared machine)."""
     samples: dict[str, list[dict[str, float]]] = {label: [] for label in specs}
     for _ in range(args.runs):
         for label, (python, template, uri, env) in specs.items():
             artifacts = tempfile.mkdtemp()
+            store_uri = uri() if callable(uri) else uri
             code = template.format(
-                uri=uri() if callable(uri) else uri,
-                points=args.points,
-                versions=args.versions,
-                artifacts=artifacts,
+                uri=store_uri, points=args.points, versions=args.versions, artifacts=artifacts
             )
             # cwd outside the checkout: "python -c" puts the cwd first on sys.path, which
             # would shadow --old-checkout with the modelpack of the checkout it runs from
@@ -138,10 +139,25 @@ def _measure(specs: dict[str, Spec], args: argparse.Namespace) -> dict[str, dict
                 python, code, env={**env, "MODELPACK_ARTIFACT_ROOT": artifacts}, cwd=Path(artifacts)
             )
             samples[label].append(json.loads(out.strip().splitlines()[-1]))
+            _settle(server, store_uri)
     return {
         label: {key: statistics.median(s[key] for s in runs) for key in ("metrics", "register")}
         for label, runs in samples.items()
     }
+
+
+def _settle(server: PostgresServer, store_uri: str) -> None:
+    """Leave nothing of one row's writes for the next row to pay for: its database
+    dropped (no autovacuum left to run there: MLflow updates a ``latest_metrics`` row per
+    point), a PostgreSQL checkpoint, and the page cache written back (10,000 SQLite
+    commits leave the disk busy for seconds)."""
+    import psycopg
+
+    if store_uri.startswith("postgresql"):
+        server.drop_database(store_uri)
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+    os.sync()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                 specs["modelpack postgresql (old checkout)"] = (
                     ours, _MODELPACK, server.create_database, old_env
                 )  # fmt: skip
-        rows = _measure(specs, args)
+        rows = _measure(specs, args, server)
     except BenchError as err:
         return exit_on_bench_error(err)
     finally:

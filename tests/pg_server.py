@@ -111,6 +111,15 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def drop_database(self, url: str) -> None:
+        """Drop the database ``url`` names (as :meth:`create_database` made it), closing
+        whatever is connected to it, autovacuum included."""
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def pid(self) -> int:
         return int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
 

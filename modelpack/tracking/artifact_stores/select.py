@@ -20,7 +20,10 @@ def open_artifact_store(root: ArtifactRoot) -> ArtifactStore:
     'file:///tmp/artifacts'
     """
     if not isinstance(root, S3Root):
-        return LocalArtifactStore(root)
+        local = _OPEN.get((root, None, 0))
+        if local is None:  # stateless: one per root is enough (and saves a path per call)
+            local = _OPEN[(root, None, 0)] = LocalArtifactStore(root)
+        return local
     from modelpack.tracking.artifact_stores.s3 import S3ArtifactStore, endpoint_from_env
 
     endpoint = endpoint_from_env()

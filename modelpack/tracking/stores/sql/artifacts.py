@@ -19,6 +19,7 @@ from modelpack.model_files import copy_listing
 from modelpack.tracking.artifact_stores.base import ArtifactStore
 from modelpack.tracking.artifact_stores.select import open_artifact_store
 from modelpack.tracking.snapshots.digest import (
+    blob_complete,
     blob_key,
     files_digest,
     remove_tree,
@@ -79,9 +80,10 @@ def snapshot(store: Store, source: Path, *, reuse: bool = True) -> Snapshot:
     if reuse:
         with os_errors(source):
             digest, files = files_digest(listing.files)
-        # A hint: whether it is whole is checked where it counts, when the version is
-        # recorded (BlobGone sends it back here to copy after all).
-        if artifact_store(store).exists(f"{blob_key(digest)}/MLmodel"):
+        # Whole now; a version recorded without a lock relies on a committed row
+        # referencing it (see registry), a locked one checks again under the lock
+        # (BlobGone sends it back here to copy after all).
+        if blob_complete(artifact_store(store), digest, files):
             return Snapshot(digest, files, mlmodel, None)
     staged = staging_path(store)
     try:

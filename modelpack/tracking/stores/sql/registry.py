@@ -162,10 +162,8 @@ def _share_in_one_statement(
     record: tuple[str, str | None, str],
     create_model: bool,
 ) -> tuple[int, int] | None:
-    """PostgreSQL, no tags, a blob the store held already: one statement with no lock
-    (see ``_PINNED``); None when no version references the blob any more."""
-    # the blob was found before; BlobGone if it has been damaged since (copy after all)
-    publish_blob(artifact_store(store), snap.digest, snap.files, None)
+    """PostgreSQL, no tags, a blob :func:`snapshot` found whole: one statement with no
+    lock (see ``_PINNED``); None when no version references the blob any more."""
     return _record_guarded(store, (_PINNED, [snap.digest]), name, record, create_model, snap.digest)
 
 
