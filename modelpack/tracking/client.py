@@ -114,7 +114,7 @@ class Client(RegistryClient):
     ) -> PagedList[Experiment]:
         """Experiments in ``view_type`` (``ACTIVE_ONLY``/1, ``DELETED_ONLY``/2, ``ALL``/3),
         ordered by ``order_by`` entries over name, experiment_id, creation_time and
-        last_update_time (oldest first by default); ``max_results`` of them (all if None),
+        last_update_time (newest first by default, as MLflow); ``max_results`` of them (all if None),
         from ``page_token``; the answer's ``token`` names the next page.
 
         >>> Client().search_experiments(order_by=["last_update_time DESC"], max_results=10)  # doctest: +SKIP

@@ -42,11 +42,13 @@ def view_type_name(view_type: int | str) -> str:
 
 
 def parse_experiment_order(order_by: Sequence[str] | None) -> list[tuple[str, bool]]:
-    """``(column, ascending)`` for each ``"column [ASC|DESC]"`` entry of ``order_by``."""
-    if order_by is None:
-        return []
+    """``(column, ascending)`` for each ``"column [ASC|DESC]"`` entry of ``order_by``, then
+    MLflow's tie-breaker (the newer id first) unless ``experiment_id`` is among them;
+    with no entries, MLflow's default: the newest first, ties by id."""
     if isinstance(order_by, str):
         raise InvalidInput("order_by must be a list of strings such as ['name ASC']")
+    if not order_by:
+        return [("creation_time", False), ("experiment_id", True)]
     parsed: list[tuple[str, bool]] = []
     for entry in order_by:
         words = entry.split() if isinstance(entry, str) else []
@@ -62,6 +64,8 @@ def parse_experiment_order(order_by: Sequence[str] | None) -> list[tuple[str, bo
                 f"the columns are {', '.join(ORDER_COLUMNS)} (for example 'name DESC')"
             )
         parsed.append((column, direction == "ASC"))
+    if all(column != "experiment_id" for column, _ in parsed):
+        parsed.append(("experiment_id", False))
     return parsed
 
 

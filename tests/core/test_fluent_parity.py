@@ -73,13 +73,16 @@ def store_uri(any_tracking_uri: str) -> str:
 
 
 def test_search_experiments_view_order_and_pages(store_uri: str) -> None:
-    ids = {name: modelpack.create_experiment(name) for name in ("b", "c", "a")}
+    ids = {}
+    for name in ("b", "c", "a"):
+        ids[name] = modelpack.create_experiment(name)
+        time.sleep(0.005)  # distinct creation times (milliseconds)
     modelpack.delete_experiment(ids["c"])
 
     def names(**kwargs: Any) -> list[str]:
         return [e.name for e in modelpack.search_experiments(**kwargs)]
 
-    assert names() == ["Default", "b", "a"]  # oldest first
+    assert names() == ["a", "b", "Default"]  # newest first, as MLflow
     assert names(order_by=["name"]) == ["Default", "a", "b"]
     assert names(order_by=["name DESC"], max_results=2) == ["b", "a"]
     assert names(view_type=2) == ["c"]
@@ -118,18 +121,19 @@ def test_search_experiments_filters_by_name_tags_ids_and_times(tracking_uri: str
         found = modelpack.search_experiments(filter_string=filter_string, **kwargs)
         return [e.name for e in found]
 
-    assert names("name LIKE 'fraud-%'") == ["fraud-gbm", "fraud-lr"]
-    assert names("name ILIKE 'fraud-%'", view_type="ALL") == ["fraud-gbm", "fraud-lr", "Fraud-old"]
+    # newest first unless asked otherwise, as MLflow
+    assert names("name LIKE 'fraud-%'") == ["fraud-lr", "fraud-gbm"]
+    assert names("name ILIKE 'fraud-%'", view_type="ALL") == ["Fraud-old", "fraud-lr", "fraud-gbm"]
     assert names("tags.team = 'risk' and tags.stage = 'prod'") == ["fraud-lr"]
-    assert names("tags.team = 'growth' or name = 'fraud-gbm'") == ["fraud-gbm", "churn"]
+    assert names("tags.team = 'growth' or name = 'fraud-gbm'") == ["churn", "fraud-gbm"]
     assert names("tags.team != 'risk'") == ["churn"]  # a missing tag matches no comparison
-    assert names("tags.stage IS NULL and tags.team IS NOT NULL") == ["fraud-gbm", "churn"]
+    assert names("tags.stage IS NULL and tags.team IS NOT NULL") == ["churn", "fraud-gbm"]
     assert names(f"experiment_id IN ('{ids['churn']}', '{ids['fraud-lr']}')") == [
-        "fraud-lr",
         "churn",
+        "fraud-lr",
     ]
     start = client.get_experiment(ids["fraud-lr"]).creation_time
-    assert names(f"creation_time >= {start}") == ["fraud-lr", "churn"]
+    assert names(f"creation_time >= {start}") == ["churn", "fraud-lr"]
     assert names("attributes.name != 'Default'", order_by=["name DESC"]) == [
         "fraud-lr",
         "fraud-gbm",
@@ -137,11 +141,11 @@ def test_search_experiments_filters_by_name_tags_ids_and_times(tracking_uri: str
     ]
     # filtering comes before paging: pages hold matches only, and the token goes on
     first = client.search_experiments(max_results=1, filter_string="name LIKE 'fraud%'")
-    assert [e.name for e in first] == ["fraud-gbm"] and first.token
+    assert [e.name for e in first] == ["fraud-lr"] and first.token
     rest = client.search_experiments(
         max_results=1, filter_string="name LIKE 'fraud%'", page_token=first.token
     )
-    assert [e.name for e in rest] == ["fraud-lr"] and rest.token is None
+    assert [e.name for e in rest] == ["fraud-gbm"] and rest.token is None
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ only at that."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -59,11 +60,12 @@ def test_search_experiments_orders_and_pages(tracking_server_url: str) -> None:
     prefix = _prefix()
     for name in ("b", "c", "a"):
         modelpack.create_experiment(prefix + name)
+        time.sleep(0.005)  # distinct creation times (milliseconds)
 
     def mine(found: list[Experiment]) -> list[str]:
         return [e.name.removeprefix(prefix) for e in found if e.name.startswith(prefix)]
 
-    assert mine(modelpack.search_experiments()) == ["b", "c", "a"]  # oldest first
+    assert mine(modelpack.search_experiments()) == ["a", "c", "b"]  # newest first, as MLflow
     assert mine(modelpack.search_experiments(order_by=["name DESC"])) == ["c", "b", "a"]
     client, seen, token = Client(), [], None
     while True:  # two at a time, through the server's own page tokens
@@ -76,7 +78,7 @@ def test_search_experiments_orders_and_pages(tracking_server_url: str) -> None:
     assert seen == ["a", "b", "c"]
     # the filter is applied by modelpack's client, so it holds against either server
     wanted = f"name LIKE '{prefix}%' and name != '{prefix}b'"
-    assert mine(modelpack.search_experiments(filter_string=wanted)) == ["c", "a"]
+    assert mine(modelpack.search_experiments(filter_string=wanted)) == ["a", "c"]
 
 
 @pytest.mark.needs("artifacts")

@@ -3,6 +3,7 @@ checked over HTTP and, for writes, through modelpack's own Client on the same st
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -82,6 +83,18 @@ def test_experiment_search_pages(tracking_server: RunningServer) -> None:
             break
     assert {"paged-0", "paged-1", "paged-2"} <= set(seen)
     assert len(seen) == len(set(seen))
+
+
+def test_experiment_search_without_an_order_is_newest_first(
+    tracking_server: RunningServer,
+) -> None:
+    # MLflow's client sends no order_by unless asked; its server answers newest first
+    for name in ("unordered-1", "unordered-2", "unordered-3"):
+        assert _post(tracking_server, "/experiments/create", {"name": name}).status_code == 200
+        time.sleep(0.005)  # distinct creation times (milliseconds)
+    body = {"filter": "name LIKE 'unordered-%'", "max_results": 10}
+    found = _post(tracking_server, "/experiments/search", body).json()["experiments"]
+    assert [e["name"] for e in found] == ["unordered-3", "unordered-2", "unordered-1"]
 
 
 def test_experiment_search_takes_a_filter(tracking_server: RunningServer) -> None:

@@ -80,9 +80,10 @@ class RestTrackingStore(RestRegistry):
         # the server orders; its page tokens are its own (opaque on MLflow's): an offset
         # is reached by reading past it
         wanted = None if max_results is None else offset + max_results
-        # ties (and no order at all) by id, as the SQL store: MLflow's server would
-        # otherwise answer newest first
+        # ties by id, as the SQL store (the client's order names experiment_id already)
         terms = [f"{column} {'ASC' if asc else 'DESC'}" for column, asc in order_by]
+        if all(column != "experiment_id" for column, _ in order_by):
+            terms.append("experiment_id ASC")
         found: list[Experiment] = []
         token: str | None = None
         while wanted is None or len(found) < wanted:
@@ -91,7 +92,7 @@ class RestTrackingStore(RestRegistry):
                 "max_results": size,
                 "page_token": token,
                 "view_type": view_type,
-                "order_by": [*terms, "experiment_id ASC"],
+                "order_by": terms,
             }
             answer = self.http.call("POST", "/experiments/search", body)
             found.extend(wire.experiment(e) for e in answer.get("experiments") or [])

@@ -115,14 +115,15 @@ def search_experiments(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Experiment]:
-    """Experiments in ``stages``, ordered by ``(column, ascending)`` pairs then by id
-    (oldest first by default); ``limit`` of them (all if None) after ``offset``."""
+    """Experiments in ``stages``, ordered by ``(column, ascending)`` pairs (then by id,
+    if they leave ties); ``limit`` of them (all if None) after ``offset``."""
     terms = []
     for column, ascending in order_by:
         if column not in _EXPERIMENT_ORDER:
             raise InvalidInput(f"experiments cannot be ordered by this column: {column!r}")
         terms.append(f"{column} {'ASC' if ascending else 'DESC'}")
-    terms.append("experiment_id ASC")
+    if all(column != "experiment_id" for column, _ in order_by):
+        terms.append("experiment_id ASC")
     marks = ", ".join("?" for _ in stages)
     sql = (
         f"SELECT * FROM experiments WHERE lifecycle_stage IN ({marks}) ORDER BY {', '.join(terms)}"
