@@ -99,7 +99,7 @@ def experiments() -> None:
 @_uri_option
 @_json_option
 def experiments_list(tracking_uri: str | None, as_json: bool) -> None:
-    """List active experiments."""
+    """List active experiments, newest first."""
     found = Client(tracking_uri).search_experiments()
     if as_json:
         _emit_json(found)

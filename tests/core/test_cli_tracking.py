@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,8 @@ def invoke(*args: str) -> Result:
 
 @pytest.fixture
 def populated(tracking_uri: str, make_model_dir: MakeModelDir) -> str:
+    Client().search_experiments()  # the store and its Default experiment exist
+    time.sleep(0.005)  # so "iris" is created in a later millisecond
     modelpack.set_experiment("iris")
     with modelpack.start_run(run_name="rf") as run:
         modelpack.log_param("n", 10)
@@ -38,7 +41,7 @@ def test_experiments_list(populated: str) -> None:
     assert result.exit_code == 0
     assert "Default" in result.output and "iris" in result.output
     data = json.loads(invoke("experiments", "list", "--json").output)
-    assert [e["name"] for e in data] == ["Default", "iris"]
+    assert [e["name"] for e in data] == ["iris", "Default"]  # newest first, as MLflow
 
 
 def test_runs_list_and_show(populated: str) -> None:
