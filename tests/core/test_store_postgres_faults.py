@@ -9,6 +9,7 @@ import pytest
 
 from modelpack.errors import StoreError
 from modelpack.tracking import Client
+from modelpack.tracking.resolve import resolve_models_uri
 from tests.pg_server import PostgresServer
 
 MakeModelDir = Callable[..., Path]
@@ -63,3 +64,68 @@ def test_a_stopped_server_is_a_clear_error_naming_the_host_not_the_password(
     # the failed registration left nothing: no row, and the next number is 2
     assert [v.version for v in client.search_model_versions("name = 'm'")] == [1]
     assert client.create_model_version("m", str(make_model_dir(payload=b"three"))).version == 2
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["new-content", "shared-blob"])
+def test_a_lost_reply_to_a_committed_registration_is_not_registered_twice(
+    postgres_server: PostgresServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_model_dir: Callable[..., Path],
+    shared: bool,
+) -> None:
+    """The server commits the version, then the connection dies before the client reads
+    the answer. Running the statement again would record a second version; the store
+    looks for the one it wrote first and answers with it."""
+    from tests.lossy_proxy import LossyProxy
+
+    direct = postgres_server.create_database()
+    monkeypatch.setenv("MODELPACK_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    source = make_model_dir()
+    setup = Client(direct)
+    setup.create_registered_model("lossy")
+    if shared:  # a version already holds this content: the one-statement, lock-free path
+        setup.create_registered_model("other")
+        setup.create_model_version("other", source)
+    proxy = LossyProxy(("127.0.0.1", postgres_server.port))
+    through = direct.replace(f":{postgres_server.port}/", f":{proxy.port}/")
+    try:
+        client = Client(through)
+        client.search_registered_models()  # connected, before the proxy is armed
+        proxy.lose_reply_to(b"INSERT INTO model_versions")
+        version = client.create_model_version("lossy", source)
+        assert proxy.lost == 1
+        assert version.version == 1
+        assert [v.version for v in setup.search_model_versions("name = 'lossy'")] == [1]
+        _, _, directory = resolve_models_uri("models:/lossy/1", setup.backend)
+        assert (directory / "model.bin").read_bytes() == (source / "model.bin").read_bytes()
+        assert client.create_model_version("lossy", source).version == 2  # and it goes on
+    finally:
+        proxy.close()
+        setup.store.dispose()
+
+
+def test_a_lost_reply_to_a_committed_metric_point_is_not_logged_twice(
+    postgres_server: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.lossy_proxy import LossyProxy
+
+    direct = postgres_server.create_database()
+    monkeypatch.setenv("MODELPACK_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    setup = Client(direct)
+    run_id = setup.create_run(setup.create_experiment("lossy")).info.run_id
+    proxy = LossyProxy(("127.0.0.1", postgres_server.port))
+    through = direct.replace(f":{postgres_server.port}/", f":{proxy.port}/")
+    try:
+        client = Client(through)
+        client.log_metric(run_id, "loss", 0.5, step=1)
+        proxy.lose_reply_to(b"INSERT INTO metrics")
+        client.log_metric(run_id, "loss", 0.25, step=2)
+        client.log_metric(run_id, "loss", float("nan"), step=3)
+        assert proxy.lost == 1
+        history = setup.get_metric_history(run_id, "loss")
+        assert [(p.step, p.value) for p in history][:2] == [(1, 0.5), (2, 0.25)]
+        assert len(history) == 3
+    finally:
+        proxy.close()
+        setup.store.dispose()

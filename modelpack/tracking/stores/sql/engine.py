@@ -115,6 +115,17 @@ class Tx:
             raise IntegrityViolation(type(exc.orig).__name__) from exc
 
 
+class _Answer:
+    """The one row a statement would have returned, found after its answer was lost."""
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        self._row = row
+        self.rowcount = 1
+
+    def fetchone(self) -> tuple[Any, ...]:
+        return self._row
+
+
 class Store:
     """One tracking store: a SQLAlchemy engine, per-thread connections, retried transactions.
 
@@ -276,6 +287,31 @@ class Store:
         PostgreSQL.
         """
         return self._retry(lambda: self._driver_execute(sql, params))
+
+    def execute_once(
+        self, sql: str, params: Sequence[Any], landed: Callable[[], tuple[Any, ...] | None]
+    ) -> Any:
+        """:meth:`execute` for a write that must not happen twice (it has no natural key).
+
+        When the connection is lost while the statement runs, the server may have
+        committed it without the answer arriving. Before running it again, ``landed()``
+        asks a new connection for the row it would have returned; if there is one, that
+        row is the answer (``fetchone()`` gives it).
+        """
+
+        def attempt() -> Any:
+            try:
+                return self._driver_execute(sql, params)
+            except Exception as exc:
+                if not getattr(exc, "connection_invalidated", False) or self.dialect == "sqlite":
+                    raise
+                self._local = threading.local()
+                row = landed()
+                if row is None:
+                    raise  # it never committed: _retry runs it again (or explains)
+                return _Answer(row)
+
+        return self._retry(attempt)
 
     def _driver_execute(self, sql: str, params: Sequence[Any]) -> Any:
         conn = self.connection()

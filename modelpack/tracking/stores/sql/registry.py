@@ -148,9 +148,22 @@ def _record_guarded(
     else:
         allocate, params = _ALLOCATE_GUARDED, [stamp, name]
     cte, guard_params = guard
-    row = store.execute(
+
+    def landed() -> tuple[int] | None:
+        # the row this statement writes, if it committed before its answer was lost (a
+        # registration of the same files from the same source in the same millisecond
+        # is told apart by nothing: it would be taken for this one)
+        rows = store.read(
+            "SELECT version FROM model_versions WHERE name = ? AND creation_time = ? "
+            "AND blob = ? AND source = ? ORDER BY version DESC LIMIT 1",
+            (name, stamp, digest, source),
+        )
+        return (int(rows[0][0]),) if rows else None
+
+    row = store.execute_once(
         f"WITH {cte}, allocated AS ({allocate}) {_RECORD}",
         [*guard_params, *params, name, stamp, stamp, description, source, run_id, digest],
+        landed,
     ).fetchone()
     return None if row is None else (int(row[0]), stamp)
 

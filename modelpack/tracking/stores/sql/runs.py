@@ -256,8 +256,20 @@ def log_metric(
 ) -> None:
     """Append one metric point: a single autocommitted INSERT, the per-call fast path."""
     stored = None if math.isnan(value) else value
+    point = (run_id, key, stored, timestamp, step)
+
+    def landed() -> tuple[int] | None:
+        # the point, if it committed before its answer was lost; an identical point
+        # logged before counts as this one (MLflow keeps one of identical points too)
+        found = store.read(
+            "SELECT 1 FROM metrics WHERE run_id = ? AND key = ? AND value IS NOT DISTINCT "
+            "FROM ? AND timestamp = ? AND step = ? LIMIT 1",
+            point,
+        )
+        return (1,) if found else None
+
     try:
-        store.execute(_INSERT_METRIC, (run_id, key, stored, timestamp, step))
+        store.execute_once(_INSERT_METRIC, point, landed)
     except IntegrityViolation:
         raise NotFound(f"no run with id '{run_id}'; start a run before logging") from None
 
