@@ -123,7 +123,7 @@ def test_sharing_a_blob_whose_last_version_is_being_deleted_waits_and_copies_aga
     blob = Path(version_one.storage_location)
     digest = blob.name
 
-    with psycopg.connect(uri.replace("postgresql+psycopg://", "postgresql://")) as deleter:
+    with psycopg.connect(uri) as deleter:
         deleter.execute("DELETE FROM model_versions WHERE name = 'pinned' AND version = 1")
         deleter.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (digest,))
         outcome: dict[str, object] = {}

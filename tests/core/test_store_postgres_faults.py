@@ -10,6 +10,7 @@ import pytest
 from modelpack.errors import StoreError
 from modelpack.tracking import Client
 from modelpack.tracking.resolve import resolve_models_uri
+from tests.lossy_proxy import LossyProxy
 from tests.pg_server import PostgresServer
 
 MakeModelDir = Callable[..., Path]
@@ -66,9 +67,21 @@ def test_a_stopped_server_is_a_clear_error_naming_the_host_not_the_password(
     assert client.create_model_version("m", str(make_model_dir(payload=b"three"))).version == 2
 
 
+@pytest.fixture
+def lossy(postgres_server: PostgresServer) -> Iterator[tuple[str, str, LossyProxy]]:
+    """A fresh database: its URL, the URL of a proxy to it that can lose a reply, and
+    the proxy."""
+    direct = postgres_server.create_database()
+    proxy = LossyProxy(("127.0.0.1", postgres_server.port))
+    try:
+        yield direct, direct.replace(f":{postgres_server.port}/", f":{proxy.port}/"), proxy
+    finally:
+        proxy.close()
+
+
 @pytest.mark.parametrize("shared", [False, True], ids=["new-content", "shared-blob"])
 def test_a_lost_reply_to_a_committed_registration_is_not_registered_twice(
-    postgres_server: PostgresServer,
+    lossy: tuple[str, str, LossyProxy],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     make_model_dir: Callable[..., Path],
@@ -77,9 +90,7 @@ def test_a_lost_reply_to_a_committed_registration_is_not_registered_twice(
     """The server commits the version, then the connection dies before the client reads
     the answer. Running the statement again would record a second version; the store
     looks for the one it wrote first and answers with it."""
-    from tests.lossy_proxy import LossyProxy
-
-    direct = postgres_server.create_database()
+    direct, through, proxy = lossy
     monkeypatch.setenv("MODELPACK_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     source = make_model_dir()
     setup = Client(direct)
@@ -87,8 +98,6 @@ def test_a_lost_reply_to_a_committed_registration_is_not_registered_twice(
     if shared:  # a version already holds this content: the one-statement, lock-free path
         setup.create_registered_model("other")
         setup.create_model_version("other", source)
-    proxy = LossyProxy(("127.0.0.1", postgres_server.port))
-    through = direct.replace(f":{postgres_server.port}/", f":{proxy.port}/")
     try:
         client = Client(through)
         client.search_registered_models()  # connected, before the proxy is armed
@@ -101,21 +110,16 @@ def test_a_lost_reply_to_a_committed_registration_is_not_registered_twice(
         assert (directory / "model.bin").read_bytes() == (source / "model.bin").read_bytes()
         assert client.create_model_version("lossy", source).version == 2  # and it goes on
     finally:
-        proxy.close()
         setup.store.dispose()
 
 
 def test_a_lost_reply_to_a_committed_metric_point_is_not_logged_twice(
-    postgres_server: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lossy: tuple[str, str, LossyProxy], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.lossy_proxy import LossyProxy
-
-    direct = postgres_server.create_database()
+    direct, through, proxy = lossy
     monkeypatch.setenv("MODELPACK_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     setup = Client(direct)
     run_id = setup.create_run(setup.create_experiment("lossy")).info.run_id
-    proxy = LossyProxy(("127.0.0.1", postgres_server.port))
-    through = direct.replace(f":{postgres_server.port}/", f":{proxy.port}/")
     try:
         client = Client(through)
         client.log_metric(run_id, "loss", 0.5, step=1)
@@ -127,5 +131,4 @@ def test_a_lost_reply_to_a_committed_metric_point_is_not_logged_twice(
         assert [(p.step, p.value) for p in history][:2] == [(1, 0.5), (2, 0.25)]
         assert len(history) == 3
     finally:
-        proxy.close()
         setup.store.dispose()

@@ -303,10 +303,9 @@ class Store:
             try:
                 return self._driver_execute(sql, params)
             except Exception as exc:
-                if not getattr(exc, "connection_invalidated", False) or self.dialect == "sqlite":
+                if not getattr(exc, "connection_invalidated", False):
                     raise
-                self._local = threading.local()
-                row = landed()
+                row = landed()  # on a new connection: the lost one was invalidated
                 if row is None:
                     raise  # it never committed: _retry runs it again (or explains)
                 return _Answer(row)
